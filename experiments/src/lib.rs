@@ -1,0 +1,71 @@
+//! Shared harness for the study binaries: command-line options (seed, output folder), an
+//! output folder per study, atomic writes, and a `metadata.json` next to the results with
+//! the study name, seed, crate version and command line.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+/// Options every study accepts.
+#[derive(Debug, Clone, Parser)]
+pub struct Options {
+    /// Master seed (studies without randomness ignore it).
+    #[arg(long, default_value_t = 2024)]
+    pub seed: u64,
+    /// Folder for the results; each study writes into `<out>/<study>/`.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+}
+
+/// One run of a study.
+#[derive(Debug)]
+pub struct Study {
+    name: String,
+    dir: PathBuf,
+    options: Options,
+}
+
+impl Study {
+    /// Parse the options and create `<out>/<name>/`.
+    pub fn start(name: &str) -> anyhow::Result<Study> {
+        let options = Options::parse();
+        let dir = options.out.join(name);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Study {
+            name: name.to_string(),
+            dir,
+            options,
+        })
+    }
+
+    /// The master seed.
+    pub fn seed(&self) -> u64 {
+        self.options.seed
+    }
+
+    /// The study's output folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Write `bytes` to `<dir>/<file>` atomically and return the path.
+    pub fn write(&self, file: &str, bytes: impl AsRef<[u8]>) -> anyhow::Result<PathBuf> {
+        let path = self.dir.join(file);
+        crnkit::io::write_atomic(&path, bytes.as_ref())?;
+        Ok(path)
+    }
+
+    /// Write `metadata.json`: study, seed, crate version, command line and `extra`.
+    pub fn finish(&self, extra: serde_json::Value) -> anyhow::Result<()> {
+        let meta = serde_json::json!({
+            "study": self.name,
+            "seed": self.options.seed,
+            "crnkit_version": env!("CARGO_PKG_VERSION"),
+            "command": std::env::args().collect::<Vec<_>>(),
+            "results": extra,
+        });
+        self.write("metadata.json", serde_json::to_string_pretty(&meta)? + "\n")?;
+        eprintln!("results in {}", self.dir.display());
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod io;
+pub mod models;
+pub mod network;
+pub mod rng;
+
+pub use error::{Error, Location, Result};
+pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};
+
+/// The most used items in one import.
+pub mod prelude {
+    pub use crate::error::{Error, Result};
+    pub use crate::network::{
+        Analysis, CompiledNetwork, Expr, Network, NetworkBuilder, ThermodynamicBuilder,
+    };
+    pub use crate::rng::{Rng, stream};
+}

@@ -1,0 +1,228 @@
+//! The compiled form of a network: flat arrays for hot loops.
+//!
+//! Every reversible pair becomes two irreversible channels (forward then reverse, adjacent),
+//! linked by [`CompiledNetwork::reverse_of`]. Rate constants are folded with the volume:
+//! c_r = k_r · Ω^(1−|ν_r|), so that the propensity is c_r · Π_i (x_i)_(ν_ir).
+//! Constant species keep their count: their net change is dropped from the update vectors.
+
+use super::{Network, Term};
+
+/// Flat, cache-friendly description of a network's reaction channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledNetwork {
+    num_species: usize,
+    /// Volume-folded rate constant per channel.
+    rate: Vec<f64>,
+    /// Offsets into `reactant_species` / `reactant_coeff`, one more than the channels.
+    reactant_offsets: Vec<usize>,
+    reactant_species: Vec<u32>,
+    reactant_coeff: Vec<u32>,
+    /// Offsets into `change_species` / `change_delta`.
+    change_offsets: Vec<usize>,
+    change_species: Vec<u32>,
+    change_delta: Vec<i64>,
+    /// The channel running the same reaction backwards, if the pair is reversible.
+    reverse: Vec<Option<usize>>,
+    /// (reaction index, is the reverse direction) per channel.
+    origin: Vec<(usize, bool)>,
+    /// Channels whose propensity depends on species changed by channel r (CSR).
+    dep_offsets: Vec<usize>,
+    dependents: Vec<u32>,
+    initial: Vec<u64>,
+    constant: Vec<bool>,
+}
+
+impl CompiledNetwork {
+    pub(crate) fn new(net: &Network) -> Self {
+        let omega = net.volume();
+        let constant: Vec<bool> = net.species().map(|s| s.constant).collect();
+        let mut c = CompiledNetwork {
+            num_species: net.num_species(),
+            rate: Vec::new(),
+            reactant_offsets: vec![0],
+            reactant_species: Vec::new(),
+            reactant_coeff: Vec::new(),
+            change_offsets: vec![0],
+            change_species: Vec::new(),
+            change_delta: Vec::new(),
+            reverse: Vec::new(),
+            origin: Vec::new(),
+            dep_offsets: vec![0],
+            dependents: Vec::new(),
+            initial: net.initial_state(),
+            constant: constant.clone(),
+        };
+        for (r, rx) in net.reactions().enumerate() {
+            let reactants = net.reactants(r);
+            let products = net.products(r);
+            let fwd = c.rate.len();
+            c.push_channel(
+                &constant,
+                omega,
+                r,
+                (&reactants, &products),
+                rx.forward.value,
+                false,
+            );
+            if let Some(rev) = &rx.reverse {
+                c.push_channel(
+                    &constant,
+                    omega,
+                    r,
+                    (&products, &reactants),
+                    rev.value,
+                    true,
+                );
+                c.reverse.push(Some(fwd + 1));
+                c.reverse.push(Some(fwd));
+            } else {
+                c.reverse.push(None);
+            }
+        }
+        // Dependency graph: channel s depends on channel r if r changes a reactant of s.
+        let n = c.rate.len();
+        let mut users: Vec<Vec<u32>> = vec![Vec::new(); c.num_species];
+        for s in 0..n {
+            for &i in c.reactants_of(s).0 {
+                users[i as usize].push(s as u32);
+            }
+        }
+        for r in 0..n {
+            let mut deps: Vec<u32> = c
+                .changes_of(r)
+                .0
+                .iter()
+                .flat_map(|&i| users[i as usize].iter().copied())
+                .collect();
+            deps.sort_unstable();
+            deps.dedup();
+            c.dependents.extend(deps);
+            c.dep_offsets.push(c.dependents.len());
+        }
+        c
+    }
+
+    fn push_channel(
+        &mut self,
+        constant: &[bool],
+        omega: f64,
+        r: usize,
+        (from, to): (&[Term], &[Term]),
+        k: f64,
+        rev: bool,
+    ) {
+        let order: u64 = from.iter().map(|&(_, n)| u64::from(n)).sum();
+        self.rate.push(k * omega.powf(1.0 - order as f64));
+        for &(i, n) in from {
+            self.reactant_species.push(i as u32);
+            self.reactant_coeff.push(n);
+        }
+        self.reactant_offsets.push(self.reactant_species.len());
+        let mut delta: Vec<(usize, i64)> = from.iter().map(|&(i, n)| (i, -i64::from(n))).collect();
+        for &(i, n) in to {
+            match delta.iter_mut().find(|(j, _)| *j == i) {
+                Some((_, d)) => *d += i64::from(n),
+                None => delta.push((i, i64::from(n))),
+            }
+        }
+        delta.sort_unstable();
+        for (i, d) in delta {
+            if d != 0 && !constant[i] {
+                self.change_species.push(i as u32);
+                self.change_delta.push(d);
+            }
+        }
+        self.change_offsets.push(self.change_species.len());
+        self.origin.push((r, rev));
+    }
+
+    /// Number of species.
+    pub fn num_species(&self) -> usize {
+        self.num_species
+    }
+
+    /// Number of irreversible channels.
+    pub fn num_channels(&self) -> usize {
+        self.rate.len()
+    }
+
+    /// Volume-folded rate constant c_r = k_r Ω^(1−|ν_r|) of channel `r`.
+    pub fn rate(&self, r: usize) -> f64 {
+        self.rate[r]
+    }
+
+    /// Reactant species and coefficients of channel `r`.
+    pub fn reactants_of(&self, r: usize) -> (&[u32], &[u32]) {
+        let (a, b) = (self.reactant_offsets[r], self.reactant_offsets[r + 1]);
+        (&self.reactant_species[a..b], &self.reactant_coeff[a..b])
+    }
+
+    /// Net change of channel `r`: species and signed deltas (constant species excluded).
+    pub fn changes_of(&self, r: usize) -> (&[u32], &[i64]) {
+        let (a, b) = (self.change_offsets[r], self.change_offsets[r + 1]);
+        (&self.change_species[a..b], &self.change_delta[a..b])
+    }
+
+    /// Channels whose propensity may change when channel `r` fires.
+    pub fn dependents_of(&self, r: usize) -> &[u32] {
+        &self.dependents[self.dep_offsets[r]..self.dep_offsets[r + 1]]
+    }
+
+    /// The channel that reverses channel `r`, if it is half of a reversible pair.
+    pub fn reverse_of(&self, r: usize) -> Option<usize> {
+        self.reverse[r]
+    }
+
+    /// (reaction index in the network, is the reverse direction) of channel `r`.
+    pub fn origin(&self, r: usize) -> (usize, bool) {
+        self.origin[r]
+    }
+
+    /// Initial state.
+    pub fn initial_state(&self) -> &[u64] {
+        &self.initial
+    }
+
+    /// Whether species `i` is constant.
+    pub fn is_constant(&self, i: usize) -> bool {
+        self.constant[i]
+    }
+
+    /// Propensity of channel `r` in state `x`: c_r · Π_i (x_i)_(ν_ir).
+    #[inline]
+    pub fn propensity(&self, r: usize, x: &[u64]) -> f64 {
+        let mut a = self.rate[r];
+        let (a0, b0) = (self.reactant_offsets[r], self.reactant_offsets[r + 1]);
+        for k in a0..b0 {
+            let xi = x[self.reactant_species[k] as usize];
+            let nu = u64::from(self.reactant_coeff[k]);
+            if xi < nu {
+                return 0.0;
+            }
+            let mut f = xi as f64;
+            for j in 1..nu {
+                f *= (xi - j) as f64;
+            }
+            a *= f;
+        }
+        a
+    }
+
+    /// Apply channel `r` to state `x`. Returns `false` (and leaves `x` unchanged) if a count
+    /// would become negative or overflow.
+    #[inline]
+    pub fn apply(&self, r: usize, x: &mut [u64]) -> bool {
+        let (a0, b0) = (self.change_offsets[r], self.change_offsets[r + 1]);
+        for k in a0..b0 {
+            let i = self.change_species[k] as usize;
+            if x[i].checked_add_signed(self.change_delta[k]).is_none() {
+                return false;
+            }
+        }
+        for k in a0..b0 {
+            let i = self.change_species[k] as usize;
+            x[i] = x[i].wrapping_add_signed(self.change_delta[k]);
+        }
+        true
+    }
+}

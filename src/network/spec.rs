@@ -1,0 +1,412 @@
+//! The serialisable description of a network (JSON / TOML model files) and its validation.
+//!
+//! [`NetworkSpec::build`] is the single place where a network description is checked; the
+//! builder, the `.crn` parser and the file readers all go through it.
+//!
+//! ```toml
+//! volume = 1.0
+//! [[parameters]]
+//! name = "k1"
+//! value = 0.03
+//! [[species]]
+//! name = "X"
+//! initial = 250
+//! [[reactions]]
+//! rate = "2 * k1"
+//! reverse = 0.5
+//! [reactions.reactants]
+//! X = 2
+//! [reactions.products]
+//! X = 3
+//! ```
+
+use std::fmt;
+
+use petgraph::graph::DiGraph;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Expr, MAX_COUNT, Network, Node, Parameter, Rate, Reaction, Species};
+use crate::error::{Error, Result};
+
+fn default_volume() -> Expr {
+    Expr::Num(1.0)
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A whole network, as stored in JSON or TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// System volume Ω (a number or an expression of parameters).
+    #[serde(default = "default_volume")]
+    pub volume: Expr,
+    /// Parameters in definition order; each may use the ones before it.
+    #[serde(default)]
+    pub parameters: Vec<ParameterSpec>,
+    /// Species in order.
+    #[serde(default)]
+    pub species: Vec<SpeciesSpec>,
+    /// Reactions in order.
+    #[serde(default)]
+    pub reactions: Vec<ReactionSpec>,
+}
+
+/// A parameter definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    /// Name.
+    pub name: String,
+    /// A number or an expression of earlier parameters.
+    pub value: Expr,
+}
+
+/// A species declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeciesSpec {
+    /// Name.
+    pub name: String,
+    /// Initial count (must be a non-negative integer ≤ 2^53).
+    #[serde(default, serialize_with = "serialize_count")]
+    pub initial: f64,
+    /// Constant (boundary / chemostatted) species.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub constant: bool,
+}
+
+fn serialize_count<S: Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && *v >= 0.0 && *v <= MAX_COUNT as f64 {
+        s.serialize_u64(*v as u64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// Reactants or products: species name → stoichiometric coefficient, in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Terms(pub Vec<(String, u32)>);
+
+impl Serialize for Terms {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, c) in &self.0 {
+            map.serialize_entry(name, c)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Terms {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Terms;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "a map from species name to a positive integer coefficient"
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Terms, A::Error> {
+                let mut out = Vec::new();
+                while let Some((name, c)) = m.next_entry::<String, f64>()? {
+                    let c = stoichiometry(c, &format!("{c}")).map_err(serde::de::Error::custom)?;
+                    out.push((name, c));
+                }
+                Ok(Terms(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A reaction or reversible pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionSpec {
+    /// Optional unique label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Reactants (may be empty).
+    #[serde(default)]
+    pub reactants: Terms,
+    /// Products (may be empty).
+    #[serde(default)]
+    pub products: Terms,
+    /// Forward rate constant.
+    pub rate: Expr,
+    /// Reverse rate constant (makes it a reversible pair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<Expr>,
+}
+
+/// Check a stoichiometric coefficient: a positive integer that fits in `u32`.
+pub(crate) fn stoichiometry(value: f64, text: &str) -> Result<u32> {
+    if value.is_finite() && value.fract() == 0.0 && value >= 1.0 && value <= u32::MAX as f64 {
+        Ok(value as u32)
+    } else {
+        Err(Error::NonIntegerStoichiometry {
+            value: text.to_string(),
+        })
+    }
+}
+
+/// Check an initial count: a non-negative integer ≤ [`MAX_COUNT`].
+pub(crate) fn count(species: &str, value: f64, text: &str) -> Result<u64> {
+    if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value <= MAX_COUNT as f64 {
+        Ok(value as u64)
+    } else {
+        Err(Error::InvalidCount {
+            species: species.to_string(),
+            value: text.to_string(),
+        })
+    }
+}
+
+/// Check a name for use as a species, parameter or label.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::InvalidName {
+            name: name.to_string(),
+            reason: "names must not be empty",
+        });
+    }
+    if name.contains('\n') || name.contains('\r') {
+        return Err(Error::InvalidName {
+            name: name.to_string(),
+            reason: "names must not contain line breaks",
+        });
+    }
+    Ok(())
+}
+
+/// Evaluate `expr` against the parameters defined so far.
+pub(crate) fn eval_with(
+    expr: &Expr,
+    params: &[Parameter],
+    species: &[SpeciesSpec],
+    all_params: &[ParameterSpec],
+) -> Result<f64> {
+    expr.eval(&|name| params.iter().find(|p| p.name == name).map(|p| p.value))
+        .map_err(|e| match e {
+            Error::UnknownParameter { name, .. } => {
+                let hint = if species.iter().any(|s| s.name == name) {
+                    " (it is a species; rate expressions may use parameters only)".to_string()
+                } else if all_params.iter().any(|p| p.name == name) {
+                    " (parameters must be defined before they are used)".to_string()
+                } else {
+                    String::new()
+                };
+                Error::UnknownParameter { name, hint }
+            }
+            other => other,
+        })
+}
+
+/// Check a rate value.
+pub(crate) fn rate(reaction: &str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::InvalidRate {
+            reaction: reaction.to_string(),
+            value,
+        })
+    }
+}
+
+impl NetworkSpec {
+    /// Parse a JSON model; `file` names it in errors.
+    pub fn from_json_str(text: &str, file: &str) -> Result<NetworkSpec> {
+        serde_json::from_str(text).map_err(|e| Error::Json {
+            file: file.to_string(),
+            line: e.line(),
+            col: e.column(),
+            msg: e.to_string(),
+        })
+    }
+
+    /// Parse a TOML model; `file` names it in errors.
+    pub fn from_toml_str(text: &str, file: &str) -> Result<NetworkSpec> {
+        toml::from_str(text).map_err(|e| Error::Toml {
+            file: file.to_string(),
+            msg: e.to_string(),
+        })
+    }
+
+    /// Pretty JSON.
+    pub fn to_json_string(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// TOML.
+    pub fn to_toml_string(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::Toml {
+            file: "<output>".into(),
+            msg: e.to_string(),
+        })
+    }
+
+    /// Validate and build the network.
+    ///
+    /// Errors: [`Error::InvalidName`], [`Error::DuplicateName`], [`Error::UnknownParameter`],
+    /// [`Error::InvalidParameter`], [`Error::InvalidCount`], [`Error::UnknownSpecies`],
+    /// [`Error::EmptyReaction`], [`Error::InvalidRate`], [`Error::InvalidVolume`],
+    /// [`Error::EmptyNetwork`].
+    pub fn build(&self) -> Result<Network> {
+        let mut params: Vec<Parameter> = Vec::with_capacity(self.parameters.len());
+        for p in &self.parameters {
+            check_name(&p.name)?;
+            if params.iter().any(|q| q.name == p.name) {
+                return Err(Error::DuplicateName {
+                    kind: "parameter",
+                    name: p.name.clone(),
+                });
+            }
+            let value = eval_with(&p.value, &params, &self.species, &self.parameters)?;
+            if !value.is_finite() {
+                return Err(Error::InvalidParameter {
+                    name: p.name.clone(),
+                    value,
+                });
+            }
+            params.push(Parameter {
+                name: p.name.clone(),
+                expr: p.value.clone(),
+                value,
+            });
+        }
+        let volume = eval_with(&self.volume, &params, &self.species, &self.parameters)?;
+        if !(volume.is_finite() && volume > 0.0) {
+            return Err(Error::InvalidVolume { value: volume });
+        }
+
+        let mut graph: DiGraph<Node, u32> = DiGraph::new();
+        let mut species_nodes = Vec::with_capacity(self.species.len());
+        for (i, s) in self.species.iter().enumerate() {
+            check_name(&s.name)?;
+            if self.species[..i].iter().any(|t| t.name == s.name) {
+                return Err(Error::DuplicateName {
+                    kind: "species",
+                    name: s.name.clone(),
+                });
+            }
+            if params.iter().any(|p| p.name == s.name) {
+                return Err(Error::DuplicateName {
+                    kind: "name (used for a species and a parameter)",
+                    name: s.name.clone(),
+                });
+            }
+            let initial = count(&s.name, s.initial, &format!("{}", s.initial))?;
+            species_nodes.push(graph.add_node(Node::Species(Species {
+                name: s.name.clone(),
+                initial,
+                constant: s.constant,
+            })));
+        }
+
+        if self.reactions.is_empty() {
+            return Err(Error::EmptyNetwork);
+        }
+        let lookup = |name: &str| -> Result<usize> {
+            self.species
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| Error::UnknownSpecies {
+                    name: name.to_string(),
+                })
+        };
+        let mut reaction_nodes = Vec::with_capacity(self.reactions.len());
+        for (r, rx) in self.reactions.iter().enumerate() {
+            if let Some(label) = &rx.label {
+                check_name(label)?;
+                if self.reactions[..r]
+                    .iter()
+                    .any(|q| q.label.as_deref() == Some(label))
+                {
+                    return Err(Error::DuplicateName {
+                        kind: "reaction label",
+                        name: label.clone(),
+                    });
+                }
+            }
+            let merge = |terms: &Terms| -> Result<Vec<(usize, u32)>> {
+                let mut out: Vec<(usize, u32)> = Vec::new();
+                for (name, c) in &terms.0 {
+                    let i = lookup(name)?;
+                    if *c == 0 {
+                        return Err(Error::NonIntegerStoichiometry { value: "0".into() });
+                    }
+                    match out.iter_mut().find(|(j, _)| *j == i) {
+                        Some((_, acc)) => {
+                            *acc = acc
+                                .checked_add(*c)
+                                .ok_or(Error::Overflow("stoichiometric coefficient"))?;
+                        }
+                        None => out.push((i, *c)),
+                    }
+                }
+                Ok(out)
+            };
+            let reactants = merge(&rx.reactants)?;
+            let products = merge(&rx.products)?;
+            let describe = || match &rx.label {
+                Some(l) => l.clone(),
+                None => format!("#{}", r + 1),
+            };
+            if reactants.is_empty() && products.is_empty() {
+                return Err(Error::EmptyReaction {
+                    reaction: describe(),
+                });
+            }
+            let fwd = eval_with(&rx.rate, &params, &self.species, &self.parameters)?;
+            let fwd = rate(&describe(), fwd)?;
+            let reverse = match &rx.reverse {
+                Some(e) => {
+                    let v = eval_with(e, &params, &self.species, &self.parameters)?;
+                    Some(Rate {
+                        expr: e.clone(),
+                        value: rate(&format!("{} (reverse)", describe()), v)?,
+                    })
+                }
+                None => None,
+            };
+            let node = graph.add_node(Node::Reaction(Reaction {
+                label: rx.label.clone(),
+                forward: Rate {
+                    expr: rx.rate.clone(),
+                    value: fwd,
+                },
+                reverse,
+            }));
+            for (i, c) in reactants {
+                graph.add_edge(species_nodes[i], node, c);
+            }
+            for (i, c) in products {
+                graph.add_edge(node, species_nodes[i], c);
+            }
+            reaction_nodes.push(node);
+        }
+        Ok(Network {
+            volume: Rate {
+                expr: self.volume.clone(),
+                value: volume,
+            },
+            parameters: params,
+            graph,
+            species: species_nodes,
+            reactions: reaction_nodes,
+            notes: Vec::new(),
+        })
+    }
+}

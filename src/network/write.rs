@@ -1,0 +1,73 @@
+//! Writing networks in the `.crn` model language.
+
+use super::expr::{format_name, format_number};
+use super::{Network, Term};
+
+const KEYWORDS: [&str; 3] = ["parameters", "species", "volume"];
+
+/// One side of a reaction, e.g. `A + 2 X`, or `0` when empty.
+pub(crate) fn side(terms: &[Term], names: &[&str]) -> String {
+    if terms.is_empty() {
+        return "0".to_string();
+    }
+    terms
+        .iter()
+        .map(|&(i, c)| {
+            let n = format_name(names[i]);
+            if c == 1 { n } else { format!("{c} {n}") }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn label(l: &str) -> String {
+    if KEYWORDS.contains(&l) {
+        format!("\"{l}\"")
+    } else {
+        format_name(l)
+    }
+}
+
+/// The whole network as `.crn` text; [`Network::from_crn_str`] reads it back to an equal
+/// network.
+pub(crate) fn write_crn(net: &Network) -> String {
+    let mut out = String::new();
+    let vol = net.volume_expr();
+    if vol.constant_value() != Some(1.0) {
+        out.push_str(&format!("volume: {vol}\n"));
+    }
+    for p in net.parameters() {
+        out.push_str(&format!(
+            "parameters: {} = {}\n",
+            format_name(&p.name),
+            p.expr
+        ));
+    }
+    for s in net.species() {
+        out.push_str(&format!(
+            "species: {} = {}{}\n",
+            format_name(&s.name),
+            format_number(s.initial as f64),
+            if s.constant { " constant" } else { "" }
+        ));
+    }
+    let names = net.species_names();
+    for (r, rx) in net.reactions().enumerate() {
+        if let Some(l) = &rx.label {
+            out.push_str(&label(l));
+            out.push_str(": ");
+        }
+        let arrow = if rx.reverse.is_some() { "<->" } else { "->" };
+        out.push_str(&format!(
+            "{} {arrow} {} @ {}",
+            side(&net.reactants(r), &names),
+            side(&net.products(r), &names),
+            rx.forward.expr
+        ));
+        if let Some(rev) = &rx.reverse {
+            out.push_str(&format!(", {}", rev.expr));
+        }
+        out.push('\n');
+    }
+    out
+}

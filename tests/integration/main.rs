@@ -1,0 +1,7 @@
+//! Integration tests (one binary, one module per area).
+
+mod analysis;
+mod cli;
+mod formats;
+mod parse_errors;
+mod properties;

@@ -1,0 +1,302 @@
+//! Malformed models: each gives its specific error, at the right line and column.
+
+use crnkit::{Error, Network};
+
+/// Parse `text` and return the error, which must exist.
+fn err(text: &str) -> Error {
+    match Network::from_crn_str(text, "bad.crn") {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+/// Assert the error's kind (a pattern), line and column.
+macro_rules! case {
+    ($text:expr, $pat:pat, $line:expr, $col:expr) => {{
+        let e = err($text);
+        assert!(
+            matches!(e.kind(), $pat),
+            "wrong kind for {:?}: {:?}",
+            $text,
+            e.kind()
+        );
+        let loc = e
+            .location()
+            .unwrap_or_else(|| panic!("no location for {:?}: {e}", $text));
+        assert_eq!(loc.file, "bad.crn");
+        assert_eq!(
+            (loc.line, loc.col),
+            ($line, $col),
+            "position for {:?}: {e}",
+            $text
+        );
+        e
+    }};
+}
+
+#[test]
+fn syntax_errors() {
+    case!("A -> B", Error::Syntax { .. }, 1, 7);
+    case!("A -> B @", Error::Syntax { .. }, 1, 9);
+    case!("A + -> B @ k", Error::Syntax { .. }, 1, 5);
+    case!("A -> B @ 1 2", Error::Syntax { .. }, 1, 12);
+    case!("A -> B @ (1 + 2", Error::Syntax { .. }, 1, 16);
+    case!("A -> B @ foo(1)", Error::Syntax { .. }, 1, 10);
+    case!("A -> B @ exp(1, 2)", Error::Syntax { .. }, 1, 10);
+    case!("A $ B -> C @ 1", Error::Syntax { .. }, 1, 3);
+    case!("\"A -> B @ 1", Error::Syntax { .. }, 1, 1);
+    case!("A -> B @ 1e", Error::Syntax { .. }, 1, 10);
+    case!("species X = 1", Error::Syntax { .. }, 1, 9);
+    case!("parameters: k 1", Error::Syntax { .. }, 1, 15);
+    case!("species: X = 1 constnt", Error::Syntax { .. }, 1, 16);
+    case!("A -> B @ 1,", Error::Syntax { .. }, 1, 12);
+    case!("A + 2 -> B @ 1", Error::Syntax { .. }, 1, 7);
+    case!("A → B @ 1", Error::Syntax { .. }, 1, 3);
+    case!("species: A -> B @ 1", Error::Syntax { .. }, 1, 12);
+    case!(
+        "# header\n\nA -> B @ 1\nB -> A @ (2",
+        Error::Syntax { .. },
+        4,
+        12
+    );
+    case!("species: X = \n", Error::Syntax { .. }, 1, 14);
+    case!("A -> 0 + B @ 1", Error::Syntax { .. }, 1, 8);
+    case!("A -> 0 B @ 1", Error::NonIntegerStoichiometry { .. }, 1, 6);
+}
+
+#[test]
+fn stoichiometry_and_counts() {
+    case!(
+        "1.5 A -> B @ 1",
+        Error::NonIntegerStoichiometry { .. },
+        1,
+        1
+    );
+    case!("0 A -> B @ 1", Error::NonIntegerStoichiometry { .. }, 1, 1);
+    case!(
+        "5000000000 A -> B @ 1",
+        Error::NonIntegerStoichiometry { .. },
+        1,
+        1
+    );
+    case!(
+        "species: X = 2.5\nX -> 0 @ 1",
+        Error::InvalidCount { .. },
+        1,
+        14
+    );
+    case!(
+        "species: X = -3\nX -> 0 @ 1",
+        Error::InvalidCount { .. },
+        1,
+        14
+    );
+    case!(
+        "species: X = 1e300\nX -> 0 @ 1",
+        Error::InvalidCount { .. },
+        1,
+        14
+    );
+}
+
+#[test]
+fn names() {
+    case!(
+        "species: X, X\nX -> 0 @ 1",
+        Error::DuplicateName {
+            kind: "species",
+            ..
+        },
+        1,
+        13
+    );
+    case!(
+        "parameters: k = 1, k = 2\n0 -> X @ k",
+        Error::DuplicateName {
+            kind: "parameter",
+            ..
+        },
+        1,
+        20
+    );
+    case!(
+        "parameters: X = 1\nspecies: X = 2\nX -> 0 @ 1",
+        Error::DuplicateName { .. },
+        2,
+        10
+    );
+    case!(
+        "r1: A -> B @ 1\nr1: B -> A @ 1",
+        Error::DuplicateName {
+            kind: "reaction label",
+            ..
+        },
+        2,
+        1
+    );
+    case!(
+        "volume: 1\nvolume: 2\nA -> B @ 1",
+        Error::DuplicateName { .. },
+        2,
+        9
+    );
+    case!(
+        "parameters: k = 1\nk -> A @ 1",
+        Error::UnknownSpecies { .. },
+        2,
+        1
+    );
+    case!("A -> B @ k", Error::UnknownParameter { .. }, 1, 10);
+    case!(
+        "parameters: a = b, b = 1\n0 -> X @ a",
+        Error::UnknownParameter { .. },
+        1,
+        17
+    );
+    let e = case!(
+        "species: X = 1\nA -> B @ 2 * X",
+        Error::UnknownParameter { .. },
+        2,
+        14
+    );
+    assert!(e.to_string().contains("it is a species"), "{e}");
+}
+
+#[test]
+fn rates_and_values() {
+    case!("A -> B @ -1", Error::InvalidRate { .. }, 1, 10);
+    case!(
+        "parameters: k = -2\nA -> B @ k",
+        Error::InvalidRate { .. },
+        2,
+        10
+    );
+    case!(
+        "parameters: k = 0\nA <-> B @ 1, 1 / k",
+        Error::InvalidRate { .. },
+        2,
+        14
+    );
+    case!(
+        "parameters: k = 1/0\n0 -> X @ k",
+        Error::InvalidParameter { .. },
+        1,
+        17
+    );
+    case!(
+        "parameters: k = ln(-1)\n0 -> X @ k",
+        Error::InvalidParameter { .. },
+        1,
+        17
+    );
+    case!("volume: 0\nA -> B @ 1", Error::InvalidVolume { .. }, 1, 9);
+    case!(
+        "A <-> B @ 1",
+        Error::RateCount {
+            expected: 2,
+            found: 1,
+            ..
+        },
+        1,
+        9
+    );
+    case!(
+        "A -> B @ 1, 2",
+        Error::RateCount {
+            expected: 1,
+            found: 2,
+            ..
+        },
+        1,
+        13
+    );
+    case!("\"Ä\" -> B @ -1", Error::InvalidRate { .. }, 1, 12);
+}
+
+#[test]
+fn empty_things() {
+    case!("species: X = 1", Error::EmptyNetwork, 1, 1);
+    case!("", Error::EmptyNetwork, 1, 1);
+    case!("# only a comment\n\n", Error::EmptyNetwork, 2, 1);
+    case!("-> @ 1", Error::EmptyReaction { .. }, 1, 1);
+    case!("0 -> 0 @ 1", Error::EmptyReaction { .. }, 1, 1);
+}
+
+#[test]
+fn message_shows_file_line_column_and_caret() {
+    let e = err("species: X = 1\nX -> 2 X @ k1");
+    let text = e.to_string();
+    assert_eq!(
+        text,
+        "bad.crn:2:12: unknown parameter `k1`\n  |\n2 | X -> 2 X @ k1\n  |            ^"
+    );
+}
+
+#[test]
+fn valid_corner_cases_parse() {
+    for text in [
+        "0 -> X @ 1",
+        "∅ -> X @ 1",
+        "-> X @ 1",
+        "X -> @ 1",
+        "X => 2X @ 1",
+        "A <=> B @ 1, 2",
+        "\"A(b~P)\" + \"x y\" -> \"z\" @ 1",
+        "parameters: k = 2\nspecies: A = 1e3\nA -> 0 @ k ^ 2 / (1 + k) # trailing comment",
+        "species: constant = 3 constant\nconstant -> X @ 1",
+        "r: X + X -> 0 @ 1",
+    ] {
+        if let Err(e) = Network::from_crn_str(text, "ok.crn") {
+            panic!("{text:?} should parse: {e}");
+        }
+    }
+    // `X + X` merges into `2 X`; an undeclared species is recorded in the notes.
+    let net = Network::from_crn_str("r: X + X -> 0 @ 1", "ok.crn").unwrap();
+    assert_eq!(net.reactants(0), vec![(0, 2)]);
+    assert_eq!(net.notes().len(), 1);
+}
+
+#[test]
+fn json_and_toml_errors() {
+    use crnkit::network::NetworkSpec;
+    let e = NetworkSpec::from_json_str("{\n  \"species\": [}\n", "m.json").unwrap_err();
+    assert!(matches!(e, Error::Json { line: 2, .. }), "{e}");
+    let e = NetworkSpec::from_json_str("{\"specie\": []}", "m.json").unwrap_err();
+    assert!(e.to_string().contains("unknown field"), "{e}");
+    let e = NetworkSpec::from_json_str(
+        r#"{"species":[{"name":"A"}],"reactions":[{"reactants":{"A":1.5},"rate":1}]}"#,
+        "m.json",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not a positive integer"), "{e}");
+    let spec = NetworkSpec::from_json_str(
+        r#"{"species":[{"name":"A"}],"reactions":[{"reactants":{"B":1},"rate":1}]}"#,
+        "m.json",
+    )
+    .unwrap();
+    assert!(matches!(spec.build().unwrap_err(), Error::UnknownSpecies { ref name } if name == "B"));
+    let spec =
+        NetworkSpec::from_json_str(r#"{"species":[{"name":"A","initial":5}]}"#, "m.json").unwrap();
+    assert!(matches!(spec.build().unwrap_err(), Error::EmptyNetwork));
+    let spec = NetworkSpec::from_json_str(
+        r#"{"species":[{"name":"A"}],"reactions":[{"reactants":{"A":1},"rate":"-2"}]}"#,
+        "m.json",
+    )
+    .unwrap();
+    assert!(matches!(
+        spec.build().unwrap_err(),
+        Error::InvalidRate { .. }
+    ));
+    let spec = NetworkSpec::from_json_str(
+        r#"{"species":[{"name":"A","initial":0.5}],"reactions":[{"reactants":{"A":1},"rate":1}]}"#,
+        "m.json",
+    )
+    .unwrap();
+    assert!(matches!(
+        spec.build().unwrap_err(),
+        Error::InvalidCount { .. }
+    ));
+    let e = NetworkSpec::from_toml_str("[[species]]\nname = \n", "m.toml").unwrap_err();
+    assert!(matches!(e, Error::Toml { .. }), "{e}");
+    assert!(e.to_string().contains("m.toml"));
+}
