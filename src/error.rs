@@ -147,6 +147,34 @@ pub enum Error {
     /// An integer computation would overflow.
     #[error("integer overflow in {0}")]
     Overflow(&'static str),
+    /// A species count would leave the range 0..=2^53 during a simulation.
+    #[error("count of species `{species}` would leave the range 0..={limit} (reaction {reaction})")]
+    CountOutOfRange {
+        /// Species name.
+        species: String,
+        /// The reaction that fired.
+        reaction: String,
+        /// The largest count allowed.
+        limit: u64,
+    },
+    /// A propensity became infinite or NaN.
+    #[error("propensity of reaction {reaction} overflowed ({value})")]
+    PropensityOverflow {
+        /// Reaction name.
+        reaction: String,
+        /// The value computed.
+        value: f64,
+    },
+    /// A run setting is out of range.
+    #[error("invalid setting {name} = {value}: {reason}")]
+    InvalidSetting {
+        /// The setting, e.g. `--every`.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is required.
+        reason: &'static str,
+    },
     /// A feature that crnkit does not support.
     #[error("unsupported: {feature}")]
     Unsupported {
@@ -192,7 +220,7 @@ pub enum Error {
         msg: String,
     },
     /// A model file has an extension crnkit does not know.
-    #[error("{path}: unknown model format (expected .crn, .json or .toml)")]
+    #[error("{path}: unknown model format (expected .crn, .json, .toml or .net)")]
     UnknownFormat {
         /// The file.
         path: String,

@@ -6,6 +6,7 @@ pub mod io;
 pub mod models;
 pub mod network;
 pub mod rng;
+pub mod ssa;
 
 pub use error::{Error, Location, Result};
 pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};

@@ -30,6 +30,7 @@ impl Default for NetworkSpec {
             parameters: Vec::new(),
             species: Vec::new(),
             reactions: Vec::new(),
+            observables: Vec::new(),
         }
     }
 }
@@ -125,6 +126,15 @@ impl NetworkBuilder {
     /// Add a fully described reaction.
     pub fn add_reaction(mut self, reaction: ReactionSpec) -> Self {
         self.spec.reactions.push(reaction);
+        self
+    }
+
+    /// Add an observable: a named sum of species counts with integer weights.
+    pub fn observable(mut self, name: &str, terms: &[(&str, u32)]) -> Self {
+        self.spec.observables.push(super::ObservableSpec {
+            name: name.to_string(),
+            terms: self::terms(terms),
+        });
         self
     }
 

@@ -5,14 +5,30 @@
 //! c_r = k_r · Ω^(1−|ν_r|), so that the propensity is c_r · Π_i (x_i)_(ν_ir).
 //! Constant species keep their count: their net change is dropped from the update vectors.
 
-use super::{Network, Term};
+use super::{MAX_COUNT, Network, Term};
+
+/// The shape of a channel's propensity, so the common cases skip the general loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// c
+    Zero,
+    /// c · x_i
+    One(u32),
+    /// c · x_i (x_i − 1)
+    TwoSame(u32),
+    /// c · x_i x_j
+    TwoDiff(u32, u32),
+    /// c · Π (x_i)_ν
+    General,
+}
 
 /// Flat, cache-friendly description of a network's reaction channels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledNetwork {
-    num_species: usize,
+    species_names: Vec<String>,
     /// Volume-folded rate constant per channel.
     rate: Vec<f64>,
+    kind: Vec<Kind>,
     /// Offsets into `reactant_species` / `reactant_coeff`, one more than the channels.
     reactant_offsets: Vec<usize>,
     reactant_species: Vec<u32>,
@@ -28,17 +44,31 @@ pub struct CompiledNetwork {
     /// Channels whose propensity depends on species changed by channel r (CSR).
     dep_offsets: Vec<usize>,
     dependents: Vec<u32>,
+    /// Channels that have species i as a reactant (CSR).
+    user_offsets: Vec<usize>,
+    users: Vec<u32>,
     initial: Vec<u64>,
     constant: Vec<bool>,
+    observable_names: Vec<String>,
+    observables: Vec<Vec<Term>>,
+}
+
+/// A channel would push a species count past [`MAX_COUNT`] (or below zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountOutOfRange {
+    /// The species index.
+    pub species: usize,
 }
 
 impl CompiledNetwork {
     pub(crate) fn new(net: &Network) -> Self {
         let omega = net.volume();
         let constant: Vec<bool> = net.species().map(|s| s.constant).collect();
+        let n = net.num_species();
         let mut c = CompiledNetwork {
-            num_species: net.num_species(),
+            species_names: net.species().map(|s| s.name.clone()).collect(),
             rate: Vec::new(),
+            kind: Vec::new(),
             reactant_offsets: vec![0],
             reactant_species: Vec::new(),
             reactant_coeff: Vec::new(),
@@ -49,8 +79,12 @@ impl CompiledNetwork {
             origin: Vec::new(),
             dep_offsets: vec![0],
             dependents: Vec::new(),
+            user_offsets: vec![0],
+            users: Vec::new(),
             initial: net.initial_state(),
             constant: constant.clone(),
+            observable_names: net.observables().iter().map(|o| o.name.clone()).collect(),
+            observables: net.observables().iter().map(|o| o.terms.clone()).collect(),
         };
         for (r, rx) in net.reactions().enumerate() {
             let reactants = net.reactants(r);
@@ -79,15 +113,20 @@ impl CompiledNetwork {
                 c.reverse.push(None);
             }
         }
-        // Dependency graph: channel s depends on channel r if r changes a reactant of s.
-        let n = c.rate.len();
-        let mut users: Vec<Vec<u32>> = vec![Vec::new(); c.num_species];
-        for s in 0..n {
+        // Species → channels that use it as a reactant.
+        let m = c.rate.len();
+        let mut users: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for s in 0..m {
             for &i in c.reactants_of(s).0 {
                 users[i as usize].push(s as u32);
             }
         }
-        for r in 0..n {
+        for u in &users {
+            c.users.extend_from_slice(u);
+            c.user_offsets.push(c.users.len());
+        }
+        // Dependency graph: channel s depends on channel r if r changes a reactant of s.
+        for r in 0..m {
             let mut deps: Vec<u32> = c
                 .changes_of(r)
                 .0
@@ -113,6 +152,13 @@ impl CompiledNetwork {
     ) {
         let order: u64 = from.iter().map(|&(_, n)| u64::from(n)).sum();
         self.rate.push(k * omega.powf(1.0 - order as f64));
+        self.kind.push(match from {
+            [] => Kind::Zero,
+            [(i, 1)] => Kind::One(*i as u32),
+            [(i, 2)] => Kind::TwoSame(*i as u32),
+            [(i, 1), (j, 1)] => Kind::TwoDiff(*i as u32, *j as u32),
+            _ => Kind::General,
+        });
         for &(i, n) in from {
             self.reactant_species.push(i as u32);
             self.reactant_coeff.push(n);
@@ -138,7 +184,12 @@ impl CompiledNetwork {
 
     /// Number of species.
     pub fn num_species(&self) -> usize {
-        self.num_species
+        self.species_names.len()
+    }
+
+    /// Species names in order.
+    pub fn species_names(&self) -> &[String] {
+        &self.species_names
     }
 
     /// Number of irreversible channels.
@@ -168,6 +219,11 @@ impl CompiledNetwork {
         &self.dependents[self.dep_offsets[r]..self.dep_offsets[r + 1]]
     }
 
+    /// Channels that have species `i` as a reactant.
+    pub fn users_of(&self, i: usize) -> &[u32] {
+        &self.users[self.user_offsets[i]..self.user_offsets[i + 1]]
+    }
+
     /// The channel that reverses channel `r`, if it is half of a reversible pair.
     pub fn reverse_of(&self, r: usize) -> Option<usize> {
         self.reverse[r]
@@ -188,9 +244,36 @@ impl CompiledNetwork {
         self.constant[i]
     }
 
+    /// Observable names.
+    pub fn observable_names(&self) -> &[String] {
+        &self.observable_names
+    }
+
+    /// Value of observable `k` in state `x`.
+    pub fn observable(&self, k: usize, x: &[u64]) -> f64 {
+        self.observables[k]
+            .iter()
+            .map(|&(i, w)| f64::from(w) * x[i] as f64)
+            .sum()
+    }
+
     /// Propensity of channel `r` in state `x`: c_r · Π_i (x_i)_(ν_ir).
     #[inline]
     pub fn propensity(&self, r: usize, x: &[u64]) -> f64 {
+        let c = self.rate[r];
+        match self.kind[r] {
+            Kind::Zero => c,
+            Kind::One(i) => c * x[i as usize] as f64,
+            Kind::TwoSame(i) => {
+                let v = x[i as usize];
+                c * v as f64 * v.saturating_sub(1) as f64
+            }
+            Kind::TwoDiff(i, j) => c * x[i as usize] as f64 * x[j as usize] as f64,
+            Kind::General => self.propensity_general(r, x),
+        }
+    }
+
+    fn propensity_general(&self, r: usize, x: &[u64]) -> f64 {
         let mut a = self.rate[r];
         let (a0, b0) = (self.reactant_offsets[r], self.reactant_offsets[r + 1]);
         for k in a0..b0 {
@@ -208,21 +291,23 @@ impl CompiledNetwork {
         a
     }
 
-    /// Apply channel `r` to state `x`. Returns `false` (and leaves `x` unchanged) if a count
-    /// would become negative or overflow.
+    /// Apply channel `r` to state `x`. A count that would become negative or exceed
+    /// [`MAX_COUNT`] (2^53, the largest count exact in `f64` propensities) leaves `x`
+    /// unchanged and is reported.
     #[inline]
-    pub fn apply(&self, r: usize, x: &mut [u64]) -> bool {
+    pub fn apply(&self, r: usize, x: &mut [u64]) -> Result<(), CountOutOfRange> {
         let (a0, b0) = (self.change_offsets[r], self.change_offsets[r + 1]);
         for k in a0..b0 {
             let i = self.change_species[k] as usize;
-            if x[i].checked_add_signed(self.change_delta[k]).is_none() {
-                return false;
+            match x[i].checked_add_signed(self.change_delta[k]) {
+                Some(v) if v <= MAX_COUNT => {}
+                _ => return Err(CountOutOfRange { species: i }),
             }
         }
         for k in a0..b0 {
             let i = self.change_species[k] as usize;
             x[i] = x[i].wrapping_add_signed(self.change_delta[k]);
         }
-        true
+        Ok(())
     }
 }

@@ -38,7 +38,7 @@ pub use builder::NetworkBuilder;
 pub use compiled::CompiledNetwork;
 pub use expr::{BinOp, Expr, Func};
 pub use report::{CheckReport, CycleSummary, ReactionSummary};
-pub use spec::{NetworkSpec, ParameterSpec, ReactionSpec, SpeciesSpec};
+pub use spec::{NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -92,6 +92,16 @@ pub struct Reaction {
     pub reverse: Option<Rate>,
 }
 
+/// An observable: a named sum of species counts with positive integer weights (e.g. the
+/// total of a protein over all its complexes, or a BioNetGen group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observable {
+    /// Unique name.
+    pub name: String,
+    /// (species index, weight), sorted as declared.
+    pub terms: Vec<Term>,
+}
+
 /// A node of the bipartite network graph.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -113,6 +123,7 @@ pub struct Network {
     graph: DiGraph<Node, u32>,
     species: Vec<NodeIndex>,
     reactions: Vec<NodeIndex>,
+    observables: Vec<Observable>,
     notes: Vec<String>,
 }
 
@@ -271,6 +282,11 @@ impl Network {
     /// The bipartite species ⇄ reaction graph (edge weight = stoichiometric coefficient).
     pub fn graph(&self) -> &DiGraph<Node, u32> {
         &self.graph
+    }
+
+    /// The observables.
+    pub fn observables(&self) -> &[Observable] {
+        &self.observables
     }
 
     /// Notes recorded while reading the model (e.g. species declared implicitly).
@@ -437,6 +453,14 @@ impl Network {
                         rate: rx.forward.expr.clone(),
                         reverse: rx.reverse.as_ref().map(|x| x.expr.clone()),
                     }
+                })
+                .collect(),
+            observables: self
+                .observables
+                .iter()
+                .map(|o| ObservableSpec {
+                    name: o.name.clone(),
+                    terms: spec::Terms(term_map(o.terms.clone())),
                 })
                 .collect(),
         }

@@ -14,15 +14,18 @@
 //! `[coefficient] name` joined by `+`. Arrows: `->` (one rate) and `<->` or `<=>` (forward
 //! and reverse rates). Parameters may use the parameters defined before them; rates may use
 //! any parameter. A species used in a reaction but never declared starts at 0 (a note is
-//! recorded, see [`super::Network::notes`]).
+//! recorded, see [`super::Network::notes`]). `observables: total = A + 2 AB` defines named
+//! weighted sums of species counts that simulators report next to the species.
 
 use super::expr::{Cursor, Located};
 use super::lex::{Spanned, Tok, tokenize};
-use super::spec::{self, NetworkSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms};
+use super::spec::{
+    self, NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms,
+};
 use super::{Expr, Network, Parameter};
 use crate::error::{Error, Result};
 
-const KEYWORDS: [&str; 3] = ["parameters", "species", "volume"];
+const KEYWORDS: [&str; 4] = ["parameters", "species", "volume", "observables"];
 
 /// A name and where it was written.
 struct Name {
@@ -57,9 +60,21 @@ struct SpeciesAst {
     constant: bool,
 }
 
+/// Where a side of terms ends.
+#[derive(Clone, Copy, PartialEq)]
+enum SideEnd {
+    /// Reactants: at an arrow.
+    Arrow,
+    /// Products: at `@`.
+    At,
+    /// Observable terms: at `,` or the end of the line.
+    Comma,
+}
+
 #[derive(Default)]
 struct Ast {
     volume: Option<LocExpr>,
+    observables: Vec<(Name, Vec<Term>)>,
     parameters: Vec<(Name, LocExpr)>,
     species: Vec<SpeciesAst>,
     reactions: Vec<RxnAst>,
@@ -152,6 +167,24 @@ fn parse_line(cur: &mut Cursor<'_>, ln: usize, ast: &mut Ast) -> std::result::Re
                 }
             }
         }
+        Some("observables") => {
+            cur.next();
+            cur.next();
+            loop {
+                let name = name(cur, ln, "an observable name")?;
+                if !cur.eat(&Tok::Eq) {
+                    return Err(cur.expected("`=` and a sum of species"));
+                }
+                let terms = side(cur, ln, SideEnd::Comma)?;
+                ast.observables.push((name, terms));
+                if cur.at_end() {
+                    return Ok(());
+                }
+                if !cur.eat(&Tok::Comma) {
+                    return Err(cur.expected("`,` or the end of the line"));
+                }
+            }
+        }
         Some(_) => {
             // volume
             cur.next();
@@ -237,12 +270,18 @@ fn count_literal(cur: &mut Cursor<'_>, species: &str) -> std::result::Result<u64
     }
 }
 
-fn side(cur: &mut Cursor<'_>, ln: usize, is_lhs: bool) -> std::result::Result<Vec<Term>, Located> {
+fn side(cur: &mut Cursor<'_>, ln: usize, end: SideEnd) -> std::result::Result<Vec<Term>, Located> {
     let stop = |t: Option<&Spanned>| match t.map(|t| &t.tok) {
         None => true,
-        Some(Tok::Arrow | Tok::BiArrow) => is_lhs,
-        Some(Tok::At) => !is_lhs,
+        Some(Tok::Arrow | Tok::BiArrow) => end == SideEnd::Arrow,
+        Some(Tok::At) => end == SideEnd::At,
+        Some(Tok::Comma) => end == SideEnd::Comma,
         _ => false,
+    };
+    let after = match end {
+        SideEnd::Arrow => "`+`, `->` or `<->`",
+        SideEnd::At => "`+` or `@` and the rate",
+        SideEnd::Comma => "`+`, `,` or the end of the line",
     };
     let mut terms = Vec::new();
     if stop(cur.peek()) {
@@ -263,10 +302,10 @@ fn side(cur: &mut Cursor<'_>, ln: usize, is_lhs: bool) -> std::result::Result<Ve
     if zero {
         cur.next();
         if !stop(cur.peek()) {
-            return Err(cur.expected(if is_lhs {
-                "`->` or `<->` after the empty complex"
-            } else {
-                "`@` after the empty complex"
+            return Err(cur.expected(match end {
+                SideEnd::Arrow => "`->` or `<->` after the empty complex",
+                SideEnd::At => "`@` after the empty complex",
+                SideEnd::Comma => "`,` or the end of the line after `0`",
             }));
         }
         return Ok(terms);
@@ -295,11 +334,7 @@ fn side(cur: &mut Cursor<'_>, ln: usize, is_lhs: bool) -> std::result::Result<Ve
             return Ok(terms);
         }
         if !cur.eat(&Tok::Plus) {
-            return Err(cur.expected(if is_lhs {
-                "`+`, `->` or `<->`"
-            } else {
-                "`+` or `@` and the rate"
-            }));
+            return Err(cur.expected(after));
         }
     }
 }
@@ -312,14 +347,14 @@ fn reaction(cur: &mut Cursor<'_>, ln: usize) -> std::result::Result<RxnAst, Loca
         label = Some(name(cur, ln, "a label")?);
         cur.next();
     }
-    let reactants = side(cur, ln, true)?;
+    let reactants = side(cur, ln, SideEnd::Arrow)?;
     let reversible = match cur.peek().map(|t| &t.tok) {
         Some(Tok::Arrow) => false,
         Some(Tok::BiArrow) => true,
         _ => return Err(cur.expected("`+`, `->` or `<->`")),
     };
     cur.next();
-    let products = side(cur, ln, false)?;
+    let products = side(cur, ln, SideEnd::At)?;
     let at_col = cur.col();
     if !cur.eat(&Tok::At) {
         return Err(cur.expected("`@` and the rate constant"));
@@ -520,6 +555,39 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             products: terms(&rx.products),
             rate: rx.rates[0].expr.clone(),
             reverse: rx.rates.get(1).map(|e| e.expr.clone()),
+        });
+    }
+    for (k, (name, terms)) in ast.observables.iter().enumerate() {
+        let here = |e: Error| ctx.err(e, name.line, name.col);
+        spec::check_name(&name.text).map_err(here)?;
+        if ast.observables[..k]
+            .iter()
+            .any(|(n, _)| n.text == name.text)
+        {
+            return Err(here(Error::DuplicateName {
+                kind: "observable",
+                name: name.text.clone(),
+            }));
+        }
+        for t in terms {
+            if !spec.species.iter().any(|s| s.name == t.name.text) {
+                return Err(ctx.err(
+                    Error::UnknownSpecies {
+                        name: t.name.text.clone(),
+                    },
+                    t.name.line,
+                    t.name.col,
+                ));
+            }
+        }
+        spec.observables.push(ObservableSpec {
+            name: name.text.clone(),
+            terms: Terms(
+                terms
+                    .iter()
+                    .map(|t| (t.name.text.clone(), t.coeff))
+                    .collect(),
+            ),
         });
     }
     let mut net = spec.build().map_err(|e| ctx.err(e, 1, 1))?;

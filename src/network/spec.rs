@@ -27,7 +27,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Expr, MAX_COUNT, Network, Node, Parameter, Rate, Reaction, Species};
+use super::{Expr, MAX_COUNT, Network, Node, Observable, Parameter, Rate, Reaction, Species};
 use crate::error::{Error, Result};
 
 fn default_volume() -> Expr {
@@ -54,6 +54,19 @@ pub struct NetworkSpec {
     /// Reactions in order.
     #[serde(default)]
     pub reactions: Vec<ReactionSpec>,
+    /// Observables: named weighted sums of species counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observables: Vec<ObservableSpec>,
+}
+
+/// An observable: a named sum of species counts with positive integer weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservableSpec {
+    /// Name.
+    pub name: String,
+    /// Species and weights.
+    pub terms: Terms,
 }
 
 /// A parameter definition.
@@ -397,7 +410,34 @@ impl NetworkSpec {
             }
             reaction_nodes.push(node);
         }
+        let mut observables: Vec<Observable> = Vec::with_capacity(self.observables.len());
+        for o in &self.observables {
+            check_name(&o.name)?;
+            if observables.iter().any(|q| q.name == o.name) {
+                return Err(Error::DuplicateName {
+                    kind: "observable",
+                    name: o.name.clone(),
+                });
+            }
+            let mut terms: Vec<(usize, u32)> = Vec::new();
+            for (name, w) in &o.terms.0 {
+                let i = lookup(name)?;
+                match terms.iter_mut().find(|(j, _)| *j == i) {
+                    Some((_, acc)) => {
+                        *acc = acc
+                            .checked_add(*w)
+                            .ok_or(Error::Overflow("observable weight"))?
+                    }
+                    None => terms.push((i, *w)),
+                }
+            }
+            observables.push(Observable {
+                name: o.name.clone(),
+                terms,
+            });
+        }
         Ok(Network {
+            observables,
             volume: Rate {
                 expr: self.volume.clone(),
                 value: volume,

@@ -3,7 +3,7 @@
 use super::expr::{format_name, format_number};
 use super::{Network, Term};
 
-const KEYWORDS: [&str; 3] = ["parameters", "species", "volume"];
+const KEYWORDS: [&str; 4] = ["parameters", "species", "volume", "observables"];
 
 /// One side of a reaction, e.g. `A + 2 X`, or `0` when empty.
 pub(crate) fn side(terms: &[Term], names: &[&str]) -> String {
@@ -68,6 +68,13 @@ pub(crate) fn write_crn(net: &Network) -> String {
             out.push_str(&format!(", {}", rev.expr));
         }
         out.push('\n');
+    }
+    for o in net.observables() {
+        out.push_str(&format!(
+            "observables: {} = {}\n",
+            format_name(&o.name),
+            side(&o.terms, &names)
+        ));
     }
     out
 }

@@ -5,3 +5,5 @@ mod cli;
 mod formats;
 mod parse_errors;
 mod properties;
+mod ssa;
+mod stats;
