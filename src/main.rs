@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use crnkit::Network;
 use crnkit::network::CheckReport;
+use crnkit::ssa::{EnsembleConfig, Method};
+use std::io::IsTerminal;
 
 /// Stochastic chemical reaction networks that learn.
 #[derive(Parser)]
@@ -20,11 +22,46 @@ enum Command {
     /// Validate a model and report its structure: conservation laws, deficiency, weak
     /// reversibility, detailed balance and free energies.
     Check {
-        /// Model file (.crn, .json or .toml).
+        /// Model file (.crn, .json, .toml or BioNetGen .net).
         model: PathBuf,
         /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
+    },
+    /// Simulate an ensemble of exact stochastic trajectories and write their statistics.
+    Simulate {
+        /// Model file (.crn, .json, .toml or BioNetGen .net).
+        model: PathBuf,
+        /// End time.
+        #[arg(long, allow_hyphen_values = true)]
+        until: f64,
+        /// Sampling interval of the recorded grid.
+        #[arg(long, allow_hyphen_values = true)]
+        every: f64,
+        /// Number of trajectories.
+        #[arg(long, default_value_t = 1000)]
+        runs: u64,
+        /// Master seed (the same seed gives identical files, whatever the thread count).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// auto, direct, next-reaction or rejection.
+        #[arg(long, default_value = "auto")]
+        method: String,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Statistics: time,<S>-mean,<S>-sd,... (species, then observables).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Grid states of the first runs: run,time,<S1>,<S2>,...
+        #[arg(long)]
+        trajectories: Option<PathBuf>,
+        /// How many runs --trajectories keeps.
+        #[arg(long, default_value_t = 10)]
+        keep: usize,
+        /// Per-species histograms at every grid time: time,species,count,runs.
+        #[arg(long)]
+        histograms: Option<PathBuf>,
     },
     /// Convert a model between formats (.crn, .json, .toml; chosen by the extensions).
     Convert {
@@ -52,6 +89,59 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             } else {
                 println!("model: {}", model.display());
                 print!("{report}");
+            }
+        }
+        Command::Simulate {
+            model,
+            until,
+            every,
+            runs,
+            seed,
+            method,
+            threads,
+            out,
+            trajectories,
+            keep,
+            histograms,
+        } => {
+            let net = Network::from_file(&model)?;
+            let cfg = EnsembleConfig {
+                until,
+                every,
+                runs,
+                seed,
+                method: method.parse::<Method>()?,
+                keep_trajectories: if trajectories.is_some() { keep } else { 0 },
+                histograms: histograms.is_some(),
+                progress: std::io::stderr().is_terminal(),
+            };
+            let start = std::time::Instant::now();
+            let result = cfg.run_with_threads(&net, threads)?;
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "{} runs of {} with {} to t = {}: {} events in {:.3} s ({:.1} ns/event)",
+                runs,
+                model.display(),
+                result.method,
+                until,
+                result.events,
+                secs,
+                secs * 1e9 / result.events.max(1) as f64
+            );
+            match &out {
+                Some(path) => {
+                    result.write_stats_csv(path)?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{}", result.stats_csv()),
+            }
+            if let Some(path) = &trajectories {
+                result.write_trajectories_csv(path)?;
+                eprintln!("wrote {}", path.display());
+            }
+            if let Some(path) = &histograms {
+                result.write_histograms_csv(path)?;
+                eprintln!("wrote {}", path.display());
             }
         }
         Command::Convert { input, output } => {

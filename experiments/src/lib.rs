@@ -1,6 +1,8 @@
 //! Shared harness for the study binaries: command-line options (seed, output folder), an
 //! output folder per study, atomic writes, and a `metadata.json` next to the results with
-//! the study name, seed, crate version and command line.
+//! the study name, seed, crate version and command line; figures (`plot`).
+
+pub mod plot;
 
 use std::path::{Path, PathBuf};
 

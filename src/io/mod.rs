@@ -1,4 +1,6 @@
-//! File input and output helpers.
+//! File input and output: model importers and atomic writes.
+
+pub mod bionetgen;
 
 use std::io::Write;
 use std::path::Path;

@@ -5,6 +5,8 @@
 //! c_r = k_r · Ω^(1−|ν_r|), so that the propensity is c_r · Π_i (x_i)_(ν_ir).
 //! Constant species keep their count: their net change is dropped from the update vectors.
 
+use std::sync::OnceLock;
+
 use super::{MAX_COUNT, Network, Term};
 
 /// The shape of a channel's propensity, so the common cases skip the general loop.
@@ -22,13 +24,25 @@ enum Kind {
     General,
 }
 
+/// Branch-free propensity c · x_i · (x_j − s) over a state in `f64` whose last slot holds
+/// 1.0: zero order has i = j = that slot, first order j = that slot, x(x−1) has j = i and
+/// s = 1. `i == u32::MAX` marks a channel of higher order, computed by the general loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Linear {
+    pub c: f64,
+    pub i: u32,
+    pub j: u32,
+    pub s: f64,
+}
+
 /// Flat, cache-friendly description of a network's reaction channels.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CompiledNetwork {
     species_names: Vec<String>,
     /// Volume-folded rate constant per channel.
     rate: Vec<f64>,
     kind: Vec<Kind>,
+    linear: Vec<Linear>,
     /// Offsets into `reactant_species` / `reactant_coeff`, one more than the channels.
     reactant_offsets: Vec<usize>,
     reactant_species: Vec<u32>,
@@ -41,9 +55,9 @@ pub struct CompiledNetwork {
     reverse: Vec<Option<usize>>,
     /// (reaction index, is the reverse direction) per channel.
     origin: Vec<(usize, bool)>,
-    /// Channels whose propensity depends on species changed by channel r (CSR).
-    dep_offsets: Vec<usize>,
-    dependents: Vec<u32>,
+    /// Channels whose propensity depends on species changed by channel r (CSR), built on
+    /// first use: large networks simulated by RSSA-CR never need it.
+    deps: OnceLock<(Vec<usize>, Vec<u32>)>,
     /// Channels that have species i as a reactant (CSR).
     user_offsets: Vec<usize>,
     users: Vec<u32>,
@@ -69,6 +83,7 @@ impl CompiledNetwork {
             species_names: net.species().map(|s| s.name.clone()).collect(),
             rate: Vec::new(),
             kind: Vec::new(),
+            linear: Vec::new(),
             reactant_offsets: vec![0],
             reactant_species: Vec::new(),
             reactant_coeff: Vec::new(),
@@ -77,8 +92,7 @@ impl CompiledNetwork {
             change_delta: Vec::new(),
             reverse: Vec::new(),
             origin: Vec::new(),
-            dep_offsets: vec![0],
-            dependents: Vec::new(),
+            deps: OnceLock::new(),
             user_offsets: vec![0],
             users: Vec::new(),
             initial: net.initial_state(),
@@ -125,20 +139,27 @@ impl CompiledNetwork {
             c.users.extend_from_slice(u);
             c.user_offsets.push(c.users.len());
         }
-        // Dependency graph: channel s depends on channel r if r changes a reactant of s.
-        for r in 0..m {
-            let mut deps: Vec<u32> = c
-                .changes_of(r)
-                .0
-                .iter()
-                .flat_map(|&i| users[i as usize].iter().copied())
-                .collect();
-            deps.sort_unstable();
-            deps.dedup();
-            c.dependents.extend(deps);
-            c.dep_offsets.push(c.dependents.len());
-        }
         c
+    }
+
+    /// Dependency graph: channel s depends on channel r if r changes a reactant of s.
+    fn dependency_graph(&self) -> &(Vec<usize>, Vec<u32>) {
+        self.deps.get_or_init(|| {
+            let mut offsets = vec![0];
+            let mut all = Vec::new();
+            let mut deps: Vec<u32> = Vec::new();
+            for r in 0..self.num_channels() {
+                deps.clear();
+                for &i in self.changes_of(r).0 {
+                    deps.extend_from_slice(self.users_of(i as usize));
+                }
+                deps.sort_unstable();
+                deps.dedup();
+                all.extend_from_slice(&deps);
+                offsets.push(all.len());
+            }
+            (offsets, all)
+        })
     }
 
     fn push_channel(
@@ -152,13 +173,38 @@ impl CompiledNetwork {
     ) {
         let order: u64 = from.iter().map(|&(_, n)| u64::from(n)).sum();
         self.rate.push(k * omega.powf(1.0 - order as f64));
-        self.kind.push(match from {
+        let kind = match from {
             [] => Kind::Zero,
             [(i, 1)] => Kind::One(*i as u32),
             [(i, 2)] => Kind::TwoSame(*i as u32),
             [(i, 1), (j, 1)] => Kind::TwoDiff(*i as u32, *j as u32),
             _ => Kind::General,
+        };
+        let one = constant.len() as u32;
+        let c = *self.rate.last().unwrap_or(&0.0);
+        self.linear.push(match kind {
+            Kind::Zero => Linear {
+                c,
+                i: one,
+                j: one,
+                s: 0.0,
+            },
+            Kind::One(i) => Linear {
+                c,
+                i,
+                j: one,
+                s: 0.0,
+            },
+            Kind::TwoSame(i) => Linear { c, i, j: i, s: 1.0 },
+            Kind::TwoDiff(i, j) => Linear { c, i, j, s: 0.0 },
+            Kind::General => Linear {
+                c,
+                i: u32::MAX,
+                j: 0,
+                s: 0.0,
+            },
         });
+        self.kind.push(kind);
         for &(i, n) in from {
             self.reactant_species.push(i as u32);
             self.reactant_coeff.push(n);
@@ -215,8 +261,12 @@ impl CompiledNetwork {
     }
 
     /// Channels whose propensity may change when channel `r` fires.
+    ///
+    /// The dependency graph is built on the first call.
+    #[inline]
     pub fn dependents_of(&self, r: usize) -> &[u32] {
-        &self.dependents[self.dep_offsets[r]..self.dep_offsets[r + 1]]
+        let (offsets, all) = self.dependency_graph();
+        &all[offsets[r]..offsets[r + 1]]
     }
 
     /// Channels that have species `i` as a reactant.
@@ -255,6 +305,74 @@ impl CompiledNetwork {
             .iter()
             .map(|&(i, w)| f64::from(w) * x[i] as f64)
             .sum()
+    }
+
+    /// Propensity of channel `r` in a state held as `f64` counts followed by one slot
+    /// holding 1.0 (length species + 1): the same value as [`CompiledNetwork::propensity`],
+    /// branch-free for channels of order ≤ 2.
+    #[inline]
+    pub fn propensity_f64(&self, r: usize, xf: &[f64], x: &[u64]) -> f64 {
+        let l = self.linear[r];
+        if l.i == u32::MAX {
+            return self.propensity_general(r, x);
+        }
+        l.c * xf[l.i as usize] * (xf[l.j as usize] - l.s)
+    }
+
+    /// [`CompiledNetwork::propensity_f64`] without bounds checks, for the simulators' inner
+    /// loops.
+    ///
+    /// # Safety
+    /// `r < self.num_channels()` and `xf.len() > self.num_species()` with
+    /// `xf[num_species] == 1.0`; the channel's
+    /// species indices are < `num_species()` by construction.
+    #[inline(always)]
+    pub(crate) unsafe fn propensity_f64_unchecked(&self, r: usize, xf: &[f64], x: &[u64]) -> f64 {
+        debug_assert!(r < self.linear.len() && xf.len() > self.species_names.len());
+        // SAFETY: the caller guarantees r is a channel and xf has a slot per species plus
+        // one; Linear's indices are species indices or that last slot.
+        unsafe {
+            let l = *self.linear.get_unchecked(r);
+            if l.i == u32::MAX {
+                return self.propensity_general(r, x);
+            }
+            l.c * *xf.get_unchecked(l.i as usize) * (*xf.get_unchecked(l.j as usize) - l.s)
+        }
+    }
+
+    /// The dependency graph in CSR form: `deps[offsets[r]..offsets[r + 1]]` are the channels
+    /// that channel r's firing can change.
+    pub fn dependency_csr(&self) -> (&[usize], &[u32]) {
+        let (o, d) = self.dependency_graph();
+        (o, d)
+    }
+
+    /// Apply channel `r` to `x` and its `f64` mirror `xf` in one pass; on a count out of
+    /// range both are left unchanged.
+    #[inline]
+    pub fn apply_mirrored(
+        &self,
+        r: usize,
+        x: &mut [u64],
+        xf: &mut [f64],
+    ) -> Result<(), CountOutOfRange> {
+        let (a0, b0) = (self.change_offsets[r], self.change_offsets[r + 1]);
+        for k in a0..b0 {
+            let i = self.change_species[k] as usize;
+            let v = x[i].wrapping_add_signed(self.change_delta[k]);
+            if v > MAX_COUNT {
+                // Negative counts wrap to huge values: both are out of range. Undo.
+                for kk in a0..k {
+                    let ii = self.change_species[kk] as usize;
+                    x[ii] = x[ii].wrapping_add_signed(-self.change_delta[kk]);
+                    xf[ii] = x[ii] as f64;
+                }
+                return Err(CountOutOfRange { species: i });
+            }
+            x[i] = v;
+            xf[i] = v as f64;
+        }
+        Ok(())
     }
 
     /// Propensity of channel `r` in state `x`: c_r · Π_i (x_i)_(ν_ir).

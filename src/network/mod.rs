@@ -38,6 +38,7 @@ pub use builder::NetworkBuilder;
 pub use compiled::CompiledNetwork;
 pub use expr::{BinOp, Expr, Func};
 pub use report::{CheckReport, CycleSummary, ReactionSummary};
+pub(crate) use spec::count as spec_count;
 pub use spec::{NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms};
 
 use petgraph::Direction;
@@ -386,7 +387,8 @@ impl Network {
         write::write_crn(self)
     }
 
-    /// Read a model file; the format follows the extension (`.crn`, `.json`, `.toml`).
+    /// Read a model file; the format follows the extension: `.crn`, `.json`, `.toml`, or
+    /// BioNetGen `.net` ([`crate::io::bionetgen`]).
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Network> {
         let path = path.as_ref();
         let shown = path.display().to_string();
@@ -398,6 +400,7 @@ impl Network {
             Some("crn") => Network::from_crn_str(&text, &shown),
             Some("json") => NetworkSpec::from_json_str(&text, &shown)?.build(),
             Some("toml") => NetworkSpec::from_toml_str(&text, &shown)?.build(),
+            Some("net") => crate::io::bionetgen::parse_net(&text, &shown),
             _ => Err(Error::UnknownFormat { path: shown }),
         }
     }

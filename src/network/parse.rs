@@ -17,6 +17,8 @@
 //! recorded, see [`super::Network::notes`]). `observables: total = A + 2 AB` defines named
 //! weighted sums of species counts that simulators report next to the species.
 
+use std::collections::HashSet;
+
 use super::expr::{Cursor, Located};
 use super::lex::{Spanned, Tok, tokenize};
 use super::spec::{
@@ -493,14 +495,14 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
         return Err(ctx.err(Error::EmptyNetwork, last_line, 1));
     }
     let mut notes = Vec::new();
+    let param_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
+    let mut known: HashSet<String> = spec.species.iter().map(|s| s.name.clone()).collect();
+    let mut labels: HashSet<&str> = HashSet::new();
     for (r, rx) in ast.reactions.iter().enumerate() {
         if let Some(label) = &rx.label {
             let here = |e: Error| ctx.err(e, label.line, label.col);
             spec::check_name(&label.text).map_err(here)?;
-            if ast.reactions[..r]
-                .iter()
-                .any(|q| q.label.as_ref().is_some_and(|l| l.text == label.text))
-            {
+            if !labels.insert(label.text.as_str()) {
                 return Err(here(Error::DuplicateName {
                     kind: "reaction label",
                     name: label.text.clone(),
@@ -508,7 +510,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             }
         }
         for t in rx.reactants.iter().chain(&rx.products) {
-            if params.iter().any(|p| p.name == t.name.text) {
+            if param_names.contains(&t.name.text) {
                 return Err(ctx.err(
                     Error::UnknownSpecies {
                         name: t.name.text.clone(),
@@ -517,7 +519,8 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
                     t.name.col,
                 ));
             }
-            if !spec.species.iter().any(|s| s.name == t.name.text) {
+            if !known.contains(&t.name.text) {
+                known.insert(t.name.text.clone());
                 spec::check_name(&t.name.text).map_err(|e| ctx.err(e, t.name.line, t.name.col))?;
                 notes.push(format!(
                     "{}:{}:{}: species `{}` is not declared; it starts at 0",
@@ -570,7 +573,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             }));
         }
         for t in terms {
-            if !spec.species.iter().any(|s| s.name == t.name.text) {
+            if !known.contains(&t.name.text) {
                 return Err(ctx.err(
                     Error::UnknownSpecies {
                         name: t.name.text.clone(),

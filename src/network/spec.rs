@@ -20,6 +20,7 @@
 //! X = 3
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use petgraph::graph::DiGraph;
@@ -304,17 +305,19 @@ impl NetworkSpec {
             return Err(Error::InvalidVolume { value: volume });
         }
 
+        let param_names: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
         let mut graph: DiGraph<Node, u32> = DiGraph::new();
         let mut species_nodes = Vec::with_capacity(self.species.len());
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(self.species.len());
         for (i, s) in self.species.iter().enumerate() {
             check_name(&s.name)?;
-            if self.species[..i].iter().any(|t| t.name == s.name) {
+            if index.insert(s.name.as_str(), i).is_some() {
                 return Err(Error::DuplicateName {
                     kind: "species",
                     name: s.name.clone(),
                 });
             }
-            if params.iter().any(|p| p.name == s.name) {
+            if param_names.contains(s.name.as_str()) {
                 return Err(Error::DuplicateName {
                     kind: "name (used for a species and a parameter)",
                     name: s.name.clone(),
@@ -332,21 +335,19 @@ impl NetworkSpec {
             return Err(Error::EmptyNetwork);
         }
         let lookup = |name: &str| -> Result<usize> {
-            self.species
-                .iter()
-                .position(|s| s.name == name)
+            index
+                .get(name)
+                .copied()
                 .ok_or_else(|| Error::UnknownSpecies {
                     name: name.to_string(),
                 })
         };
+        let mut labels: HashSet<&str> = HashSet::new();
         let mut reaction_nodes = Vec::with_capacity(self.reactions.len());
         for (r, rx) in self.reactions.iter().enumerate() {
             if let Some(label) = &rx.label {
                 check_name(label)?;
-                if self.reactions[..r]
-                    .iter()
-                    .any(|q| q.label.as_deref() == Some(label))
-                {
+                if !labels.insert(label.as_str()) {
                     return Err(Error::DuplicateName {
                         kind: "reaction label",
                         name: label.clone(),

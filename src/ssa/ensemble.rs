@@ -172,8 +172,6 @@ impl EnsembleConfig {
     pub fn run_compiled(&self, net: &CompiledNetwork) -> Result<EnsembleResult> {
         let grid = self.validate()?;
         let method = self.method.resolve(net);
-        // Fail early (not once per chunk) on a network the method cannot start.
-        AnySimulator::new(net, method)?;
         let ns = net.num_species();
         let cols = ns + net.observable_names().len();
         let points = grid.len();

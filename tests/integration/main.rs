@@ -1,6 +1,7 @@
 //! Integration tests (one binary, one module per area).
 
 mod analysis;
+mod bionetgen;
 mod cli;
 mod formats;
 mod parse_errors;
