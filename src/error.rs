@@ -109,7 +109,7 @@ pub enum Error {
         value: String,
     },
     /// A species count is negative, fractional, non-finite or too large.
-    #[error("invalid count for species `{species}`: {value} (counts are integers in 0..=2^53)")]
+    #[error("invalid count for species `{species}`: {value} (counts are integers in 0..=2^53 − 1)")]
     InvalidCount {
         /// Species name.
         species: String,
@@ -147,7 +147,7 @@ pub enum Error {
     /// An integer computation would overflow.
     #[error("integer overflow in {0}")]
     Overflow(&'static str),
-    /// A species count would leave the range 0..=2^53 during a simulation.
+    /// A species count would leave the range 0..=2^53 − 1 during a simulation.
     #[error("count of species `{species}` would leave the range 0..={limit} (reaction {reaction})")]
     CountOutOfRange {
         /// Species name.

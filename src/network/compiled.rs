@@ -365,12 +365,13 @@ impl CompiledNetwork {
                 for kk in a0..k {
                     let ii = self.change_species[kk] as usize;
                     x[ii] = x[ii].wrapping_add_signed(-self.change_delta[kk]);
-                    xf[ii] = x[ii] as f64;
+                    xf[ii] = x[ii] as i64 as f64;
                 }
                 return Err(CountOutOfRange { species: i });
             }
             x[i] = v;
-            xf[i] = v as f64;
+            // v < 2^53 fits i64, whose conversion to f64 is one instruction.
+            xf[i] = v as i64 as f64;
         }
         Ok(())
     }
@@ -410,7 +411,7 @@ impl CompiledNetwork {
     }
 
     /// Apply channel `r` to state `x`. A count that would become negative or exceed
-    /// [`MAX_COUNT`] (2^53, the largest count exact in `f64` propensities) leaves `x`
+    /// [`MAX_COUNT`] (2^53 − 1: counts stay exact in `f64` propensities) leaves `x`
     /// unchanged and is reported.
     #[inline]
     pub fn apply(&self, r: usize, x: &mut [u64]) -> Result<(), CountOutOfRange> {

@@ -47,8 +47,8 @@ use petgraph::visit::EdgeRef;
 
 use crate::error::{Error, Result};
 
-/// The largest initial count accepted (2^53: counts stay exact in `f64`).
-pub const MAX_COUNT: u64 = 1 << 53;
+/// The largest count accepted, 2^53 − 1: every count and its successor are exact in `f64`.
+pub const MAX_COUNT: u64 = (1 << 53) - 1;
 
 /// A chemical species.
 #[derive(Debug, Clone, PartialEq)]

@@ -86,7 +86,7 @@ pub struct ParameterSpec {
 pub struct SpeciesSpec {
     /// Name.
     pub name: String,
-    /// Initial count (must be a non-negative integer ≤ 2^53).
+    /// Initial count (must be a non-negative integer < 2^53).
     #[serde(default, serialize_with = "serialize_count")]
     pub initial: f64,
     /// Constant (boundary / chemostatted) species.

@@ -2,7 +2,8 @@
 
 use rand::Rng as _;
 
-use super::{Simulator, apply, check_state, checked, exponential};
+use super::kernel::Kernel;
+use super::{Recorder, Simulator, StopReason, apply, check_state, checked, exponential};
 use crate::error::Result;
 use crate::network::CompiledNetwork;
 use crate::rng::Rng;
@@ -28,6 +29,9 @@ pub struct Direct<'a> {
     pos: Vec<u32>,
     since_refresh: u32,
     events: u64,
+    /// The compact kernel, for networks of order ≤ 2 changing ≤ 3 species per channel;
+    /// then `a` is in the kernel's storage order and `xf` has n + 2 slots.
+    kernel: Option<Box<Kernel>>,
 }
 
 impl<'a> Direct<'a> {
@@ -41,7 +45,8 @@ impl<'a> Direct<'a> {
             net,
             dep_offsets,
             deps,
-            x: net.initial_state().to_vec(),
+            // Two spare slots mirror the kernel's f64 layout (1.0 slot, dummy slot).
+            x: net.initial_state().iter().copied().chain([1, 0]).collect(),
             xf,
             t: 0.0,
             a: vec![0.0; m],
@@ -50,12 +55,23 @@ impl<'a> Direct<'a> {
             pos: (0..m as u32).collect(),
             since_refresh: 0,
             events: 0,
+            kernel: Kernel::new(net).map(Box::new),
         };
         s.recompute()?;
         Ok(s)
     }
 
     fn recompute(&mut self) -> Result<()> {
+        if let Some(k) = &self.kernel {
+            // Check every propensity (errors name the channel), then fill the kernel's view.
+            for j in 0..self.net.num_channels() {
+                checked(self.net, j, self.net.propensity(j, &self.x))?;
+            }
+            let n = self.net.num_species();
+            self.a0 = k.init(&self.x[..n], &mut self.xf, &mut self.a);
+            self.since_refresh = 0;
+            return Ok(());
+        }
         let mut a0 = 0.0;
         for k in 0..self.a.len() {
             let j = self.order[k] as usize;
@@ -75,7 +91,179 @@ impl<'a> Direct<'a> {
 
     /// Current propensity of channel `j`.
     pub fn propensity(&self, j: usize) -> f64 {
-        self.a[self.pos[j] as usize]
+        match &self.kernel {
+            Some(k) => self.a[k.slot(j)],
+            None => self.a[self.pos[j] as usize],
+        }
+    }
+
+    /// The event loop with the compact kernel: the same draws in the same order as the
+    /// generic driver (waiting time, then the uniform for the channel), with every array
+    /// borrowed once for the whole loop. The integer state is written from the `f64` state
+    /// only when a recorder looks at it.
+    fn advance_kernel<R: Recorder>(
+        &mut self,
+        t_end: f64,
+        rng: &mut Rng,
+        rec: &mut R,
+    ) -> Result<StopReason> {
+        let net = self.net;
+        let n = net.num_species();
+        let Direct {
+            x,
+            xf,
+            t,
+            a,
+            a0,
+            since_refresh,
+            events,
+            kernel,
+            ..
+        } = self;
+        let Some(k) = kernel.as_mut() else {
+            return Ok(StopReason::ReachedTime);
+        };
+        if !k.fits(xf, a) {
+            return Err(crate::error::Error::Unsupported {
+                feature: "direct-method kernel with inconsistent buffers".into(),
+            });
+        }
+        let sync = |x: &mut [u64], xf: &[f64]| {
+            for (xi, &v) in x[..n].iter_mut().zip(xf) {
+                *xi = v as i64 as u64;
+            }
+        };
+        let mut total = *a0;
+        let mut now = *t;
+        let zig = crate::rng::exp_tables();
+        let stop = loop {
+            if total <= 0.0 {
+                total = a.iter().sum();
+                *since_refresh = 0;
+                if total <= 0.0 {
+                    break StopReason::Absorbed;
+                }
+            }
+            let t_next = now + crate::rng::exp1_with(rng, zig) / total;
+            let target = rng.random::<f64>() * total;
+            if rec.next_sample() < t_next && rec.next_sample() <= t_end {
+                sync(x, xf);
+                loop {
+                    let ts = rec.next_sample();
+                    if ts < t_next && ts <= t_end {
+                        rec.sample(&x[..n]);
+                    } else {
+                        break;
+                    }
+                }
+            }
+            if t_next > t_end {
+                break StopReason::ReachedTime;
+            }
+            let mut acc = 0.0;
+            let mut slot = usize::MAX;
+            for (i, &ai) in a.iter().enumerate() {
+                acc += ai;
+                if acc > target {
+                    slot = i;
+                    break;
+                }
+            }
+            if slot == usize::MAX {
+                // Round-off: the running total fell short. Re-sum and draw again.
+                total = a.iter().sum();
+                continue;
+            }
+            // SAFETY: slot < a.len() (found in `a`) and the lengths were checked above.
+            match unsafe { k.fire(slot, xf, a, total) } {
+                Ok(v) => total = v,
+                Err(()) => {
+                    sync(x, xf);
+                    *a0 = total;
+                    *t = now;
+                    let r = k.id(slot);
+                    return apply(net, r, &mut x[..n].to_vec()).map(|_| StopReason::ReachedTime);
+                }
+            }
+            now = t_next;
+            *events += 1;
+            if !total.is_finite() {
+                sync(x, xf);
+                *t = now;
+                self.recompute()?;
+                return Ok(StopReason::ReachedTime);
+            }
+            if R::EVENTS {
+                sync(x, xf);
+                rec.event(now, k.id(slot), &x[..n]);
+            }
+            // One counter: re-sum every REFRESH events, re-sort every RESORT events.
+            *since_refresh += 1;
+            if *since_refresh % REFRESH == 0 {
+                total = a.iter().sum();
+                if *since_refresh >= super::kernel::RESORT {
+                    *since_refresh = 0;
+                    if k.resort(net) {
+                        sync(x, xf);
+                        total = k.init(&x[..n], xf, a);
+                    }
+                }
+            }
+        };
+        sync(x, xf);
+        loop {
+            let ts = rec.next_sample();
+            if ts <= t_end {
+                rec.sample(&x[..n]);
+            } else {
+                break;
+            }
+        }
+        *a0 = total;
+        *t = t_end;
+        Ok(stop)
+    }
+
+    /// `commit` with the compact kernel.
+    #[inline(always)]
+    fn commit_kernel(&mut self, t: f64, r: usize) -> Result<()> {
+        let Some(k) = self.kernel.as_mut() else {
+            return Ok(());
+        };
+        let slot = k.slot(r);
+        if !k.fits(&self.xf, &self.a) {
+            return self.recompute();
+        }
+        let n = self.net.num_species();
+        // SAFETY: slot is a storage slot (< a.len()) and the lengths were just checked.
+        match unsafe { k.fire(slot, &mut self.xf, &mut self.a, self.a0) } {
+            Ok(a0) => {
+                self.a0 = a0;
+                for (xi, &v) in self.x[..n].iter_mut().zip(&self.xf) {
+                    *xi = v as i64 as u64;
+                }
+            }
+            Err(()) => {
+                // Report with names; the state is unchanged.
+                let n = self.net.num_species();
+                return apply(self.net, r, &mut self.x[..n].to_vec());
+            }
+        }
+        self.t = t;
+        self.events += 1;
+        if !self.a0.is_finite() {
+            return self.recompute();
+        }
+        if k.tick(self.net) {
+            let n = self.net.num_species();
+            self.a0 = k.init(&self.x[..n], &mut self.xf, &mut self.a);
+            self.since_refresh = 0;
+        }
+        self.since_refresh += 1;
+        if self.since_refresh >= REFRESH {
+            self.resum();
+        }
+        Ok(())
     }
 }
 
@@ -85,17 +273,20 @@ impl Simulator for Direct<'_> {
     }
 
     fn state(&self) -> &[u64] {
-        &self.x
+        &self.x[..self.net.num_species()]
     }
 
     fn reset(&mut self, x0: &[u64], t0: f64) -> Result<()> {
         check_state(self.net, x0)?;
-        self.x.copy_from_slice(x0);
+        self.x[..x0.len()].copy_from_slice(x0);
         for (f, &v) in self.xf.iter_mut().zip(x0) {
             *f = v as f64;
         }
         self.t = t0;
         self.events = 0;
+        if let Some(k) = &mut self.kernel {
+            k.reset_order(self.net);
+        }
         // A trajectory depends on (state, random stream) only, not on earlier runs.
         for (k, (o, p)) in self.order.iter_mut().zip(self.pos.iter_mut()).enumerate() {
             *o = k as u32;
@@ -119,7 +310,11 @@ impl Simulator for Direct<'_> {
             for (k, &ak) in self.a.iter().enumerate() {
                 acc += ak;
                 if acc > target {
-                    return Ok(Some((self.t + tau, self.order[k] as usize)));
+                    let r = match &self.kernel {
+                        Some(kernel) => kernel.id(k),
+                        None => self.order[k] as usize,
+                    };
+                    return Ok(Some((self.t + tau, r)));
                 }
             }
             // Round-off: the running total fell short of a₀. Re-sum and draw again.
@@ -129,15 +324,21 @@ impl Simulator for Direct<'_> {
 
     #[inline]
     fn commit(&mut self, t: f64, r: usize, _rng: &mut Rng) -> Result<()> {
+        if self.kernel.is_some() {
+            return self.commit_kernel(t, r);
+        }
         let net = self.net;
-        if net.apply_mirrored(r, &mut self.x, &mut self.xf).is_err() {
+        let n = net.num_species();
+        if net
+            .apply_mirrored(r, &mut self.x[..n], &mut self.xf)
+            .is_err()
+        {
             // Report the error with its names (the state is unchanged).
-            return apply(net, r, &mut self.x.clone());
+            return apply(net, r, &mut self.x[..n].to_vec());
         }
         self.t = t;
         self.events += 1;
         let mut a0 = self.a0;
-        let mut finite = true;
         let m = self.a.len();
         for &j in &self.deps[self.dep_offsets[r]..self.dep_offsets[r + 1]] {
             let j = j as usize;
@@ -147,7 +348,6 @@ impl Simulator for Direct<'_> {
             // and `pos` is a permutation of 0..m; `xf` has a slot per species plus one.
             unsafe {
                 let v = net.propensity_f64_unchecked(j, &self.xf, &self.x);
-                finite &= v.is_finite();
                 let k = *self.pos.get_unchecked(j) as usize;
                 let old = self.a.get_unchecked_mut(k);
                 a0 += v - *old;
@@ -155,7 +355,8 @@ impl Simulator for Direct<'_> {
             }
         }
         let _ = m;
-        if !finite {
+        // An infinite or NaN propensity makes the sum non-finite: recompute to report it.
+        if !a0.is_finite() {
             return self.recompute();
         }
         self.a0 = a0;
@@ -173,6 +374,44 @@ impl Simulator for Direct<'_> {
             self.resum();
         }
         Ok(())
+    }
+
+    fn advance_until<R: Recorder>(
+        &mut self,
+        t_end: f64,
+        rng: &mut Rng,
+        rec: &mut R,
+    ) -> Result<StopReason> {
+        if self.kernel.is_some() {
+            return self.advance_kernel(t_end, rng, rec);
+        }
+        // The generic driver (the trait's default), for networks the kernel cannot take.
+        loop {
+            let proposal = self.propose(rng, t_end)?;
+            let t_next = proposal.map_or(f64::INFINITY, |(t, _)| t);
+            loop {
+                let ts = rec.next_sample();
+                if ts < t_next && ts <= t_end {
+                    rec.sample(self.state());
+                } else {
+                    break;
+                }
+            }
+            match proposal {
+                Some((t, r)) if t <= t_end => {
+                    self.commit(t, r, rng)?;
+                    rec.event(t, r, self.state());
+                }
+                Some(_) => {
+                    self.hold_until(t_end);
+                    return Ok(StopReason::ReachedTime);
+                }
+                None => {
+                    self.hold_until(t_end);
+                    return Ok(StopReason::Absorbed);
+                }
+            }
+        }
     }
 
     fn hold_until(&mut self, t: f64) {

@@ -22,12 +22,13 @@
 //!
 //! [`Method::Auto`] picks by size (see [`Method::resolve`]).
 //!
-//! Counts never go negative; a count leaving 0..=2^53 is [`Error::CountOutOfRange`] and an
+//! Counts never go negative; a count leaving 0..=2^53 − 1 is [`Error::CountOutOfRange`] and an
 //! infinite or NaN propensity is [`Error::PropensityOverflow`], never a silent wrap-around.
 
 mod direct;
 mod ensemble;
 mod heap;
+mod kernel;
 mod next_reaction;
 mod recorder;
 mod rejection;
@@ -40,8 +41,6 @@ pub use rejection::Rejection;
 
 use std::fmt;
 use std::str::FromStr;
-
-use rand::Rng as _;
 
 use crate::error::{Error, Result};
 use crate::network::{CompiledNetwork, MAX_COUNT};
@@ -188,8 +187,7 @@ pub trait Simulator {
 #[inline]
 pub(crate) fn exponential(rng: &mut Rng, a: f64) -> f64 {
     // Exp(1) by the ziggurat method (exact, and faster than -ln u).
-    let e: f64 = rng.sample(rand_distr::Exp1);
-    e / a
+    crate::rng::exp1(rng) / a
 }
 
 /// Check a freshly computed propensity.

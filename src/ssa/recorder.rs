@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 
 /// Receives samples on a time grid (sample-and-hold) and, optionally, every event.
 pub trait Recorder {
+    /// Whether [`Recorder::event`] does anything. Simulators may skip preparing the state
+    /// for `event` when it is false.
+    const EVENTS: bool = false;
     /// The next time at which a sample is wanted (`f64::INFINITY` when none).
     fn next_sample(&self) -> f64;
     /// The state at time [`Recorder::next_sample`]: the state after the last event at or
@@ -138,6 +141,7 @@ pub struct EventLog {
 }
 
 impl Recorder for EventLog {
+    const EVENTS: bool = true;
     fn next_sample(&self) -> f64 {
         f64::INFINITY
     }

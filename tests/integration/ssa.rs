@@ -420,7 +420,7 @@ fn bad_runs_give_clear_errors() {
         }),
         Error::InvalidSetting { name: "runs", .. }
     ));
-    // A count that would pass 2^53.
+    // A count that would reach 2^53.
     let net =
         Network::from_crn_str("species: X = 9007199254740980\n0 -> X @ 1e6", "t.crn").unwrap();
     for method in Method::ALL {
@@ -439,7 +439,7 @@ fn bad_runs_give_clear_errors() {
     }
     // A propensity that overflows.
     let net =
-        Network::from_crn_str("species: X = 9007199254740992\n30 X -> 0 @ 1e300", "t.crn").unwrap();
+        Network::from_crn_str("species: X = 9007199254740991\n30 X -> 0 @ 1e300", "t.crn").unwrap();
     for method in Method::ALL {
         let e = EnsembleConfig {
             until: 1.0,
