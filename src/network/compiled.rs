@@ -310,7 +310,7 @@ impl CompiledNetwork {
     /// Propensity of channel `r` in a state held as `f64` counts followed by one slot
     /// holding 1.0 (length species + 1): the same value as [`CompiledNetwork::propensity`],
     /// branch-free for channels of order ≤ 2.
-    #[inline]
+    #[inline(always)]
     pub fn propensity_f64(&self, r: usize, xf: &[f64], x: &[u64]) -> f64 {
         let l = self.linear[r];
         if l.i == u32::MAX {

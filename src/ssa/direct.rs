@@ -135,18 +135,23 @@ impl<'a> Direct<'a> {
         };
         let mut total = *a0;
         let mut now = *t;
+        let mut fired: u64 = 0;
+        let mut since = *since_refresh;
+        // Events up to `threshold` need no attention: it is the next sample time or the end,
+        // whichever comes first (an event exactly at a sample time precedes the sample).
+        let mut threshold = rec.next_sample().min(t_end);
         let zig = crate::rng::exp_tables();
         let stop = loop {
             if total <= 0.0 {
                 total = a.iter().sum();
-                *since_refresh = 0;
+                since = 0;
                 if total <= 0.0 {
                     break StopReason::Absorbed;
                 }
             }
             let t_next = now + crate::rng::exp1_with(rng, zig) / total;
             let target = rng.random::<f64>() * total;
-            if rec.next_sample() < t_next && rec.next_sample() <= t_end {
+            if t_next > threshold {
                 sync(x, xf);
                 loop {
                     let ts = rec.next_sample();
@@ -156,9 +161,10 @@ impl<'a> Direct<'a> {
                         break;
                     }
                 }
-            }
-            if t_next > t_end {
-                break StopReason::ReachedTime;
+                if t_next > t_end {
+                    break StopReason::ReachedTime;
+                }
+                threshold = rec.next_sample().min(t_end);
             }
             let mut acc = 0.0;
             let mut slot = usize::MAX;
@@ -181,28 +187,31 @@ impl<'a> Direct<'a> {
                     sync(x, xf);
                     *a0 = total;
                     *t = now;
+                    *events += fired;
                     let r = k.id(slot);
                     return apply(net, r, &mut x[..n].to_vec()).map(|_| StopReason::ReachedTime);
                 }
             }
             now = t_next;
-            *events += 1;
+            fired += 1;
             if !total.is_finite() {
                 sync(x, xf);
                 *t = now;
+                *events += fired;
                 self.recompute()?;
                 return Ok(StopReason::ReachedTime);
             }
             if R::EVENTS {
                 sync(x, xf);
                 rec.event(now, k.id(slot), &x[..n]);
+                threshold = rec.next_sample().min(t_end);
             }
             // One counter: re-sum every REFRESH events, re-sort every RESORT events.
-            *since_refresh += 1;
-            if *since_refresh % REFRESH == 0 {
+            since += 1;
+            if since % REFRESH == 0 {
                 total = a.iter().sum();
-                if *since_refresh >= super::kernel::RESORT {
-                    *since_refresh = 0;
+                if since >= super::kernel::RESORT {
+                    since = 0;
                     if k.resort(net) {
                         sync(x, xf);
                         total = k.init(&x[..n], xf, a);
@@ -210,14 +219,11 @@ impl<'a> Direct<'a> {
                 }
             }
         };
+        *events += fired;
+        *since_refresh = since;
         sync(x, xf);
-        loop {
-            let ts = rec.next_sample();
-            if ts <= t_end {
-                rec.sample(&x[..n]);
-            } else {
-                break;
-            }
+        while rec.next_sample() <= t_end {
+            rec.sample(&x[..n]);
         }
         *a0 = total;
         *t = t_end;

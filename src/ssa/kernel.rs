@@ -10,6 +10,15 @@
 
 use crate::network::{CompiledNetwork, MAX_COUNT};
 
+/// c · x_i · (x_j − s).
+#[derive(Debug, Clone, Copy)]
+struct Lin {
+    c: f64,
+    s: f64,
+    i: u32,
+    j: u32,
+}
+
 /// Re-sort the search order this often (events).
 pub(crate) const RESORT: u32 = 1 << 14;
 
@@ -20,10 +29,8 @@ pub(crate) struct Kernel {
     /// Channel id at each storage slot, and the slot of each channel id.
     id: Vec<u32>,
     slot: Vec<u32>,
-    c: Vec<f64>,
-    li: Vec<u32>,
-    lj: Vec<u32>,
-    ls: Vec<f64>,
+    /// Propensity forms (c, i, j, s) in storage order.
+    lin: Vec<Lin>,
     ch_s: Vec<[u32; 3]>,
     ch_d: Vec<[f64; 3]>,
     dep_off: Vec<u32>,
@@ -46,10 +53,7 @@ impl Kernel {
             n,
             id: (0..m as u32).collect(),
             slot: (0..m as u32).collect(),
-            c: Vec::with_capacity(m),
-            li: Vec::with_capacity(m),
-            lj: Vec::with_capacity(m),
-            ls: Vec::with_capacity(m),
+            lin: Vec::with_capacity(m),
             ch_s: Vec::with_capacity(m),
             ch_d: Vec::with_capacity(m),
             dep_off: Vec::new(),
@@ -69,10 +73,7 @@ impl Kernel {
                 ([i, j], [1, 1]) => (*i, *j, 0.0),
                 _ => return None,
             };
-            k.c.push(rate);
-            k.li.push(i);
-            k.lj.push(j);
-            k.ls.push(s);
+            k.lin.push(Lin { c: rate, s, i, j });
             let (cs, cd) = net.changes_of(r);
             if cs.len() > 3 {
                 return None;
@@ -117,10 +118,7 @@ impl Kernel {
     fn permute(&mut self, net: &CompiledNetwork, order: &[u32]) {
         let old_slot = self.slot.clone();
         let pick = |r: u32| old_slot[r as usize] as usize;
-        self.c = order.iter().map(|&r| self.c[pick(r)]).collect();
-        self.li = order.iter().map(|&r| self.li[pick(r)]).collect();
-        self.lj = order.iter().map(|&r| self.lj[pick(r)]).collect();
-        self.ls = order.iter().map(|&r| self.ls[pick(r)]).collect();
+        self.lin = order.iter().map(|&r| self.lin[pick(r)]).collect();
         self.ch_s = order.iter().map(|&r| self.ch_s[pick(r)]).collect();
         self.ch_d = order.iter().map(|&r| self.ch_d[pick(r)]).collect();
         self.id = order.to_vec();
@@ -151,8 +149,8 @@ impl Kernel {
         xf.push(0.0);
         a.clear();
         let mut total = 0.0;
-        for k in 0..self.c.len() {
-            let v = self.c[k] * xf[self.li[k] as usize] * (xf[self.lj[k] as usize] - self.ls[k]);
+        for l in &self.lin {
+            let v = l.c * xf[l.i as usize] * (xf[l.j as usize] - l.s);
             a.push(v);
             total += v;
         }
@@ -161,7 +159,7 @@ impl Kernel {
 
     /// Check the lengths [`Kernel::fire`] relies on.
     pub(crate) fn fits(&self, xf: &[f64], a: &[f64]) -> bool {
-        xf.len() == self.n + 2 && a.len() == self.c.len()
+        xf.len() == self.n + 2 && a.len() == self.lin.len()
     }
 
     /// Fire the channel at storage slot `k`: update `xf` (n + 2 slots: counts, the 1.0
@@ -204,10 +202,9 @@ impl Kernel {
             );
             for &j in self.dep.get_unchecked(lo..hi) {
                 let j = j as usize;
-                let v = *self.c.get_unchecked(j)
-                    * *xf.get_unchecked(*self.li.get_unchecked(j) as usize)
-                    * (*xf.get_unchecked(*self.lj.get_unchecked(j) as usize)
-                        - *self.ls.get_unchecked(j));
+                let l = *self.lin.get_unchecked(j);
+                let v =
+                    l.c * *xf.get_unchecked(l.i as usize) * (*xf.get_unchecked(l.j as usize) - l.s);
                 let old = a.get_unchecked_mut(j);
                 a0 += v - *old;
                 *old = v;

@@ -127,6 +127,9 @@ impl Recorder for GridRecorder<'_> {
     }
     #[inline]
     fn sample(&mut self, x: &[u64]) {
+        if self.states.is_empty() {
+            self.states.reserve(self.grid.len() * x.len());
+        }
         self.states.extend_from_slice(x);
         self.k += 1;
     }

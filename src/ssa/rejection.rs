@@ -32,6 +32,24 @@ struct Group {
     total: f64,
 }
 
+/// Bounds and groups for one initial state, restored on reset instead of rebuilt (for
+/// networks of tens of thousands of channels the rebuild dominates a short trajectory).
+#[derive(Debug, Clone, Default)]
+struct Snapshot {
+    x0: Vec<u64>,
+    lo: Vec<u64>,
+    hi: Vec<u64>,
+    lo_f: Vec<f64>,
+    hi_f: Vec<f64>,
+    a_lo: Vec<f64>,
+    a_hi: Vec<f64>,
+    slot: Vec<(usize, u32)>,
+    groups: Vec<Group>,
+    g_min: usize,
+    g_max: usize,
+    total: f64,
+}
+
 /// RSSA-CR (Thanh et al. 2014, 2017). Each species count x has a fluctuation interval
 /// [x_lo, x_hi] (x ± max(1, ⌊δx⌋), and [0, 0] for x = 0); every channel has propensity bounds
 /// a_lo ≤ a ≤ a_hi on it. A candidate is drawn with probability a_hi / Σ a_hi by
@@ -46,6 +64,9 @@ pub struct Rejection<'a> {
     x: Vec<u64>,
     lo: Vec<u64>,
     hi: Vec<u64>,
+    /// `lo` and `hi` as `f64`, each followed by a slot holding 1.0 (for `propensity_f64`).
+    lo_f: Vec<f64>,
+    hi_f: Vec<f64>,
     t: f64,
     a_lo: Vec<f64>,
     a_hi: Vec<f64>,
@@ -59,6 +80,7 @@ pub struct Rejection<'a> {
     since_refresh: u32,
     events: u64,
     trials: u64,
+    snapshot: Option<Box<Snapshot>>,
 }
 
 fn interval(x: u64, delta: f64) -> (u64, u64) {
@@ -89,6 +111,8 @@ impl<'a> Rejection<'a> {
             x: net.initial_state().to_vec(),
             lo: vec![0; n],
             hi: vec![0; n],
+            lo_f: vec![1.0; n + 1],
+            hi_f: vec![1.0; n + 1],
             t: 0.0,
             a_lo: vec![0.0; m],
             a_hi: vec![0.0; m],
@@ -100,9 +124,51 @@ impl<'a> Rejection<'a> {
             since_refresh: 0,
             events: 0,
             trials: 0,
+            snapshot: None,
         };
         s.rebuild()?;
+        s.save();
         Ok(s)
+    }
+
+    fn save(&mut self) {
+        let mut snap = self.snapshot.take().unwrap_or_default();
+        snap.x0.clone_from(&self.x);
+        snap.lo.clone_from(&self.lo);
+        snap.hi.clone_from(&self.hi);
+        snap.lo_f.clone_from(&self.lo_f);
+        snap.hi_f.clone_from(&self.hi_f);
+        snap.a_lo.clone_from(&self.a_lo);
+        snap.a_hi.clone_from(&self.a_hi);
+        snap.slot.clone_from(&self.slot);
+        snap.groups.clone_from(&self.groups);
+        snap.g_min = self.g_min;
+        snap.g_max = self.g_max;
+        snap.total = self.total;
+        self.snapshot = Some(snap);
+    }
+
+    /// Restore the bounds saved for `x0`, if they were saved for exactly this state.
+    fn restore(&mut self, x0: &[u64]) -> bool {
+        let Some(snap) = self.snapshot.as_deref() else {
+            return false;
+        };
+        if snap.x0 != x0 {
+            return false;
+        }
+        self.lo.clone_from(&snap.lo);
+        self.hi.clone_from(&snap.hi);
+        self.lo_f.clone_from(&snap.lo_f);
+        self.hi_f.clone_from(&snap.hi_f);
+        self.a_lo.clone_from(&snap.a_lo);
+        self.a_hi.clone_from(&snap.a_hi);
+        self.slot.clone_from(&snap.slot);
+        self.groups.clone_from(&snap.groups);
+        self.g_min = snap.g_min;
+        self.g_max = snap.g_max;
+        self.total = snap.total;
+        self.since_refresh = 0;
+        true
     }
 
     /// Trials (accepted or rejected candidates) since the last reset.
@@ -126,6 +192,8 @@ impl<'a> Rejection<'a> {
             };
             self.lo[i] = l;
             self.hi[i] = h;
+            self.lo_f[i] = l as f64;
+            self.hi_f[i] = h as f64;
         }
         for j in 0..self.a_hi.len() {
             self.slot[j] = (usize::MAX, 0);
@@ -139,11 +207,11 @@ impl<'a> Rejection<'a> {
     /// Recompute the bounds of channel j and move it to its group.
     #[inline]
     fn set_bounds(&mut self, j: usize) -> Result<()> {
-        let hi = self.net.propensity(j, &self.hi);
+        let hi = self.net.propensity_f64(j, &self.hi_f, &self.hi);
         if !hi.is_finite() {
             return Err(overflow(self.net, j, hi));
         }
-        self.a_lo[j] = self.net.propensity(j, &self.lo);
+        self.a_lo[j] = self.net.propensity_f64(j, &self.lo_f, &self.lo);
         let old = self.a_hi[j];
         self.a_hi[j] = hi;
         let (g_old, k) = self.slot[j];
@@ -243,7 +311,11 @@ impl Simulator for Rejection<'_> {
         self.t = t0;
         self.events = 0;
         self.trials = 0;
-        self.rebuild()
+        if !self.restore(x0) {
+            self.rebuild()?;
+            self.save();
+        }
+        Ok(())
     }
 
     fn propose(&mut self, rng: &mut Rng, horizon: f64) -> Result<Option<(f64, usize)>> {
@@ -291,6 +363,8 @@ impl Simulator for Rejection<'_> {
                 let (l, h) = interval(xi, self.delta);
                 self.lo[i] = l;
                 self.hi[i] = h;
+                self.lo_f[i] = l as f64;
+                self.hi_f[i] = h as f64;
                 for &j in net.users_of(i) {
                     self.set_bounds(j as usize)?;
                 }
