@@ -156,6 +156,7 @@ fn nonnegative_laws(cols: &[Vec<i128>], n: usize, limit: usize) -> Option<Vec<Ve
                 _ => neg.push(row),
             }
         }
+        let zero_count = next.len();
         for p in &pos {
             for q in &neg {
                 let (a, b) = (p.0[j], -q.0[j]);
@@ -183,11 +184,13 @@ fn nonnegative_laws(cols: &[Vec<i128>], n: usize, limit: usize) -> Option<Vec<Ve
                 next.push((full, y));
             }
         }
-        // Keep only rows of minimal support.
+        // Keep only rows of minimal support. Rows untouched by this column were extreme
+        // before and stay extreme, so only the new combinations need the test.
+        let old = zero_count;
         let support = |y: &[i128]| -> Vec<bool> { y.iter().map(|&v| v != 0).collect() };
         let supports: Vec<Vec<bool>> = next.iter().map(|r| support(&r.1)).collect();
         let mut keep = vec![true; next.len()];
-        for a in 0..next.len() {
+        for a in old..next.len() {
             for b in 0..next.len() {
                 if a == b || !keep[b] {
                     continue;

@@ -137,9 +137,7 @@ impl<'a> Direct<'a> {
         let mut now = *t;
         let mut fired: u64 = 0;
         let mut since = *since_refresh;
-        // Events up to `threshold` need no attention: it is the next sample time or the end,
-        // whichever comes first (an event exactly at a sample time precedes the sample).
-        let mut threshold = rec.next_sample().min(t_end);
+        let mut next_ts = rec.next_sample();
         let zig = crate::rng::exp_tables();
         let stop = loop {
             if total <= 0.0 {
@@ -151,20 +149,15 @@ impl<'a> Direct<'a> {
             }
             let t_next = now + crate::rng::exp1_with(rng, zig) / total;
             let target = rng.random::<f64>() * total;
-            if t_next > threshold {
+            if next_ts < t_next && next_ts <= t_end {
                 sync(x, xf);
-                loop {
-                    let ts = rec.next_sample();
-                    if ts < t_next && ts <= t_end {
-                        rec.sample(&x[..n]);
-                    } else {
-                        break;
-                    }
+                while next_ts < t_next && next_ts <= t_end {
+                    rec.sample(&x[..n]);
+                    next_ts = rec.next_sample();
                 }
-                if t_next > t_end {
-                    break StopReason::ReachedTime;
-                }
-                threshold = rec.next_sample().min(t_end);
+            }
+            if t_next > t_end {
+                break StopReason::ReachedTime;
             }
             let mut acc = 0.0;
             let mut slot = usize::MAX;
@@ -204,7 +197,7 @@ impl<'a> Direct<'a> {
             if R::EVENTS {
                 sync(x, xf);
                 rec.event(now, k.id(slot), &x[..n]);
-                threshold = rec.next_sample().min(t_end);
+                next_ts = rec.next_sample();
             }
             // One counter: re-sum every REFRESH events, re-sort every RESORT events.
             since += 1;
