@@ -207,23 +207,9 @@ pub fn parse_net(text: &str, file: &str) -> Result<Network> {
                         return Ok(Terms(terms));
                     }
                     for item in s.split(',') {
-                        let idx: u64 = item
-                            .parse()
-                            .map_err(|_| err(syntax("a species index", item), ln, col))?;
-                        let sp = species_by_index.get(&idx).ok_or_else(|| {
-                            err(
-                                Error::UnknownSpecies {
-                                    name: format!("index {idx}"),
-                                },
-                                ln,
-                                col,
-                            )
-                        })?;
-                        let name = &spec.species[*sp].name;
-                        match terms.iter_mut().find(|(n, _)| n == name) {
-                            Some((_, c)) => *c += 1,
-                            None => terms.push((name.clone(), 1)),
-                        }
+                        let name = species_name(item, &species_by_index, &spec.species)
+                            .map_err(|e| err(e, ln, col))?;
+                        add_term(&mut terms, name, 1);
                     }
                     Ok(Terms(terms))
                 };
@@ -281,23 +267,9 @@ pub fn parse_net(text: &str, file: &str) -> Result<Network> {
                         let w: u32 = w
                             .parse()
                             .map_err(|_| err(syntax("an integer weight", w), ln, col))?;
-                        let idx: u64 = idx
-                            .parse()
-                            .map_err(|_| err(syntax("a species index", idx), ln, col))?;
-                        let sp = species_by_index.get(&idx).ok_or_else(|| {
-                            err(
-                                Error::UnknownSpecies {
-                                    name: format!("index {idx}"),
-                                },
-                                ln,
-                                col,
-                            )
-                        })?;
-                        let name = spec.species[*sp].name.clone();
-                        match terms.iter_mut().find(|(n, _)| *n == name) {
-                            Some((_, c)) => *c += w,
-                            None => terms.push((name, w)),
-                        }
+                        let name = species_name(idx, &species_by_index, &spec.species)
+                            .map_err(|e| err(e, ln, col))?;
+                        add_term(&mut terms, name, w);
                     }
                 }
                 spec.observables.push(ObservableSpec {
@@ -318,4 +290,30 @@ pub fn parse_net(text: &str, file: &str) -> Result<Network> {
         return Err(err(Error::EmptyNetwork, text.lines().count().max(1), 1));
     }
     spec.build().map_err(|e| err(e, 1, 1))
+}
+
+/// The species named by a `.net` species index written as `text`.
+fn species_name(
+    text: &str,
+    by_index: &HashMap<u64, usize>,
+    species: &[SpeciesSpec],
+) -> Result<String> {
+    let idx: u64 = text.parse().map_err(|_| Error::Syntax {
+        expected: "a species index".into(),
+        found: text.to_string(),
+    })?;
+    by_index
+        .get(&idx)
+        .map(|&k| species[k].name.clone())
+        .ok_or(Error::UnknownSpecies {
+            name: format!("index {idx}"),
+        })
+}
+
+/// Add `weight` of species `name` to `terms` (a repeated species adds up).
+fn add_term(terms: &mut Vec<(String, u32)>, name: String, weight: u32) {
+    match terms.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, c)) => *c += weight,
+        None => terms.push((name, weight)),
+    }
 }

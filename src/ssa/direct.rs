@@ -384,33 +384,8 @@ impl Simulator for Direct<'_> {
         if self.kernel.is_some() {
             return self.advance_kernel(t_end, rng, rec);
         }
-        // The generic driver (the trait's default), for networks the kernel cannot take.
-        loop {
-            let proposal = self.propose(rng, t_end)?;
-            let t_next = proposal.map_or(f64::INFINITY, |(t, _)| t);
-            loop {
-                let ts = rec.next_sample();
-                if ts < t_next && ts <= t_end {
-                    rec.sample(self.state());
-                } else {
-                    break;
-                }
-            }
-            match proposal {
-                Some((t, r)) if t <= t_end => {
-                    self.commit(t, r, rng)?;
-                    rec.event(t, r, self.state());
-                }
-                Some(_) => {
-                    self.hold_until(t_end);
-                    return Ok(StopReason::ReachedTime);
-                }
-                None => {
-                    self.hold_until(t_end);
-                    return Ok(StopReason::Absorbed);
-                }
-            }
-        }
+        // The generic driver, for networks the kernel cannot take.
+        super::drive(self, t_end, rng, rec)
     }
 
     fn hold_until(&mut self, t: f64) {

@@ -154,30 +154,41 @@ pub trait Simulator {
     where
         Self: Sized,
     {
+        drive(self, t_end, rng, rec)
+    }
+}
+
+/// The generic event loop behind [`Simulator::advance_until`]: propose, sample the
+/// recorder's grid up to the proposal (sample-and-hold), commit or stop.
+pub(crate) fn drive<S: Simulator, R: Recorder>(
+    sim: &mut S,
+    t_end: f64,
+    rng: &mut Rng,
+    rec: &mut R,
+) -> Result<StopReason> {
+    loop {
+        let proposal = sim.propose(rng, t_end)?;
+        let t_next = proposal.map_or(f64::INFINITY, |(t, _)| t);
         loop {
-            let proposal = self.propose(rng, t_end)?;
-            let t_next = proposal.map_or(f64::INFINITY, |(t, _)| t);
-            loop {
-                let ts = rec.next_sample();
-                if ts < t_next && ts <= t_end {
-                    rec.sample(self.state());
-                } else {
-                    break;
-                }
+            let ts = rec.next_sample();
+            if ts < t_next && ts <= t_end {
+                rec.sample(sim.state());
+            } else {
+                break;
             }
-            match proposal {
-                Some((t, r)) if t <= t_end => {
-                    self.commit(t, r, rng)?;
-                    rec.event(t, r, self.state());
-                }
-                Some(_) => {
-                    self.hold_until(t_end);
-                    return Ok(StopReason::ReachedTime);
-                }
-                None => {
-                    self.hold_until(t_end);
-                    return Ok(StopReason::Absorbed);
-                }
+        }
+        match proposal {
+            Some((t, r)) if t <= t_end => {
+                sim.commit(t, r, rng)?;
+                rec.event(t, r, sim.state());
+            }
+            Some(_) => {
+                sim.hold_until(t_end);
+                return Ok(StopReason::ReachedTime);
+            }
+            None => {
+                sim.hold_until(t_end);
+                return Ok(StopReason::Absorbed);
             }
         }
     }
