@@ -32,22 +32,32 @@ struct Group {
     total: f64,
 }
 
-/// Bounds and groups for one initial state, restored on reset instead of rebuilt (for
-/// networks of tens of thousands of channels the rebuild dominates a short trajectory).
+/// Everything RSSA-CR keeps about the propensity bounds: species intervals, channel bounds
+/// and the composition-rejection groups.
 #[derive(Debug, Clone, Default)]
-struct Snapshot {
-    x0: Vec<u64>,
+struct Bounds {
     lo: Vec<u64>,
     hi: Vec<u64>,
+    /// `lo` and `hi` as `f64`, each followed by a slot holding 1.0 (for `propensity_f64`).
     lo_f: Vec<f64>,
     hi_f: Vec<f64>,
     a_lo: Vec<f64>,
     a_hi: Vec<f64>,
+    /// (group, slot) of each channel; group usize::MAX when a_hi = 0.
     slot: Vec<(usize, u32)>,
     groups: Vec<Group>,
+    /// Range of groups that may be non-empty.
     g_min: usize,
     g_max: usize,
     total: f64,
+}
+
+/// The bounds for one initial state, restored on reset instead of rebuilt (for networks of
+/// tens of thousands of channels the rebuild dominates a short trajectory).
+#[derive(Debug, Clone, Default)]
+struct Snapshot {
+    x0: Vec<u64>,
+    bounds: Bounds,
 }
 
 /// RSSA-CR (Thanh et al. 2014, 2017). Each species count x has a fluctuation interval
@@ -62,21 +72,8 @@ pub struct Rejection<'a> {
     net: &'a CompiledNetwork,
     delta: f64,
     x: Vec<u64>,
-    lo: Vec<u64>,
-    hi: Vec<u64>,
-    /// `lo` and `hi` as `f64`, each followed by a slot holding 1.0 (for `propensity_f64`).
-    lo_f: Vec<f64>,
-    hi_f: Vec<f64>,
     t: f64,
-    a_lo: Vec<f64>,
-    a_hi: Vec<f64>,
-    /// (group, slot) of each channel; group usize::MAX when a_hi = 0.
-    slot: Vec<(usize, u32)>,
-    groups: Vec<Group>,
-    /// Range of groups that may be non-empty.
-    g_min: usize,
-    g_max: usize,
-    total: f64,
+    b: Bounds,
     since_refresh: u32,
     events: u64,
     trials: u64,
@@ -109,18 +106,20 @@ impl<'a> Rejection<'a> {
                 DEFAULT_DELTA
             },
             x: net.initial_state().to_vec(),
-            lo: vec![0; n],
-            hi: vec![0; n],
-            lo_f: vec![1.0; n + 1],
-            hi_f: vec![1.0; n + 1],
             t: 0.0,
-            a_lo: vec![0.0; m],
-            a_hi: vec![0.0; m],
-            slot: vec![(usize::MAX, 0); m],
-            groups: vec![Group::default(); 2048],
-            g_min: usize::MAX,
-            g_max: 0,
-            total: 0.0,
+            b: Bounds {
+                lo: vec![0; n],
+                hi: vec![0; n],
+                lo_f: vec![1.0; n + 1],
+                hi_f: vec![1.0; n + 1],
+                a_lo: vec![0.0; m],
+                a_hi: vec![0.0; m],
+                slot: vec![(usize::MAX, 0); m],
+                groups: vec![Group::default(); 2048],
+                g_min: usize::MAX,
+                g_max: 0,
+                total: 0.0,
+            },
             since_refresh: 0,
             events: 0,
             trials: 0,
@@ -134,41 +133,20 @@ impl<'a> Rejection<'a> {
     fn save(&mut self) {
         let mut snap = self.snapshot.take().unwrap_or_default();
         snap.x0.clone_from(&self.x);
-        snap.lo.clone_from(&self.lo);
-        snap.hi.clone_from(&self.hi);
-        snap.lo_f.clone_from(&self.lo_f);
-        snap.hi_f.clone_from(&self.hi_f);
-        snap.a_lo.clone_from(&self.a_lo);
-        snap.a_hi.clone_from(&self.a_hi);
-        snap.slot.clone_from(&self.slot);
-        snap.groups.clone_from(&self.groups);
-        snap.g_min = self.g_min;
-        snap.g_max = self.g_max;
-        snap.total = self.total;
+        snap.bounds.clone_from(&self.b);
         self.snapshot = Some(snap);
     }
 
     /// Restore the bounds saved for `x0`, if they were saved for exactly this state.
     fn restore(&mut self, x0: &[u64]) -> bool {
-        let Some(snap) = self.snapshot.as_deref() else {
-            return false;
-        };
-        if snap.x0 != x0 {
-            return false;
+        match self.snapshot.as_deref() {
+            Some(snap) if snap.x0 == x0 => {
+                self.b.clone_from(&snap.bounds);
+                self.since_refresh = 0;
+                true
+            }
+            _ => false,
         }
-        self.lo.clone_from(&snap.lo);
-        self.hi.clone_from(&snap.hi);
-        self.lo_f.clone_from(&snap.lo_f);
-        self.hi_f.clone_from(&snap.hi_f);
-        self.a_lo.clone_from(&snap.a_lo);
-        self.a_hi.clone_from(&snap.a_hi);
-        self.slot.clone_from(&snap.slot);
-        self.groups.clone_from(&snap.groups);
-        self.g_min = snap.g_min;
-        self.g_max = snap.g_max;
-        self.total = snap.total;
-        self.since_refresh = 0;
-        true
     }
 
     /// Trials (accepted or rejected candidates) since the last reset.
@@ -177,27 +155,27 @@ impl<'a> Rejection<'a> {
     }
 
     fn rebuild(&mut self) -> Result<()> {
-        for g in &mut self.groups {
+        for g in &mut self.b.groups {
             g.members.clear();
             g.total = 0.0;
         }
-        self.g_min = usize::MAX;
-        self.g_max = 0;
-        self.total = 0.0;
+        self.b.g_min = usize::MAX;
+        self.b.g_max = 0;
+        self.b.total = 0.0;
         for i in 0..self.x.len() {
             let (l, h) = if self.net.is_constant(i) {
                 (self.x[i], self.x[i])
             } else {
                 interval(self.x[i], self.delta)
             };
-            self.lo[i] = l;
-            self.hi[i] = h;
-            self.lo_f[i] = l as f64;
-            self.hi_f[i] = h as f64;
+            self.b.lo[i] = l;
+            self.b.hi[i] = h;
+            self.b.lo_f[i] = l as f64;
+            self.b.hi_f[i] = h as f64;
         }
-        for j in 0..self.a_hi.len() {
-            self.slot[j] = (usize::MAX, 0);
-            self.a_hi[j] = 0.0;
+        for j in 0..self.b.a_hi.len() {
+            self.b.slot[j] = (usize::MAX, 0);
+            self.b.a_hi[j] = 0.0;
             self.set_bounds(j)?;
         }
         self.since_refresh = 0;
@@ -207,68 +185,68 @@ impl<'a> Rejection<'a> {
     /// Recompute the bounds of channel j and move it to its group.
     #[inline]
     fn set_bounds(&mut self, j: usize) -> Result<()> {
-        let hi = self.net.propensity_f64(j, &self.hi_f, &self.hi);
+        let hi = self.net.propensity_f64(j, &self.b.hi_f, &self.b.hi);
         if !hi.is_finite() {
             return Err(overflow(self.net, j, hi));
         }
-        self.a_lo[j] = self.net.propensity_f64(j, &self.lo_f, &self.lo);
-        let old = self.a_hi[j];
-        self.a_hi[j] = hi;
-        let (g_old, k) = self.slot[j];
+        self.b.a_lo[j] = self.net.propensity_f64(j, &self.b.lo_f, &self.b.lo);
+        let old = self.b.a_hi[j];
+        self.b.a_hi[j] = hi;
+        let (g_old, k) = self.b.slot[j];
         let g_new = if hi > 0.0 { group_of(hi) } else { usize::MAX };
         if g_old == g_new {
             if g_new != usize::MAX {
-                self.groups[g_new].total += hi - old;
-                self.total += hi - old;
+                self.b.groups[g_new].total += hi - old;
+                self.b.total += hi - old;
             }
             return Ok(());
         }
         if g_old != usize::MAX {
-            let grp = &mut self.groups[g_old];
+            let grp = &mut self.b.groups[g_old];
             let k = k as usize;
             grp.members.swap_remove(k);
             if let Some(&moved) = grp.members.get(k) {
-                self.slot[moved as usize].1 = k as u32;
+                self.b.slot[moved as usize].1 = k as u32;
             }
             grp.total -= old;
-            self.total -= old;
+            self.b.total -= old;
         }
         if g_new != usize::MAX {
-            let grp = &mut self.groups[g_new];
+            let grp = &mut self.b.groups[g_new];
             grp.members.push(j as u32);
             grp.total += hi;
-            self.total += hi;
-            self.slot[j] = (g_new, (grp.members.len() - 1) as u32);
-            self.g_min = self.g_min.min(g_new);
-            self.g_max = self.g_max.max(g_new);
+            self.b.total += hi;
+            self.b.slot[j] = (g_new, (grp.members.len() - 1) as u32);
+            self.b.g_min = self.b.g_min.min(g_new);
+            self.b.g_max = self.b.g_max.max(g_new);
         } else {
-            self.slot[j] = (usize::MAX, 0);
+            self.b.slot[j] = (usize::MAX, 0);
         }
         Ok(())
     }
 
     fn refresh_totals(&mut self) {
         let mut total = 0.0;
-        if self.g_min <= self.g_max {
-            for g in self.g_min..=self.g_max {
-                let grp = &mut self.groups[g];
-                grp.total = grp.members.iter().map(|&j| self.a_hi[j as usize]).sum();
+        if self.b.g_min <= self.b.g_max {
+            for g in self.b.g_min..=self.b.g_max {
+                let grp = &mut self.b.groups[g];
+                grp.total = grp.members.iter().map(|&j| self.b.a_hi[j as usize]).sum();
                 total += grp.total;
             }
         }
-        self.total = total;
+        self.b.total = total;
         self.since_refresh = 0;
     }
 
     /// Draw a candidate channel with probability a_hi / Σ a_hi.
     #[inline]
     fn candidate(&self, rng: &mut Rng) -> Option<usize> {
-        let target = rng.random::<f64>() * self.total;
+        let target = rng.random::<f64>() * self.b.total;
         let mut acc = 0.0;
         let mut chosen = None;
         // Largest groups first: they hold most of the mass.
-        for g in (self.g_min..=self.g_max).rev() {
-            let grp = &self.groups[g];
+        for g in (self.b.g_min..=self.b.g_max).rev() {
+            let grp = &self.b.groups[g];
             if grp.members.is_empty() {
                 continue;
             }
@@ -279,7 +257,7 @@ impl<'a> Rejection<'a> {
             }
         }
         let g = chosen?;
-        let grp = &self.groups[g];
+        let grp = &self.b.groups[g];
         let top = group_top(g);
         let len = grp.members.len();
         loop {
@@ -289,7 +267,7 @@ impl<'a> Rejection<'a> {
             // The fractional part is a fresh uniform for the acceptance test.
             let v = scaled - k as f64;
             let j = grp.members[k] as usize;
-            if v * top < self.a_hi[j] {
+            if v * top < self.b.a_hi[j] {
                 return Some(j);
             }
         }
@@ -321,13 +299,13 @@ impl Simulator for Rejection<'_> {
     fn propose(&mut self, rng: &mut Rng, horizon: f64) -> Result<Option<(f64, usize)>> {
         let mut t = self.t;
         loop {
-            if self.total <= 0.0 {
+            if self.b.total <= 0.0 {
                 self.refresh_totals();
-                if self.total <= 0.0 {
+                if self.b.total <= 0.0 {
                     return Ok(None);
                 }
             }
-            t += exponential(rng, self.total);
+            t += exponential(rng, self.b.total);
             if t > horizon {
                 // Past the horizon: the caller stops here, nothing is committed.
                 return Ok(Some((t, usize::MAX)));
@@ -338,8 +316,8 @@ impl Simulator for Rejection<'_> {
                 continue;
             };
             let u: f64 = rng.random();
-            let threshold = u * self.a_hi[j];
-            if threshold <= self.a_lo[j] {
+            let threshold = u * self.b.a_hi[j];
+            if threshold <= self.b.a_lo[j] {
                 return Ok(Some((t, j)));
             }
             let a = checked(self.net, j, self.net.propensity(j, &self.x))?;
@@ -359,12 +337,12 @@ impl Simulator for Rejection<'_> {
             let i = i as usize;
             let xi = self.x[i];
             // Leaving the interval, or reaching 0 (exact zero bounds waste no trials).
-            if xi < self.lo[i] || xi > self.hi[i] || (xi == 0 && self.hi[i] > 0) {
+            if xi < self.b.lo[i] || xi > self.b.hi[i] || (xi == 0 && self.b.hi[i] > 0) {
                 let (l, h) = interval(xi, self.delta);
-                self.lo[i] = l;
-                self.hi[i] = h;
-                self.lo_f[i] = l as f64;
-                self.hi_f[i] = h as f64;
+                self.b.lo[i] = l;
+                self.b.hi[i] = h;
+                self.b.lo_f[i] = l as f64;
+                self.b.hi_f[i] = h as f64;
                 for &j in net.users_of(i) {
                     self.set_bounds(j as usize)?;
                 }
