@@ -175,6 +175,24 @@ pub enum Error {
         /// What is required.
         reason: &'static str,
     },
+    /// A state space (CME projection) would exceed its size limit.
+    #[error(
+        "the state space needs more than {limit} states ({context}); raise --max-states or bound the species"
+    )]
+    TooManyStates {
+        /// The limit that was reached.
+        limit: usize,
+        /// Where it was reached, e.g. the time of a transient solve.
+        context: String,
+    },
+    /// A numerical solve failed (singular matrix, no convergence).
+    #[error("numerical failure in {what}: {reason}")]
+    Numerical {
+        /// The computation, e.g. `stationary LU`.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
     /// A feature that crnkit does not support.
     #[error("unsupported: {feature}")]
     Unsupported {

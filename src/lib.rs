@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod cme;
 pub mod error;
 pub mod io;
 pub mod models;

@@ -3,6 +3,7 @@
 mod analysis;
 mod bionetgen;
 mod cli;
+mod cme;
 mod formats;
 mod parse_errors;
 mod properties;
