@@ -118,17 +118,22 @@ pub(crate) fn marginal(space: &StateSpace, p: &[f64], i: usize) -> Vec<f64> {
     m
 }
 
-/// Means of (space, p / Σ p).
+/// Means of (space, p / Σ p), accumulated as offsets from the first state so that a
+/// constant species gets its count back exactly.
 pub(crate) fn means(space: &StateSpace, p: &[f64]) -> Vec<f64> {
     let n = space.num_species();
+    if space.is_empty() {
+        return vec![0.0; n];
+    }
     let z = sum_compensated(p.iter().copied());
+    let origin: Vec<f64> = space.state(0).iter().map(|&v| f64::from(v)).collect();
     let mut m = vec![0.0; n];
     for (s, &q) in space.iter().zip(p) {
-        for (a, &b) in m.iter_mut().zip(s) {
-            *a += q * f64::from(b);
+        for i in 0..n {
+            m[i] += q * (f64::from(s[i]) - origin[i]);
         }
     }
-    m.iter().map(|v| v / z).collect()
+    m.iter().zip(&origin).map(|(v, o)| o + v / z).collect()
 }
 
 /// Covariance (row-major) of (space, p / Σ p).

@@ -387,7 +387,9 @@ pub fn solve_transient_with(
     } else {
         (f64::INFINITY, 0.5 * tol, 0.0)
     };
-    let steps_per_pass: f64 = if opts.adaptive { 64.0 } else { 4096.0 };
+    // Matrix–vector products per step: grows while steps succeed, shrinks when the
+    // projection had to grow (a redone step is cheaper when short).
+    let mut steps_per_pass: f64 = if opts.adaptive { 64.0 } else { 4096.0 };
     let mut t = 0.0f64;
     let mut rounding = 0.0f64;
     let mut drop_credit = 0.0f64;
@@ -413,6 +415,7 @@ pub fn solve_transient_with(
                     break (step, h);
                 }
                 fsp.stats.rejected_steps += 1;
+                steps_per_pass = (steps_per_pass / 2.0).max(32.0);
                 if fsp.expand(&step.leak, tol_leak * frac, layers, t)? == 0 {
                     // The leak goes through user bounds: it cannot be closed; it is
                     // reported in the error bound.
@@ -420,6 +423,9 @@ pub fn solve_transient_with(
                 }
                 layers = (layers * 2).min(64);
             };
+            if layers == 1 {
+                steps_per_pass = (steps_per_pass * 2.0).min(4096.0);
+            }
             let frac = h / horizon;
             let lost = sum_compensated(step.leak.iter().copied());
             fsp.p = step.p;

@@ -176,3 +176,104 @@ fn simulate_writes_reproducible_statistics() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn solve_writes_statistics_comparable_with_simulate() {
+    let dir = std::env::temp_dir().join(format!("crnkit-solve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = root().join("examples/models/dimerisation.crn");
+    let m = model.to_str().unwrap();
+    let (stats, marg, json) = (dir.join("s.csv"), dir.join("m.csv"), dir.join("s.json"));
+    let o = crnkit(&[
+        "solve",
+        m,
+        "--until",
+        "5",
+        "--every",
+        "0.5",
+        "--out",
+        stats.to_str().unwrap(),
+        "--marginals",
+        marg.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,P-mean,P-sd,P2-mean,P2-sd,fsp_error,states")
+    );
+    assert_eq!(lines.count(), 11);
+    assert!(text.lines().nth(1).unwrap().starts_with("0,100,0,0,0,"));
+    // Every row's certified error is within the tolerance.
+    for row in text.lines().skip(1) {
+        let err: f64 = row.split(',').nth(5).unwrap().parse().unwrap();
+        assert!(err <= 1e-8, "{row}");
+    }
+    let marg_text = std::fs::read_to_string(&marg).unwrap();
+    assert_eq!(
+        marg_text.lines().next(),
+        Some("time,species,count,probability")
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["times"].as_array().unwrap().len(), 11);
+    // Stationary, with the product-form comparison on stderr.
+    let o = crnkit(&["solve", m, "--stationary"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().nth(1).unwrap().starts_with("inf,"), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("product form"));
+    let o = crnkit(&["solve", m, "--stationary", "--product-form"]);
+    assert!(o.status.success());
+    // Bad input: exit 2 and a message naming the problem.
+    let explosive = dir.join("explosive.crn");
+    std::fs::write(&explosive, "species: X = 10\nX -> 2 X @ 1\n").unwrap();
+    let ex = explosive.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["solve", m, "--until", "1", "--every", "1", "--tol", "0"],
+            "--tol",
+        ),
+        (
+            vec!["solve", m, "--until", "1", "--every", "1", "--tol", "-1e-3"],
+            "--tol",
+        ),
+        (
+            vec![
+                "solve", m, "--until", "1", "--every", "1", "--init", "P=2.5",
+            ],
+            "invalid count",
+        ),
+        (
+            vec!["solve", m, "--until", "1", "--every", "1", "--bound", "Q=3"],
+            "Q",
+        ),
+        (vec!["solve", m, "--until", "-1", "--every", "1"], "until"),
+        (
+            vec![
+                "solve",
+                ex,
+                "--until",
+                "50",
+                "--every",
+                "10",
+                "--max-states",
+                "1000",
+            ],
+            "--max-states",
+        ),
+        (
+            vec!["solve", ex, "--stationary", "--max-states", "1000"],
+            "--max-states",
+        ),
+    ] {
+        let o = crnkit(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
