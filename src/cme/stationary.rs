@@ -37,9 +37,10 @@ pub struct StationarySolution {
 ///
 /// The singular system is made regular by pinning one state j: delete row and column j,
 /// solve M q = −A_R[·, j] with faer's sparse LU (COLAMD ordering, partial pivoting), set
-/// q_j = 1 and normalise. The pinned state is the initial state first; if its probability
-/// is negligible (the solve over- or under-flows) it is re-solved pinned at the most
-/// probable state.
+/// q_j = 1 and normalise. The pinned state is `pin` first. If the pinned state is
+/// improbable, M is numerically singular and q is dominated by a multiple of its near-null
+/// vector (the stationary distribution itself, of either sign): the solve is repeated
+/// pinned at the largest |q_x| (at most four solves).
 pub fn solve_on(generator: &Generator, pin: usize) -> Result<(Vec<f64>, f64)> {
     let n = generator.dim();
     if n == 1 {
@@ -47,7 +48,7 @@ pub fn solve_on(generator: &Generator, pin: usize) -> Result<(Vec<f64>, f64)> {
     }
     let exit = generator.exit_rates();
     let mut pin = pin;
-    for attempt in 0..2 {
+    for attempt in 0..4 {
         let shift = |i: usize| if i > pin { i - 1 } else { i };
         let mut trip = Vec::with_capacity(generator.nnz());
         let mut rhs = Mat::<f64>::zeros(n - 1, 1);
@@ -82,22 +83,21 @@ pub fn solve_on(generator: &Generator, pin: usize) -> Result<(Vec<f64>, f64)> {
         let mut p: Vec<f64> = (0..n)
             .map(|y| if y == pin { 1.0 } else { rhs[(shift(y), 0)] })
             .collect();
+        // Pinned at an improbable state, M is numerically singular and the computed q is
+        // dominated by a multiple (of either sign) of its near-null vector, which is the
+        // stationary distribution itself: re-pin at the largest |q_x|.
         let finite = p.iter().all(|v| v.is_finite());
-        let max = p
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(0.0f64, f64::max);
-        if finite && (max <= 1e200 || attempt == 1) {
-            // Tiny negative values are rounding noise of a non-negative solution.
-            let neg: f64 = p.iter().filter(|&&v| v < 0.0).map(|v| -v).sum();
-            let z = sum_compensated(p.iter().map(|v| v.max(0.0)));
-            if z.is_nan() || z <= 0.0 || neg > 1e-8 * z {
-                return Err(Error::Numerical {
-                    what: "stationary LU",
-                    reason: "the solution is not a probability vector (reducible chain on the projection?)".into(),
-                });
-            }
+        let neg: f64 = p.iter().filter(|&&v| v < 0.0).map(|v| -v).sum();
+        let z = sum_compensated(p.iter().map(|v| v.max(0.0)));
+        let big = p.iter().map(|v| v.abs()).fold(0.0f64, f64::max);
+        // (An overflowed entry is infinite: the bulk lies there.)
+        let valid = finite && z > 0.0 && neg <= 1e-8 * z;
+        let next = (0..n)
+            .filter(|&y| !p[y].is_nan())
+            .max_by(|&a, &b| p[a].abs().total_cmp(&p[b].abs()))
+            .unwrap_or(0);
+        let last = attempt == 3 || next == pin;
+        if valid && (big <= 1e6 || last) {
             for v in &mut p {
                 *v = v.max(0.0) / z;
             }
@@ -106,27 +106,25 @@ pub fn solve_on(generator: &Generator, pin: usize) -> Result<(Vec<f64>, f64)> {
             let residual = sum_compensated((0..n).map(|y| (ap[y] + exit[y] * p[y]).abs()));
             return Ok((p, residual));
         }
-        // Re-pin at the most probable state (an infinite entry is the bulk).
-        pin = (0..n)
-            .max_by(|&a, &b| {
-                let (va, vb) = (p[a], p[b]);
-                let ka = if va.is_finite() { va } else { f64::MAX };
-                let kb = if vb.is_finite() { vb } else { f64::MAX };
-                ka.partial_cmp(&kb).unwrap_or(std::cmp::Ordering::Equal)
-            })
-            .unwrap_or(0);
+        if last {
+            break;
+        }
+        pin = next;
     }
     Err(Error::Numerical {
         what: "stationary LU",
-        reason: "no finite solution".into(),
+        reason:
+            "no solution that is a probability vector (is the chain on the projection reducible?)"
+                .into(),
     })
 }
 
 /// The stationary distribution on the reachability class of the initial state.
 ///
-/// Closed classes are enumerated whole. Where a species is unbounded and the user gave no
-/// bound, the projection starts at max(2·x0, 32) for it and grows by half whenever more
-/// than the tolerance of the stationary mass sits at that bound.
+/// A finite class (a closed network, or one bounded by the user) of up to 50,000 states is
+/// taken whole. Otherwise, species without a user bound are capped at max(2·x0, 32) and a
+/// cap grows by half whenever more than tol/n of the stationary mass sits at it, until
+/// the boundary mass is below the tolerance.
 pub fn stationary(net: &CompiledNetwork, opts: &FspOptions) -> Result<StationarySolution> {
     opts.validate()?;
     let ns = net.num_species();
@@ -141,9 +139,22 @@ pub fn stationary(net: &CompiledNetwork, opts: &FspOptions) -> Result<Stationary
             }
         })
         .collect();
+    // A finite class (closed network, or bounded by the user) of up to 50,000 states is
+    // taken whole; otherwise the box grows.
+    let mut whole = match enumerate(net, x0, &opts.bounds, opts.max_states.min(50_000)) {
+        Ok(space) => {
+            bounds.clone_from(&user);
+            Some(space)
+        }
+        Err(Error::TooManyStates { .. }) => None,
+        Err(e) => return Err(e),
+    };
     loop {
         let b: Vec<Option<u32>> = bounds.iter().map(|&v| Some(v)).collect();
-        let space = enumerate(net, x0, &b, opts.max_states)?;
+        let space = match whole.take() {
+            Some(space) => space,
+            None => enumerate(net, x0, &b, opts.max_states)?,
+        };
         let generator = Generator::build_bounded(net, &space, &bounds)?;
         let (p, residual) = solve_on(&generator, 0)?;
         let exit = generator.exit_rates();

@@ -315,10 +315,11 @@ fn stationary_solves_match_the_product_form() {
             "species: P = 100, P2 = 0\n2 P <-> P2 @ 0.0005, 0.01\n",
             1000,
         ),
-        // A detailed-balanced closed network with 1,326 states.
+        // A detailed-balanced closed network with 11,476 states, started in its most
+        // improbable corner (π(x0) ~ 1e-45 of the mode: the first pinned solve is singular).
         (
-            "species: A = 50, B = 0, C = 0\nA <-> B @ 1, 2\nB <-> C @ 1, 1\nC <-> A @ 2, 1\n",
-            10_000,
+            "species: A = 150, B = 0, C = 0\nA <-> B @ 1, 2\nB <-> C @ 1, 1\nC <-> A @ 2, 1\n",
+            100_000,
         ),
         // A complex-balanced but not detailed-balanced cycle (deficiency zero).
         (
@@ -328,7 +329,7 @@ fn stationary_solves_match_the_product_form() {
         // An open, detailed-balanced network: the projection grows until the boundary
         // mass is below the tolerance; reflecting truncation keeps detailed balance.
         (
-            "species: A = 0, B = 0, C = 0\n0 <-> A @ 8, 1\n0 <-> B @ 5, 1\nA + B <-> C @ 0.5, 2\n",
+            "species: A = 0, B = 0, C = 0\n0 <-> A @ 4, 1\n0 <-> B @ 3, 1\nA + B <-> C @ 0.5, 2\n",
             2_000_000,
         ),
     ] {
