@@ -360,14 +360,9 @@ fn solve_stationary(job: &SolveJob<'_>, product: bool) -> crnkit::Result<()> {
     let st = cme::stationary(job.compiled, job.opts)?;
     let secs = start.elapsed().as_secs_f64();
     let space = st.distribution.space();
-    let pf_diff = cme::product_form(job.compiled, space).ok().map(|pf| {
-        st.distribution
-            .probabilities()
-            .iter()
-            .zip(pf.distribution.probabilities())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max)
-    });
+    let pf_diff = cme::product_form(job.compiled, space)
+        .ok()
+        .map(|pf| st.distribution.max_abs_difference(&pf.distribution));
     eprintln!(
         "stationary CME of {}: {} states, residual {:.2e}, boundary mass {:.2e}, in {secs:.3} s{}",
         job.model.display(),
@@ -573,13 +568,7 @@ fn demo() -> crnkit::Result<()> {
     let dimer = crnkit::models::bundled("dimerisation")?.compile();
     let st = cme::stationary(&dimer, &FspOptions::default())?;
     let pf = cme::product_form(&dimer, st.distribution.space())?;
-    let diff = st
-        .distribution
-        .probabilities()
-        .iter()
-        .zip(pf.distribution.probabilities())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let diff = st.distribution.max_abs_difference(&pf.distribution);
     println!(
         "dimerisation stationary: {} states, E[P] = {:.4}, LU vs product form max |Δπ| = {diff:.1e}",
         st.distribution.space().len(),

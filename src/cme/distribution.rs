@@ -102,6 +102,20 @@ impl Distribution {
         d
     }
 
+    /// max_x |p(x) − q(x)| over the union of both supports.
+    pub fn max_abs_difference(&self, other: &Distribution) -> f64 {
+        let mut d = 0.0f64;
+        for (s, &p) in self.space.iter().zip(&self.p) {
+            d = d.max((p - other.probability(s)).abs());
+        }
+        for (s, &q) in other.space.iter().zip(&other.p) {
+            if self.space.index_of(s).is_none() {
+                d = d.max(q);
+            }
+        }
+        d
+    }
+
     /// Split into the state space and the probabilities.
     pub fn into_parts(self) -> (StateSpace, Vec<f64>) {
         (self.space, self.p)

@@ -343,13 +343,7 @@ fn stationary_solves_match_the_product_form() {
         assert!(st.boundary_mass <= 1e-12, "{text}: {:e}", st.boundary_mass);
         assert!(st.residual < 1e-10, "{text}: residual {:e}", st.residual);
         let pf = cme::product_form(&net, st.distribution.space()).unwrap();
-        let diff = st
-            .distribution
-            .probabilities()
-            .iter()
-            .zip(pf.distribution.probabilities())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let diff = st.distribution.max_abs_difference(&pf.distribution);
         assert!(diff <= 1e-10, "{text}: max |Δπ| = {diff:e}");
     }
 }
