@@ -193,6 +193,14 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// Entropy production needs every reaction to have a reverse.
+    #[error(
+        "entropy production is infinite: these reactions have no reverse reaction: {reactions}"
+    )]
+    Irreversible {
+        /// The one-way reactions, by name.
+        reactions: String,
+    },
     /// A feature that crnkit does not support.
     #[error("unsupported: {feature}")]
     Unsupported {

@@ -8,6 +8,7 @@ pub mod models;
 pub mod network;
 pub mod rng;
 pub mod ssa;
+pub mod thermo;
 
 pub use error::{Error, Location, Result};
 pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};

@@ -29,7 +29,9 @@ pub use distribution::Distribution;
 pub use generator::Generator;
 pub use space::{StateSpace, enumerate};
 pub use stationary::{ProductForm, StationarySolution, product_form, solve_on, stationary};
-pub use transient::{Snapshot, TransientSolution, solve_transient, solve_transient_with};
+pub use transient::{
+    Snapshot, TransientSolution, solve_transient, solve_transient_from, solve_transient_with,
+};
 
 use crate::{Error, Result};
 

@@ -336,6 +336,19 @@ pub fn solve_transient_with(
     net: &CompiledNetwork,
     grid: &TimeGrid,
     opts: &FspOptions,
+    observe: impl FnMut(&Snapshot<'_>),
+) -> Result<SolveStats> {
+    solve_transient_from(net, None, grid, opts, observe)
+}
+
+/// [`solve_transient_with`] from an initial distribution (`None`: the network's initial
+/// state). The distribution's probabilities must be finite, ≥ 0 and sum to at most 1; its
+/// missing mass counts as error from the start.
+pub fn solve_transient_from(
+    net: &CompiledNetwork,
+    initial: Option<&Distribution>,
+    grid: &TimeGrid,
+    opts: &FspOptions,
     mut observe: impl FnMut(&Snapshot<'_>),
 ) -> Result<SolveStats> {
     opts.validate()?;
@@ -351,22 +364,54 @@ pub fn solve_transient_with(
             });
         }
     }
-    let mut space = StateSpace::new(ns);
-    space.insert(&x0)?;
-    // Adaptive: x0 and the states two reactions away (the projection grows from there);
-    // fixed: everything reachable within the bounds.
+    let (mut space, p0) = match initial {
+        None => {
+            let mut space = StateSpace::new(ns);
+            space.insert(&x0)?;
+            (space, vec![1.0])
+        }
+        Some(d) => {
+            let probs = d.probabilities();
+            let total = sum_compensated(probs.iter().copied());
+            if d.space().num_species() != ns
+                || probs.iter().any(|q| !(q.is_finite() && *q >= 0.0))
+                || total > 1.0 + 1e-12
+            {
+                return Err(Error::InvalidSetting {
+                    name: "initial distribution",
+                    value: format!("{} states, total {total}", probs.len()),
+                    reason: "probabilities must be finite, >= 0, sum to <= 1, one count per species",
+                });
+            }
+            for s in d.space().iter() {
+                for i in 0..ns {
+                    if s[i] > bounds[i] {
+                        return Err(Error::InvalidSetting {
+                            name: "bound",
+                            value: format!("{} = {}", net.species_names()[i], bounds[i]),
+                            reason: "the initial distribution has states beyond a bound",
+                        });
+                    }
+                }
+            }
+            (d.space().clone(), probs.to_vec())
+        }
+    };
+    // Adaptive: the initial support and the states two reactions away (the projection
+    // grows from there); fixed: everything reachable within the bounds.
     let initial_layers = if opts.adaptive { 2 } else { usize::MAX };
+    let frontier: Vec<usize> = (0..space.len()).collect();
     grow_bfs(
         net,
         &mut space,
-        vec![0],
+        frontier,
         &bounds,
         initial_layers,
         opts.max_states,
         &|| "enumerating the projection".into(),
     )?;
     let mut p = vec![0.0; space.len()];
-    p[0] = 1.0;
+    p[..p0.len()].copy_from_slice(&p0);
     let generator = Generator::build_bounded(net, &space, &bounds)?;
     let mut fsp = Fsp {
         net,

@@ -36,6 +36,7 @@ mod rejection;
 pub use direct::Direct;
 pub use ensemble::{EnsembleConfig, EnsembleResult};
 pub use next_reaction::NextReaction;
+pub(crate) use recorder::Moments;
 pub use recorder::{EventLog, GridRecorder, Recorder, TimeGrid};
 pub use rejection::Rejection;
 

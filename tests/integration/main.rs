@@ -9,3 +9,4 @@ mod parse_errors;
 mod properties;
 mod ssa;
 mod stats;
+mod thermo;

@@ -1,0 +1,242 @@
+//! Thermodynamics: entropy production and free energy from the ODE, the CME and paths.
+
+use crnkit::cme::{self, Distribution, FspOptions};
+use crnkit::ssa::{Method, TimeGrid};
+use crnkit::thermo::cme_entropy::{cme_thermo, cme_thermo_series};
+use crnkit::thermo::ode::{MassAction, steady_state};
+use crnkit::thermo::path::{PathConfig, path_entropy};
+use crnkit::thermo::reverse_pairs;
+use crnkit::{Error, Network};
+
+use crate::stats::bonferroni_z;
+
+fn network(text: &str) -> Network {
+    Network::from_crn_str(text, "test.crn").unwrap()
+}
+
+const BALANCED: &str =
+    "species: A = 10, B = 0, C = 0\nab: A <-> B @ 1, 2\nbc: B <-> C @ 1, 1\nca: C <-> A @ 2, 1\n";
+/// The same triangle driven round the cycle: affinity ln 8.
+const DRIVEN: &str =
+    "species: A = 8, B = 0, C = 0\nab: A <-> B @ 2, 1\nbc: B <-> C @ 2, 1\nca: C <-> A @ 2, 1\n";
+
+#[test]
+fn detailed_balance_means_no_entropy_production() {
+    let net = network(BALANCED);
+    let (c, pairs) = reverse_pairs(&net).unwrap();
+    // ODE at its steady state.
+    let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
+    let xs = steady_state(&c, &x0).unwrap();
+    let (sigma, per) = MassAction::new(&c).entropy_production(&pairs, &xs);
+    assert_eq!(per.len(), 3);
+    assert!(sigma.abs() <= 1e-12, "ODE σ = {sigma:e}");
+    // CME at its stationary distribution.
+    let st = cme::stationary(&c, &FspOptions::default()).unwrap();
+    let th = cme_thermo(
+        &c,
+        &pairs,
+        st.distribution.space(),
+        st.distribution.probabilities(),
+        Some(&st.distribution),
+    );
+    assert!(
+        th.entropy_production.abs() <= 1e-12,
+        "CME σ = {:e}",
+        th.entropy_production
+    );
+    assert!(th.medium_entropy_flow.abs() <= 1e-12);
+    assert!(th.free_energy.unwrap().abs() <= 1e-12);
+    // Paths started in equilibrium: ⟨Δs_m⟩ and ⟨Δs_tot⟩ are 0 within their standard errors.
+    let cfg = PathConfig {
+        until: 2.0,
+        every: 0.5,
+        runs: 4000,
+        seed: 7,
+        method: Method::Direct,
+        bin: 0.5,
+    };
+    let grid = TimeGrid::new(cfg.until, cfg.every).unwrap();
+    let dists: Vec<Distribution> = (0..grid.len()).map(|_| st.distribution.clone()).collect();
+    let r = path_entropy(&c, &pairs, &cfg, Some(&st.distribution), Some(&dists)).unwrap();
+    assert_eq!(r.outside, 0);
+    let z = bonferroni_z(1e-3, 2 * grid.len());
+    for k in 1..grid.len() {
+        let (m, se) = (r.mean(k, 0), r.standard_error(k, 0));
+        assert!(se > 0.01, "paths do exchange heat");
+        assert!(m.abs() <= z * se, "t = {}: ⟨Δs_m⟩ = {m} ± {se}", r.times[k]);
+        // Under detailed balance from π, Δs_m = ln π(x_t) − ln π(x_0) on every path, so
+        // Δs_tot vanishes path by path, not only on average.
+        assert!(r.mean(k, 2).abs() <= 1e-12 && r.variance(k, 2) <= 1e-24);
+    }
+}
+
+#[test]
+fn free_energy_decreases_and_its_rate_is_minus_sigma() {
+    let net = network(BALANCED);
+    let (c, pairs) = reverse_pairs(&net).unwrap();
+    let opts = FspOptions {
+        tol: 1e-13,
+        ..FspOptions::default()
+    };
+    let st = cme::stationary(&c, &opts).unwrap();
+    let h = 0.005;
+    let grid = TimeGrid::new(2.0, h).unwrap();
+    let names = |r: usize| net.reaction_name(r);
+    let s = cme_thermo_series(
+        &c,
+        &pairs,
+        &names,
+        None,
+        &grid,
+        &opts,
+        Some(&st.distribution),
+    )
+    .unwrap();
+    let f: Vec<f64> = s.values.iter().map(|v| v.free_energy.unwrap()).collect();
+    for k in 1..f.len() {
+        assert!(f[k] < f[k - 1], "F rose at t = {}", s.times[k]);
+    }
+    // Central differences: dF/dt = −σ to second order in h.
+    // From t = 0.1 on (the point-mass start relaxes on a much faster scale at first).
+    for k in (20..f.len() - 1).step_by(10) {
+        let dfdt = (f[k + 1] - f[k - 1]) / (2.0 * h);
+        let sigma = s.values[k].entropy_production;
+        assert!(
+            (dfdt + sigma).abs() <= 2e-3 * sigma + 1e-9,
+            "t = {}: dF/dt = {dfdt}, σ = {sigma}",
+            s.times[k]
+        );
+        // σ = dS/dt + Ṡ_m as well.
+        let dsdt = (s.values[k + 1].system_entropy - s.values[k - 1].system_entropy) / (2.0 * h);
+        let total = dsdt + s.values[k].medium_entropy_flow;
+        // The finite-difference error is relative to dS/dt, which nearly cancels Ṡ_m late on.
+        let scale = dsdt.abs() + s.values[k].medium_entropy_flow.abs();
+        assert!(
+            (total - sigma).abs() <= 2e-3 * scale + 1e-9,
+            "t = {}: dS/dt {dsdt} Ṡm {} σ {sigma}",
+            s.times[k],
+            s.values[k].medium_entropy_flow
+        );
+    }
+}
+
+#[test]
+fn integral_fluctuation_theorem_and_mean_entropy_production() {
+    let net = network(DRIVEN);
+    let (c, pairs) = reverse_pairs(&net).unwrap();
+    // Initial distribution: uniform over the conservation class (45 states).
+    let space = cme::enumerate(&c, c.initial_state(), &[], 1000).unwrap();
+    let n = space.len();
+    let initial = Distribution::new(space, vec![1.0 / n as f64; n]);
+    let cfg = PathConfig {
+        until: 1.0,
+        every: 0.25,
+        runs: 20_000,
+        seed: 11,
+        method: Method::Direct,
+        bin: 0.5,
+    };
+    let grid = TimeGrid::new(cfg.until, cfg.every).unwrap();
+    let opts = FspOptions {
+        tol: 1e-12,
+        ..FspOptions::default()
+    };
+    let mut dists = Vec::new();
+    cme::solve_transient_from(&c, Some(&initial), &grid, &opts, |s| {
+        dists.push(Distribution::new(s.space.clone(), s.p.to_vec()));
+    })
+    .unwrap();
+    let r = path_entropy(&c, &pairs, &cfg, Some(&initial), Some(&dists)).unwrap();
+    assert_eq!(r.outside, 0);
+    // Entropy production from the CME on a fine grid (trapezoid error ≪ the SE).
+    let fine = TimeGrid::new(cfg.until, 0.001).unwrap();
+    let names = |r: usize| net.reaction_name(r);
+    let s = cme_thermo_series(&c, &pairs, &names, Some(&initial), &fine, &opts, None).unwrap();
+    let z = bonferroni_z(1e-3, 2 * (grid.len() - 1));
+    for k in 1..grid.len() {
+        let (m, se) = (r.mean(k, 3), r.standard_error(k, 3));
+        assert!(
+            (m - 1.0).abs() <= z * se,
+            "⟨exp(−Δs_tot)⟩ = {m} ± {se} at t = {}",
+            r.times[k]
+        );
+        let kf = (r.times[k] / 0.001).round() as usize;
+        let cme_total = s.total_entropy_produced[kf];
+        let (mt, set) = (r.mean(k, 2), r.standard_error(k, 2));
+        assert!(
+            (mt - cme_total).abs() <= z * set,
+            "t = {}: ⟨Δs_tot⟩ = {mt} ± {set}, CME {cme_total}",
+            r.times[k]
+        );
+        assert!(cme_total > 10.0 * set, "a driven network produces entropy");
+    }
+}
+
+#[test]
+fn cme_entropy_production_per_volume_approaches_the_ode() {
+    // A + X ⇌ 2X, X ⇌ B with chemostats A, B (concentrations 1 and 2): driven, monostable.
+    let ode_rate = |omega: f64| {
+        let net = network(&format!(
+            "parameters: V = {omega}\nvolume: V\nspecies: X = {x0}, A = {a} constant, B = {b} constant\n\
+             A + X <-> 2 X @ 1, 0.5\nX <-> B @ 1, 0.25\n",
+            x0 = omega as u64,
+            a = omega as u64,
+            b = 2 * omega as u64
+        ));
+        let (c, pairs) = reverse_pairs(&net).unwrap();
+        let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
+        let xs = steady_state(&c, &x0).unwrap();
+        let ode = MassAction::new(&c).entropy_production(&pairs, &xs).0 / omega;
+        let st = cme::stationary(
+            &c,
+            &FspOptions {
+                tol: 1e-12,
+                ..FspOptions::default()
+            },
+        )
+        .unwrap();
+        let th = cme_thermo(
+            &c,
+            &pairs,
+            st.distribution.space(),
+            st.distribution.probabilities(),
+            None,
+        );
+        (ode, th.entropy_production / omega)
+    };
+    let mut last = f64::INFINITY;
+    let mut gaps = Vec::new();
+    for omega in [5.0, 10.0, 20.0, 40.0, 80.0, 160.0] {
+        let (ode, cme) = ode_rate(omega);
+        let gap = (cme - ode).abs() / ode;
+        gaps.push((omega, ode, cme, gap));
+        assert!(
+            gap < last,
+            "Ω = {omega}: gap {gap} did not shrink ({gaps:?})"
+        );
+        last = gap;
+    }
+    eprintln!("Ω, ODE σ/Ω, CME σ/Ω, relative gap: {gaps:?}");
+    assert!(last < 0.02, "{gaps:?}");
+}
+
+#[test]
+fn irreversible_reactions_are_named() {
+    let net = network(
+        "species: X = 0, Y = 0\nmake: 0 -> X @ 1\nswap: X <-> Y @ 1, 1\ndecay: Y -> 0 @ 1\n",
+    );
+    let e = reverse_pairs(&net).unwrap_err();
+    match &e {
+        Error::Irreversible { reactions } => {
+            assert!(
+                reactions.contains("make") && reactions.contains("decay"),
+                "{e}"
+            );
+            assert!(!reactions.contains("swap"), "{e}");
+        }
+        other => panic!("{other}"),
+    }
+    // Two one-way reactions that undo each other form a pair.
+    let net = network("species: X = 0\nin: 0 -> X @ 1\nout: X -> 0 @ 2\n");
+    assert!(reverse_pairs(&net).is_ok());
+}
