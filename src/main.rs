@@ -123,6 +123,55 @@ enum Command {
         #[arg(long)]
         export_matrix: Option<PathBuf>,
     },
+    /// Integrate the deterministic (mass-action ODE) limit: amounts on a time grid.
+    Ode {
+        /// Model file.
+        model: PathBuf,
+        /// End time.
+        #[arg(long, allow_hyphen_values = true)]
+        until: f64,
+        /// Output interval.
+        #[arg(long, allow_hyphen_values = true)]
+        every: f64,
+        /// Relative tolerance of the BDF integrator.
+        #[arg(long, default_value_t = 1e-8)]
+        rtol: f64,
+        /// Absolute tolerance (molecules).
+        #[arg(long, default_value_t = 1e-8)]
+        atol: f64,
+        /// Output CSV `time,<S1>,...` (standard output without it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Entropy production and free energy over time, from the CME, SSA paths or the ODE.
+    Thermo {
+        /// Model file (every reaction needs a reverse).
+        model: PathBuf,
+        /// End time.
+        #[arg(long, allow_hyphen_values = true)]
+        until: f64,
+        /// Output interval.
+        #[arg(long, allow_hyphen_values = true)]
+        every: f64,
+        /// cme, ssa or ode.
+        #[arg(long, default_value = "cme")]
+        method: String,
+        /// SSA runs.
+        #[arg(long, default_value_t = 10_000)]
+        runs: u64,
+        /// SSA seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// CME tolerance.
+        #[arg(long, default_value_t = 1e-10, allow_hyphen_values = true)]
+        tol: f64,
+        /// Largest CME projection.
+        #[arg(long, default_value_t = 10_000_000)]
+        max_states: usize,
+        /// Output CSV (standard output without it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Convert a model between formats (.crn, .json, .toml; chosen by the extensions).
     Convert {
         /// Input model.
@@ -252,6 +301,47 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                     solve_transient(&job, until.unwrap_or(0.0), every.unwrap_or(0.0))
                 }
             })?;
+        }
+        Command::Ode {
+            model,
+            until,
+            every,
+            rtol,
+            atol,
+            out,
+        } => {
+            let net = Network::from_file(&model)?.compile();
+            let grid = crnkit::ssa::TimeGrid::new(until, every)?;
+            let x0: Vec<f64> = net.initial_state().iter().map(|&v| v as f64).collect();
+            let sol = crnkit::thermo::ode::integrate(&net, &x0, &grid, rtol, atol)?;
+            emit(out.as_deref(), &sol.to_csv())?;
+        }
+        Command::Thermo {
+            model,
+            until,
+            every,
+            method,
+            runs,
+            seed,
+            tol,
+            max_states,
+            out,
+        } => {
+            let net = Network::from_file(&model)?;
+            let cfg = crnkit::thermo::ThermoConfig {
+                until,
+                every,
+                method: method.parse()?,
+                runs,
+                seed,
+                fsp: FspOptions {
+                    tol,
+                    max_states,
+                    ..FspOptions::default()
+                },
+            };
+            let table = crnkit::thermo::thermo_table(&net, &cfg)?;
+            emit(out.as_deref(), &table)?;
         }
         Command::Convert { input, output } => {
             let net = Network::from_file(&input)?;
@@ -413,6 +503,18 @@ fn export(
 
 fn f64_le(v: &[f64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Write `text` to `path` atomically, or to standard output.
+fn emit(path: Option<&std::path::Path>, text: &str) -> crnkit::Result<()> {
+    match path {
+        Some(p) => {
+            crnkit::io::write_atomic(p, text.as_bytes())?;
+            eprintln!("wrote {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 /// A rayon pool with `threads` workers (all cores by default).

@@ -44,6 +44,10 @@ pub struct DetailedBalance {
     pub free_energies: Option<Vec<Option<f64>>>,
     /// A cycle with non-zero affinity, when the cycle conditions fail.
     pub violating_cycle: Option<Cycle>,
+    /// Every cycle of an integer basis of ker S with its affinity ln Π k⁺/k⁻ along it (the
+    /// thermodynamic driving force, in kT): all zero iff the network is detailed balanced.
+    /// Empty when a reaction is one-way (its affinity is infinite).
+    pub cycles: Vec<Cycle>,
     /// Why the test failed, in words.
     pub reason: Option<String>,
 }
@@ -140,6 +144,7 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
         residual: f64::INFINITY,
         free_energies: None,
         violating_cycle: None,
+        cycles: Vec::new(),
         reason: Some(reason),
     };
     for e in &edges {
@@ -172,8 +177,26 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
     // Cycle conditions on an integer basis of ker S.
     let scale: f64 = ln_k.iter().map(|x| x.abs()).fold(0.0, f64::max).max(1.0);
     let mut violating: Option<(usize, Vec<i128>, f64)> = None;
+    let to_cycle = |alpha: &[i128], affinity: f64| Cycle {
+        reactions: alpha
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a != 0)
+            .map(|(e, &a)| {
+                let a = a as i64;
+                if a > 0 {
+                    (edges[e].fwd.0, edges[e].fwd.1 * a)
+                } else {
+                    (edges[e].bwd.0, edges[e].bwd.1 * -a)
+                }
+            })
+            .collect(),
+        affinity,
+    };
+    let mut cycles = Vec::new();
     for alpha in super::linalg::nullspace(s.clone(), m)? {
         let affinity: f64 = alpha.iter().zip(&ln_k).map(|(&a, &l)| a as f64 * l).sum();
+        cycles.push(to_cycle(&alpha, affinity));
         let weight: f64 = alpha.iter().map(|&a| (a as f64).abs()).sum();
         if affinity.abs() > 1e-9 * scale * weight {
             let support = alpha.iter().filter(|&&a| a != 0).count();
@@ -213,27 +236,12 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
                         .collect(),
                 ),
                 violating_cycle: None,
+                cycles,
                 reason: None,
             })
         }
         Some((_, alpha, affinity)) => {
-            let reactions = alpha
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| **a != 0)
-                .map(|(e, &a)| {
-                    let a = a as i64;
-                    if a > 0 {
-                        (edges[e].fwd.0, edges[e].fwd.1 * a)
-                    } else {
-                        (edges[e].bwd.0, edges[e].bwd.1 * -a)
-                    }
-                })
-                .collect();
-            let cycle = Cycle {
-                reactions,
-                affinity,
-            };
+            let cycle = to_cycle(&alpha, affinity);
             let reason = format!(
                 "the Wegscheider condition fails on the cycle {} (affinity {:.6e})",
                 describe_cycle(net, &cycle),
@@ -244,6 +252,7 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
                 residual,
                 free_energies: None,
                 violating_cycle: Some(cycle),
+                cycles,
                 reason: Some(reason),
             })
         }

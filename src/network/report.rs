@@ -83,6 +83,9 @@ pub struct CheckReport {
     pub detailed_balance_reason: Option<String>,
     /// A cycle that violates detailed balance.
     pub violating_cycle: Option<CycleSummary>,
+    /// Every basis cycle with its affinity (kT): the driving forces. A network with a
+    /// non-zero affinity is driven (held out of equilibrium, e.g. by chemostats).
+    pub cycle_affinities: Vec<CycleSummary>,
     /// Free energies (kT) of the non-constant species when balanced, in species order.
     #[serde(serialize_with = "ordered_opt_map")]
     pub free_energies: Option<Vec<(String, f64)>>,
@@ -159,6 +162,19 @@ impl CheckReport {
                     .collect(),
                 affinity: c.affinity,
             }),
+            cycle_affinities: db
+                .cycles
+                .iter()
+                .map(|c| CycleSummary {
+                    description: describe_cycle(net, c),
+                    reactions: c
+                        .reactions
+                        .iter()
+                        .map(|&(r, m)| (net.reaction_name(r), m))
+                        .collect(),
+                    affinity: c.affinity,
+                })
+                .collect(),
             free_energies: db.free_energies.as_ref().map(|g| {
                 g.iter()
                     .enumerate()
@@ -306,6 +322,26 @@ impl fmt::Display for CheckReport {
             if let Some(reason) = &self.detailed_balance_reason {
                 writeln!(f, "  {reason}")?;
             }
+        }
+        if !self.cycle_affinities.is_empty() {
+            let driven = self
+                .cycle_affinities
+                .iter()
+                .any(|c| c.affinity.abs() > 1e-9);
+            writeln!(
+                f,
+                "cycle affinities (kT): {} ({})",
+                self.cycle_affinities
+                    .iter()
+                    .map(|c| format!("{}: {:.6}", c.description, c.affinity))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if driven {
+                    "driven: held out of equilibrium"
+                } else {
+                    "no driving: equilibrium"
+                }
+            )?;
         }
         if let Some(g) = &self.free_energies {
             let gs: Vec<String> = g.iter().map(|(s, v)| format!("{s} = {v:.6}")).collect();

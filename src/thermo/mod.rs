@@ -122,3 +122,167 @@ pub fn reverse_pairs(net: &crate::Network) -> Result<(CompiledNetwork, ReversePa
     let pairs = ReversePairs::new(&c, &|r| net.reaction_name(r))?;
     Ok((c, pairs))
 }
+
+/// Which description `crnkit thermo` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThermoMethod {
+    /// The chemical master equation (FSP): σ, S, F exactly.
+    Cme,
+    /// SSA paths: ensemble moments of Δs_m, Δs, Δs_tot (p from the CME).
+    Ssa,
+    /// The deterministic limit.
+    Ode,
+}
+
+impl std::str::FromStr for ThermoMethod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ThermoMethod> {
+        match s {
+            "cme" => Ok(ThermoMethod::Cme),
+            "ssa" => Ok(ThermoMethod::Ssa),
+            "ode" => Ok(ThermoMethod::Ode),
+            other => Err(Error::InvalidSetting {
+                name: "--method",
+                value: other.to_string(),
+                reason: "expected cme, ssa or ode",
+            }),
+        }
+    }
+}
+
+/// Settings of [`thermo_table`].
+#[derive(Debug, Clone)]
+pub struct ThermoConfig {
+    /// End time.
+    pub until: f64,
+    /// Output interval.
+    pub every: f64,
+    /// Description.
+    pub method: ThermoMethod,
+    /// SSA runs.
+    pub runs: u64,
+    /// SSA seed.
+    pub seed: u64,
+    /// CME settings (tolerance, state limit).
+    pub fsp: crate::cme::FspOptions,
+}
+
+/// The table `crnkit thermo` writes: `time,entropy_production_rate,total_entropy_produced,
+/// free_energy,...` (units: k_B, k_B per time, k_B T), one row per grid time.
+///
+/// * `cme`: then `system_entropy,medium_entropy_flow,total_medium_entropy,fsp_error` and
+///   σ per reaction pair (`sigma_<reaction>`); F relative to the stationary solution
+///   (`nan` when it cannot be computed).
+/// * `ssa`: ensemble means of the path entropies; the rate is the finite difference of
+///   ⟨Δs_tot⟩; then `total_entropy-sd`, `medium_entropy-mean/sd`,
+///   `exp_minus_total_entropy-mean/sd` (→ 1 by the fluctuation theorem).
+/// * `ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
+///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
+pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> {
+    use std::fmt::Write as _;
+    let (c, pairs) = reverse_pairs(net)?;
+    let grid = crate::ssa::TimeGrid::new(cfg.until, cfg.every)?;
+    let names = |r: usize| net.reaction_name(r);
+    let pi = || {
+        crate::cme::stationary(&c, &cfg.fsp)
+            .ok()
+            .map(|s| s.distribution)
+    };
+    match cfg.method {
+        ThermoMethod::Cme => {
+            let pi = pi();
+            let s = cme_entropy::cme_thermo_series(
+                &c,
+                &pairs,
+                &names,
+                None,
+                &grid,
+                &cfg.fsp,
+                pi.as_ref(),
+            )?;
+            Ok(s.to_csv())
+        }
+        ThermoMethod::Ssa => {
+            let mut dists = Vec::new();
+            crate::cme::solve_transient_with(&c, &grid, &cfg.fsp, |s| {
+                dists.push(crate::cme::Distribution::new(s.space.clone(), s.p.to_vec()));
+            })?;
+            let pi = pi();
+            let pcfg = path::PathConfig {
+                until: cfg.until,
+                every: cfg.every,
+                runs: cfg.runs,
+                seed: cfg.seed,
+                ..path::PathConfig::default()
+            };
+            let r = path::path_entropy(&c, &pairs, &pcfg, None, Some(&dists))?;
+            let mut out = String::from(
+                "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
+            );
+            for (k, t) in r.times.iter().enumerate() {
+                let rate = if k == 0 {
+                    f64::NAN
+                } else {
+                    (r.mean(k, 2) - r.mean(k - 1, 2)) / (t - r.times[k - 1])
+                };
+                let f = pi.as_ref().map_or(f64::NAN, |pi| {
+                    cme_entropy::cme_thermo(
+                        &c,
+                        &pairs,
+                        dists[k].space(),
+                        dists[k].probabilities(),
+                        Some(pi),
+                    )
+                    .free_energy
+                    .unwrap_or(f64::NAN)
+                });
+                let _ = writeln!(
+                    out,
+                    "{t},{rate},{},{f},{},{},{},{},{}",
+                    r.mean(k, 2),
+                    r.variance(k, 2).sqrt(),
+                    r.mean(k, 0),
+                    r.variance(k, 0).sqrt(),
+                    r.mean(k, 3),
+                    r.variance(k, 3).sqrt()
+                );
+            }
+            Ok(out)
+        }
+        ThermoMethod::Ode => {
+            let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
+            let sol = ode::integrate(&c, &x0, &grid, 1e-10, 1e-10)?;
+            let xs = ode::steady_state(&c, &x0)?;
+            let ma = ode::MassAction::new(&c);
+            let mut out =
+                String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
+            for s in c.species_names() {
+                let _ = write!(out, ",{s}");
+            }
+            out.push('\n');
+            let mut total = 0.0;
+            let mut prev: Option<(f64, f64)> = None;
+            for (t, x) in sol.times.iter().zip(&sol.states) {
+                let sigma = ma.entropy_production(&pairs, x).0;
+                if let Some((tp, sp)) = prev {
+                    total += 0.5 * (sigma + sp) * (t - tp);
+                }
+                prev = Some((*t, sigma));
+                let f: f64 = (0..c.num_species())
+                    .filter(|&i| !c.is_constant(i))
+                    .map(|i| {
+                        let (a, b) = (x[i].max(0.0), xs[i]);
+                        let l = if a > 0.0 { a * (a / b).ln() } else { 0.0 };
+                        l - a + b
+                    })
+                    .sum();
+                let _ = write!(out, "{t},{sigma},{total},{f}");
+                for v in x {
+                    let _ = write!(out, ",{v}");
+                }
+                out.push('\n');
+            }
+            Ok(out)
+        }
+    }
+}

@@ -277,3 +277,62 @@ fn solve_writes_statistics_comparable_with_simulate() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn thermo_and_ode_commands() {
+    let tri = root().join("examples/models/triangle.crn");
+    let t = tri.to_str().unwrap();
+    for method in ["cme", "ssa", "ode"] {
+        let o = crnkit(&[
+            "thermo", t, "--until", "1", "--every", "0.5", "--method", method, "--runs", "500",
+        ]);
+        assert!(
+            o.status.success(),
+            "{method}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.starts_with("time,entropy_production_rate,total_entropy_produced,free_energy,"),
+            "{method}: {out}"
+        );
+        assert_eq!(out.lines().count(), 4, "{method}");
+        // A closed detailed-balanced network relaxing: F(1) < F(0.5) < F(0).
+        let f: Vec<f64> = out
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+            .collect();
+        assert!(f[2] < f[1] && f[1] < f[0], "{method}: {f:?}");
+    }
+    // One-way reactions are named in the error.
+    let vilar = root().join("examples/models/vilar.crn");
+    let o = crnkit(&[
+        "thermo",
+        vilar.to_str().unwrap(),
+        "--until",
+        "1",
+        "--every",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no reverse") && err.contains("degMR"), "{err}");
+    let o = crnkit(&[
+        "thermo", t, "--until", "1", "--every", "1", "--method", "euler",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    // The ODE of the triangle conserves A + B + C = 10.
+    let o = crnkit(&["ode", t, "--until", "2", "--every", "1"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().next(), Some("time,A,B,C"));
+    for l in out.lines().skip(1) {
+        let s: f64 = l
+            .split(',')
+            .skip(1)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((s - 10.0).abs() < 1e-6, "{l}");
+    }
+}
