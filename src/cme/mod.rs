@@ -27,6 +27,7 @@ mod transient;
 
 pub use distribution::Distribution;
 pub use generator::Generator;
+pub use poisson::ln_factorial;
 pub use space::{StateSpace, enumerate};
 pub use stationary::{ProductForm, StationarySolution, product_form, solve_on, stationary};
 pub use transient::{

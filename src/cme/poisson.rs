@@ -2,7 +2,7 @@
 
 /// ln n! : exact summation below 20, Stirling's series with four correction terms above
 /// (absolute error < 1e-15 for n ≥ 20).
-pub(crate) fn ln_factorial(n: u64) -> f64 {
+pub fn ln_factorial(n: u64) -> f64 {
     if n < 20 {
         return (2..=n).map(|k| (k as f64).ln()).sum();
     }

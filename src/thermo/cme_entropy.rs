@@ -33,6 +33,21 @@ pub fn cme_thermo(
     p: &[f64],
     pi: Option<&Distribution>,
 ) -> CmeThermo {
+    cme_thermo_resolved(net, pairs, space, p, pi, 1e-200)
+}
+
+/// [`cme_thermo`] for a distribution known to L1 accuracy `resolution` (an FSP error
+/// bound): a transition pair where one state has probability exactly 0 and the other at
+/// most `resolution` is below what the distribution resolves (typically a state just added
+/// at the edge of the projection) and is skipped instead of counted as infinite.
+pub fn cme_thermo_resolved(
+    net: &CompiledNetwork,
+    pairs: &ReversePairs,
+    space: &StateSpace,
+    p: &[f64],
+    pi: Option<&Distribution>,
+    resolution: f64,
+) -> CmeThermo {
     let ns = net.num_species();
     let mut x64 = vec![0u64; ns];
     let mut y64 = vec![0u64; ns];
@@ -72,6 +87,9 @@ pub fn cme_thermo(
                 continue;
             }
             let (jp, jm) = (a * p[xi], am * p[yi]);
+            if (p[xi] == 0.0 || p[yi] == 0.0) && p[xi].max(p[yi]) <= resolution {
+                continue;
+            }
             per[k] += flux_term(jp, jm);
             if a > 0.0 && am > 0.0 {
                 medium += (jp - jm) * (a / am).ln();
@@ -124,11 +142,16 @@ pub struct ThermoSeries {
     pub error_bound: Vec<f64>,
     /// Names of the reaction pairs (for per-reaction columns).
     pub pair_names: Vec<String>,
+    /// Chemical work rate Ẇ and mean internal free energy ⟨E⟩ per time, when the network
+    /// admits the heat/work split ([`super::work::WorkSplit`]).
+    pub work: Option<Vec<(f64, f64)>>,
 }
 
 impl ThermoSeries {
     /// `time,entropy_production_rate,total_entropy_produced,free_energy,system_entropy,
-    /// medium_entropy_flow,total_medium_entropy,fsp_error,sigma_<reaction>...`.
+    /// medium_entropy_flow,total_medium_entropy,fsp_error,sigma_<reaction>...`, then
+    /// `work_rate,internal_free_energy` when the heat/work split applies (heat rate =
+    /// medium_entropy_flow = work_rate − d(internal_free_energy)/dt).
     pub fn to_csv(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::from(
@@ -136,6 +159,9 @@ impl ThermoSeries {
         );
         for n in &self.pair_names {
             let _ = write!(out, ",sigma_{n}");
+        }
+        if self.work.is_some() {
+            out.push_str(",work_rate,internal_free_energy");
         }
         out.push('\n');
         for (k, t) in self.times.iter().enumerate() {
@@ -154,6 +180,9 @@ impl ThermoSeries {
             for (_, s) in &v.per_pair {
                 let _ = write!(out, ",{s}");
             }
+            if let Some(w) = &self.work {
+                let _ = write!(out, ",{},{}", w[k].0, w[k].1);
+            }
             out.push('\n');
         }
         out
@@ -161,11 +190,13 @@ impl ThermoSeries {
 }
 
 /// Solve the CME from `initial` (the network's initial state when `None`) and evaluate
-/// [`cme_thermo`] at every grid time; `pi` gives F.
+/// [`cme_thermo`] at every grid time; `pi` gives F, `split` the chemical work rate and the
+/// internal free energy.
 ///
 /// The totals are integrated on a grid 32 times finer than the output grid (trapezoidal
 /// rule, error O(h²)): ∫Ṡ_m dt directly, and ∫σ dt = S(t) − S(0) + ∫Ṡ_m dt, which stays
 /// finite when σ itself is infinite at t = 0 (a point-mass start).
+#[allow(clippy::too_many_arguments)]
 pub fn cme_thermo_series(
     net: &CompiledNetwork,
     pairs: &ReversePairs,
@@ -174,6 +205,7 @@ pub fn cme_thermo_series(
     grid: &TimeGrid,
     opts: &FspOptions,
     pi: Option<&Distribution>,
+    split: Option<&super::work::WorkSplit>,
 ) -> Result<ThermoSeries> {
     const REFINE: usize = 32;
     let coarse = grid.times();
@@ -189,13 +221,21 @@ pub fn cme_thermo_series(
     let mut error_bound = Vec::new();
     let mut total_medium_entropy = Vec::new();
     let mut total_entropy_produced = Vec::new();
+    let mut work = split.map(|_| Vec::new());
     let mut k = 0usize;
     let mut medium_acc = 0.0;
     let mut s0 = 0.0;
     let mut prev: Option<(f64, f64)> = None;
     solve_transient_from(net, initial, &fine_grid, opts, |s| {
         let at_output = k % REFINE == 0;
-        let th = cme_thermo(net, pairs, s.space, s.p, if at_output { pi } else { None });
+        let th = cme_thermo_resolved(
+            net,
+            pairs,
+            s.space,
+            s.p,
+            if at_output { pi } else { None },
+            s.error_bound.max(1e-200),
+        );
         if let Some((tp, mp)) = prev {
             medium_acc += 0.5 * (mp + th.medium_entropy_flow) * (s.time - tp);
         } else {
@@ -208,6 +248,9 @@ pub fn cme_thermo_series(
             total_entropy_produced.push(th.system_entropy - s0 + medium_acc);
             error_bound.push(s.error_bound);
             values.push(th);
+            if let (Some(w), Some(sp)) = (work.as_mut(), split) {
+                w.push(sp.work_rate(net, pairs, s.space, s.p));
+            }
         }
         k += 1;
     })?;
@@ -232,5 +275,6 @@ pub fn cme_thermo_series(
         total_medium_entropy,
         error_bound,
         pair_names,
+        work,
     })
 }

@@ -24,8 +24,10 @@
 //! asking for it is [`crate::Error::Irreversible`], naming them.
 
 pub mod cme_entropy;
+pub mod current;
 pub mod ode;
 pub mod path;
+pub mod work;
 
 use crate::network::CompiledNetwork;
 use crate::{Error, Result};
@@ -191,6 +193,7 @@ pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> 
     match cfg.method {
         ThermoMethod::Cme => {
             let pi = pi();
+            let split = work::WorkSplit::new(net, &c).ok();
             let s = cme_entropy::cme_thermo_series(
                 &c,
                 &pairs,
@@ -199,6 +202,7 @@ pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> 
                 &grid,
                 &cfg.fsp,
                 pi.as_ref(),
+                split.as_ref(),
             )?;
             Ok(s.to_csv())
         }

@@ -90,6 +90,7 @@ fn free_energy_decreases_and_its_rate_is_minus_sigma() {
         &grid,
         &opts,
         Some(&st.distribution),
+        None,
     )
     .unwrap();
     let f: Vec<f64> = s.values.iter().map(|v| v.free_energy.unwrap()).collect();
@@ -151,7 +152,8 @@ fn integral_fluctuation_theorem_and_mean_entropy_production() {
     // Entropy production from the CME on a fine grid (trapezoid error ≪ the SE).
     let fine = TimeGrid::new(cfg.until, 0.001).unwrap();
     let names = |r: usize| net.reaction_name(r);
-    let s = cme_thermo_series(&c, &pairs, &names, Some(&initial), &fine, &opts, None).unwrap();
+    let s =
+        cme_thermo_series(&c, &pairs, &names, Some(&initial), &fine, &opts, None, None).unwrap();
     let z = bonferroni_z(1e-3, 2 * (grid.len() - 1));
     for k in 1..grid.len() {
         let (m, se) = (r.mean(k, 3), r.standard_error(k, 3));
@@ -239,4 +241,111 @@ fn irreversible_reactions_are_named() {
     // Two one-way reactions that undo each other form a pair.
     let net = network("species: X = 0\nin: 0 -> X @ 1\nout: X -> 0 @ 2\n");
     assert!(reverse_pairs(&net).is_ok());
+}
+
+#[test]
+fn current_statistics_match_the_ring_and_obey_the_tur() {
+    // M independent molecules on a uniform 3-state ring with force a per edge:
+    // j = M (k⁺ − k⁻)/3, D₂ = M (k⁺ + k⁻)/9, σ = M (k⁺ − k⁻) a, Q = a coth(a/2) ≥ 2.
+    use crnkit::thermo::current::current_statistics;
+    for a in [0.05f64, 0.5, 2.0, 6.0] {
+        let (kp, km) = ((a / 2.0).exp(), (-a / 2.0).exp());
+        let m = 6.0;
+        let net = network(&format!(
+            "species: A = 6, B = 0, C = 0\nab: A <-> B @ {kp}, {km}\nbc: B <-> C @ {kp}, {km}\nca: C <-> A @ {kp}, {km}\n"
+        ));
+        let (c, pairs) = reverse_pairs(&net).unwrap();
+        let st = cme::stationary(&c, &FspOptions::default()).unwrap();
+        let s = current_statistics(
+            &c,
+            &pairs,
+            st.distribution.space(),
+            st.distribution.probabilities(),
+            0,
+        )
+        .unwrap();
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs().max(1e-12);
+        assert!(
+            close(s.mean_rate, m * (kp - km) / 3.0),
+            "a = {a}: j = {}",
+            s.mean_rate
+        );
+        assert!(
+            close(s.variance_rate, m * (kp + km) / 9.0),
+            "a = {a}: D = {}",
+            s.variance_rate
+        );
+        assert!(close(s.entropy_production, m * (kp - km) * a), "a = {a}");
+        let q = a / (a / 2.0).tanh();
+        assert!(
+            close(s.tur_ratio, q) && s.tur_ratio >= 2.0,
+            "a = {a}: Q = {}",
+            s.tur_ratio
+        );
+    }
+}
+
+#[test]
+fn heat_and_work_of_a_chemostatted_network() {
+    use crnkit::thermo::work::WorkSplit;
+    let net = crnkit::models::bundled("schlogl").unwrap();
+    let (c, pairs) = reverse_pairs(&net).unwrap();
+    let split = WorkSplit::new(&net, &c).unwrap();
+    // Stationary: all chemical work is dissipated, σ = Ṡ_m = Ẇ.
+    let opts = FspOptions {
+        tol: 1e-12,
+        ..FspOptions::default()
+    };
+    let st = cme::stationary(&c, &opts).unwrap();
+    let (sp, p) = (st.distribution.space(), st.distribution.probabilities());
+    let th = cme_thermo(&c, &pairs, sp, p, None);
+    let (wdot, _) = split.work_rate(&c, &pairs, sp, p);
+    assert!(wdot > 100.0, "the Schlögl model is driven: Ẇ = {wdot}");
+    assert!(
+        (th.medium_entropy_flow - wdot).abs() <= 1e-8 * wdot,
+        "Ṡ_m = {}, Ẇ = {wdot}",
+        th.medium_entropy_flow
+    );
+    // Transient from X = 250: first law Ṡ_m = Ẇ − d⟨E⟩/dt (central differences).
+    let h = 1e-3;
+    let grid = TimeGrid::from_times(vec![0.0, 0.5 - h, 0.5, 0.5 + h]).unwrap();
+    let mut rows = Vec::new();
+    cme::solve_transient_with(&c, &grid, &opts, |s| {
+        let th = cme_thermo(&c, &pairs, s.space, s.p, None);
+        let (w, e) = split.work_rate(&c, &pairs, s.space, s.p);
+        rows.push((th.medium_entropy_flow, w, e));
+    })
+    .unwrap();
+    let dedt = (rows[3].2 - rows[1].2) / (2.0 * h);
+    let (sm, w) = (rows[2].0, rows[2].1);
+    assert!(
+        (sm - (w - dedt)).abs() <= 1e-4 * w.abs(),
+        "Ṡ_m {sm}, Ẇ {w}, d⟨E⟩/dt {dedt}"
+    );
+    // At the chemostat ratio of equilibrium there is no work in the stationary state.
+    let mut eq = net.clone();
+    let k = |n: &str| net.parameter(n).unwrap();
+    let b_eq = k("k1") * 1e5 * k("k4") / (k("k2") * k("k3"));
+    eq.set_initial(eq.species_index("B").unwrap(), b_eq.round() as u64)
+        .unwrap();
+    let (ce, pe) = reverse_pairs(&eq).unwrap();
+    let se = WorkSplit::new(&eq, &ce).unwrap();
+    let st = cme::stationary(&ce, &opts).unwrap();
+    let (w, _) = se.work_rate(
+        &ce,
+        &pe,
+        st.distribution.space(),
+        st.distribution.probabilities(),
+    );
+    let th = cme_thermo(
+        &ce,
+        &pe,
+        st.distribution.space(),
+        st.distribution.probabilities(),
+        None,
+    );
+    assert!(
+        w.abs() < 1e-2 && th.medium_entropy_flow.abs() < 1e-2,
+        "Ẇ = {w}"
+    );
 }
