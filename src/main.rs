@@ -339,6 +339,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                     max_states,
                     ..FspOptions::default()
                 },
+                progress: std::io::stderr().is_terminal(),
             };
             let table = crnkit::thermo::thermo_table(&net, &cfg)?;
             emit(out.as_deref(), &table)?;

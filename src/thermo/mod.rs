@@ -167,6 +167,8 @@ pub struct ThermoConfig {
     pub seed: u64,
     /// CME settings (tolerance, state limit).
     pub fsp: crate::cme::FspOptions,
+    /// Show progress bars on standard error.
+    pub progress: bool,
 }
 
 /// The table `crnkit thermo` writes: `time,entropy_production_rate,total_entropy_produced,
@@ -177,7 +179,8 @@ pub struct ThermoConfig {
 ///   (`nan` when it cannot be computed).
 /// * `ssa`: ensemble means of the path entropies; the rate is the finite difference of
 ///   ⟨Δs_tot⟩; then `total_entropy-sd`, `medium_entropy-mean/sd`,
-///   `exp_minus_total_entropy-mean/sd` (→ 1 by the fluctuation theorem).
+///   `exp_minus_total_entropy-mean/sd`. When the FSP cannot hold the network (more than
+///   `fsp.max_states`), only the medium entropy is available and the other columns are NaN.
 /// * `ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
 ///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
 pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> {
@@ -207,19 +210,27 @@ pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> 
             Ok(s.to_csv())
         }
         ThermoMethod::Ssa => {
+            // p(x, t) for the system entropy; a network too large for the FSP still gets
+            // its medium entropy (the system and total columns are then NaN).
             let mut dists = Vec::new();
-            crate::cme::solve_transient_with(&c, &grid, &cfg.fsp, |s| {
+            let fsp = crate::cme::solve_transient_with(&c, &grid, &cfg.fsp, |s| {
                 dists.push(crate::cme::Distribution::new(s.space.clone(), s.p.to_vec()));
-            })?;
-            let pi = pi();
+            });
+            let dists = match fsp {
+                Ok(_) => Some(dists),
+                Err(Error::TooManyStates { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let pi = if dists.is_some() { pi() } else { None };
             let pcfg = path::PathConfig {
                 until: cfg.until,
                 every: cfg.every,
                 runs: cfg.runs,
                 seed: cfg.seed,
+                progress: cfg.progress,
                 ..path::PathConfig::default()
             };
-            let r = path::path_entropy(&c, &pairs, &pcfg, None, Some(&dists))?;
+            let r = path::path_entropy(&c, &pairs, &pcfg, None, dists.as_deref())?;
             let mut out = String::from(
                 "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
             );
@@ -229,17 +240,18 @@ pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> 
                 } else {
                     (r.mean(k, 2) - r.mean(k - 1, 2)) / (t - r.times[k - 1])
                 };
-                let f = pi.as_ref().map_or(f64::NAN, |pi| {
-                    cme_entropy::cme_thermo(
+                let f = match (&pi, &dists) {
+                    (Some(pi), Some(d)) => cme_entropy::cme_thermo(
                         &c,
                         &pairs,
-                        dists[k].space(),
-                        dists[k].probabilities(),
+                        d[k].space(),
+                        d[k].probabilities(),
                         Some(pi),
                     )
                     .free_energy
-                    .unwrap_or(f64::NAN)
-                });
+                    .unwrap_or(f64::NAN),
+                    _ => f64::NAN,
+                };
                 let _ = writeln!(
                     out,
                     "{t},{rate},{},{f},{},{},{},{},{}",

@@ -34,6 +34,8 @@ pub struct PathConfig {
     pub method: Method,
     /// Bin width of the Δs_tot histogram.
     pub bin: f64,
+    /// Show a progress bar on standard error.
+    pub progress: bool,
 }
 
 impl Default for PathConfig {
@@ -45,6 +47,7 @@ impl Default for PathConfig {
             seed: 0,
             method: Method::Auto,
             bin: 0.25,
+            progress: false,
         }
     }
 }
@@ -216,6 +219,15 @@ pub fn path_entropy(
     const CHUNK: u64 = 64;
     let chunks = cfg.runs.div_ceil(CHUNK);
     let points = grid.len();
+    let bar = cfg.progress.then(|| {
+        let b = indicatif::ProgressBar::new(cfg.runs);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} path entropies [{elapsed_precise}] {bar:40} {pos}/{len} runs (eta {eta})",
+        ) {
+            b.set_style(style);
+        }
+        b
+    });
     let outs: Vec<Result<ChunkOut>> = (0..chunks)
         .into_par_iter()
         .map(|c| {
@@ -265,9 +277,15 @@ pub fn path_entropy(
                 }
             }
             moments.n = count;
+            if let Some(b) = &bar {
+                b.inc(count);
+            }
             Ok((moments, hist, outside))
         })
         .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let mut moments = Moments::new(points, 4);
     let mut histogram = BTreeMap::new();
     let mut outside = 0;
