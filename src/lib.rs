@@ -4,6 +4,7 @@
 pub mod cme;
 pub mod error;
 pub mod io;
+pub mod learn;
 pub mod models;
 pub mod network;
 pub mod rng;

@@ -5,6 +5,7 @@ mod bionetgen;
 mod cli;
 mod cme;
 mod formats;
+mod learn;
 mod parse_errors;
 mod properties;
 mod ssa;

@@ -1,0 +1,461 @@
+//! Learning by relative entropy with detailed-balanced networks (Poole, Ouldridge &
+//! Gopalkrishnan, "Autonomous learning of generative models with chemical reaction network
+//! ensembles", 2023).
+//!
+//! A detailed-balanced network with species free energies G_i (kT) has, on the
+//! conservation class Γ of its initial state, the stationary distribution
+//! π_G(x) ∝ Π_i (Ω e^(−G_i))^(x_i) / x_i! (product form). With the species split into
+//! visible v and hidden h, the model is the visible marginal P_G(v) = Σ_h π_G(v, h). For a
+//! target Q(v) the objective is D(Q‖P_G) = Σ_v Q(v) ln(Q(v)/P_G(v)) and, because −G is
+//! the natural parameter of an exponential family,
+//!
+//! ∂D/∂G_i = E_{Q(v) P_G(h|v)}[x_i] − E_{P_G}[x_i]
+//!
+//! ("clamped" minus "free" averages, as in a Boltzmann machine). [`GenerativeModel`]
+//! computes both exactly by enumerating Γ; [`fit_exact`] minimises D with argmin's L-BFGS
+//! (the in-silico baseline).
+
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+
+use crate::cme::{StateSpace, enumerate, ln_factorial};
+use crate::network::CompiledNetwork;
+use crate::{Error, Network, Result};
+
+/// A detailed-balanced network as a generative model over its visible species.
+#[derive(Debug, Clone)]
+pub struct GenerativeModel {
+    species: Vec<String>,
+    /// Non-constant species (the parameters are their free energies).
+    dynamic: Vec<usize>,
+    visible: Vec<usize>,
+    space: StateSpace,
+    /// G-independent part of ln π per state: Σ_dyn (x_i ln Ω − ln x_i!).
+    base: Vec<f64>,
+    /// Index of each state's visible configuration in `visible_states`.
+    visible_of: Vec<usize>,
+    visible_states: Vec<Vec<u32>>,
+    /// Free energies the network was built with (min-norm solution of the DB test).
+    initial: Vec<f64>,
+}
+
+/// A target distribution over the visible species.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Visible configurations (counts in the model's visible order).
+    pub states: Vec<Vec<u32>>,
+    /// Their probabilities (normalised).
+    pub probabilities: Vec<f64>,
+}
+
+impl GenerativeModel {
+    /// The model of `net` with the named species visible (the others hidden). The network
+    /// must be detailed balanced; its conservation class must be finite and have at most
+    /// `max_states` states.
+    pub fn new(net: &Network, visible: &[&str], max_states: usize) -> Result<GenerativeModel> {
+        let db = net.analyze()?.detailed_balance;
+        let initial_g = match (db.balanced, db.free_energies) {
+            (true, Some(g)) => g,
+            _ => {
+                return Err(Error::Unsupported {
+                    feature: format!(
+                        "a generative model from a network that is not detailed balanced ({})",
+                        db.reason.unwrap_or_default()
+                    ),
+                });
+            }
+        };
+        let compiled: CompiledNetwork = net.compile();
+        let species: Vec<String> = net.species().map(|s| s.name.clone()).collect();
+        let dynamic: Vec<usize> = (0..species.len())
+            .filter(|&i| !compiled.is_constant(i))
+            .collect();
+        let mut vis = Vec::new();
+        for name in visible {
+            let i = net
+                .species_index(name)
+                .ok_or_else(|| Error::UnknownSpecies {
+                    name: (*name).to_string(),
+                })?;
+            if compiled.is_constant(i) {
+                return Err(Error::InvalidSetting {
+                    name: "visible",
+                    value: (*name).to_string(),
+                    reason: "a constant species cannot be a visible unit",
+                });
+            }
+            if !vis.contains(&i) {
+                vis.push(i);
+            }
+        }
+        if vis.is_empty() {
+            return Err(Error::InvalidSetting {
+                name: "visible",
+                value: String::new(),
+                reason: "at least one species must be visible",
+            });
+        }
+        let space = enumerate(&compiled, compiled.initial_state(), &[], max_states)?;
+        let ln_omega = net.volume().ln();
+        let base = space
+            .iter()
+            .map(|x| {
+                dynamic
+                    .iter()
+                    .map(|&i| {
+                        let v = u64::from(x[i]);
+                        v as f64 * ln_omega - ln_factorial(v)
+                    })
+                    .sum()
+            })
+            .collect();
+        let mut visible_states: Vec<Vec<u32>> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let visible_of = space
+            .iter()
+            .map(|x| {
+                let key: Vec<u32> = vis.iter().map(|&i| x[i]).collect();
+                *index.entry(key.clone()).or_insert_with(|| {
+                    visible_states.push(key);
+                    visible_states.len() - 1
+                })
+            })
+            .collect();
+        let initial = dynamic
+            .iter()
+            .map(|&i| initial_g[i].unwrap_or(0.0))
+            .collect();
+        Ok(GenerativeModel {
+            species,
+            dynamic,
+            visible: vis,
+            space,
+            base,
+            visible_of,
+            visible_states,
+            initial,
+        })
+    }
+
+    /// Names of the parameters: the non-constant species, in order.
+    pub fn parameter_names(&self) -> Vec<&str> {
+        self.dynamic
+            .iter()
+            .map(|&i| self.species[i].as_str())
+            .collect()
+    }
+
+    /// Names of the visible species.
+    pub fn visible_names(&self) -> Vec<&str> {
+        self.visible
+            .iter()
+            .map(|&i| self.species[i].as_str())
+            .collect()
+    }
+
+    /// The free energies of the network the model was built from.
+    pub fn initial_parameters(&self) -> &[f64] {
+        &self.initial
+    }
+
+    /// The conservation class.
+    pub fn space(&self) -> &StateSpace {
+        &self.space
+    }
+
+    /// π_G on the class (state order of [`GenerativeModel::space`]).
+    pub fn stationary(&self, g: &[f64]) -> Result<Vec<f64>> {
+        self.check_parameters(g)?;
+        let logw: Vec<f64> = self
+            .space
+            .iter()
+            .zip(&self.base)
+            .map(|(x, b)| {
+                b - self
+                    .dynamic
+                    .iter()
+                    .zip(g)
+                    .map(|(&i, gi)| gi * f64::from(x[i]))
+                    .sum::<f64>()
+            })
+            .collect();
+        let top = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = logw.iter().map(|l| (l - top).exp()).collect();
+        let z: f64 = w.iter().sum();
+        Ok(w.into_iter().map(|v| v / z).collect())
+    }
+
+    /// P_G(v) for every visible configuration of the class (order of
+    /// [`GenerativeModel::visible_states`]).
+    pub fn visible_marginal(&self, g: &[f64]) -> Result<Vec<f64>> {
+        let pi = self.stationary(g)?;
+        let mut p = vec![0.0; self.visible_states.len()];
+        for (x, &q) in pi.iter().enumerate() {
+            p[self.visible_of[x]] += q;
+        }
+        Ok(p)
+    }
+
+    /// The visible configurations the class can show.
+    pub fn visible_states(&self) -> &[Vec<u32>] {
+        &self.visible_states
+    }
+
+    fn check_parameters(&self, g: &[f64]) -> Result<()> {
+        if g.len() != self.dynamic.len() || g.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidSetting {
+                name: "free energies",
+                value: format!("{g:?}"),
+                reason: "one finite free energy per non-constant species",
+            });
+        }
+        Ok(())
+    }
+
+    /// A target from (visible configuration, weight) pairs; weights are normalised. Every
+    /// configuration must be reachable in the model's class.
+    pub fn target(&self, rows: &[(Vec<u32>, f64)]) -> Result<Target> {
+        let mut states = Vec::new();
+        let mut probabilities = Vec::new();
+        for (v, w) in rows {
+            if v.len() != self.visible.len() {
+                return Err(Error::InvalidSetting {
+                    name: "target",
+                    value: format!("{v:?}"),
+                    reason: "one count per visible species",
+                });
+            }
+            if !(w.is_finite() && *w >= 0.0) {
+                return Err(Error::InvalidSetting {
+                    name: "target",
+                    value: w.to_string(),
+                    reason: "weights must be finite and >= 0",
+                });
+            }
+            if *w > 0.0 && !self.visible_states.contains(v) {
+                return Err(Error::InvalidSetting {
+                    name: "target",
+                    value: format!("{v:?}"),
+                    reason: "the target puts weight on a visible state the model's conservation class cannot reach",
+                });
+            }
+            states.push(v.clone());
+            probabilities.push(*w);
+        }
+        let z: f64 = probabilities.iter().sum();
+        if z <= 0.0 {
+            return Err(Error::InvalidSetting {
+                name: "target",
+                value: "0".into(),
+                reason: "the target has no weight",
+            });
+        }
+        probabilities.iter_mut().for_each(|p| *p /= z);
+        Ok(Target {
+            states,
+            probabilities,
+        })
+    }
+
+    /// A target read from CSV: a header naming visible species (any order) and a last
+    /// column `probability` or `count`; one row per configuration. A column that is not a
+    /// visible species is an error.
+    pub fn target_from_csv(&self, text: &str, file: &str) -> Result<Target> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((_, header)) = lines.next() else {
+            return Err(Error::InvalidSetting {
+                name: "target",
+                value: file.to_string(),
+                reason: "the target file is empty",
+            });
+        };
+        let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+        let (weight, names) = cols.split_last().ok_or_else(|| Error::InvalidSetting {
+            name: "target",
+            value: file.to_string(),
+            reason: "no columns",
+        })?;
+        if *weight != "probability" && *weight != "count" {
+            return Err(Error::InvalidSetting {
+                name: "target",
+                value: (*weight).to_string(),
+                reason: "the last column must be `probability` or `count`",
+            });
+        }
+        let vis = self.visible_names();
+        let mut order = Vec::new();
+        for n in names {
+            match vis.iter().position(|v| v == n) {
+                Some(k) => order.push(k),
+                None => {
+                    return Err(Error::InvalidSetting {
+                        name: "target",
+                        value: (*n).to_string(),
+                        reason: "a target column that is not a visible species",
+                    });
+                }
+            }
+        }
+        if order.len() != vis.len() {
+            return Err(Error::InvalidSetting {
+                name: "target",
+                value: names.join(","),
+                reason: "the target must give every visible species",
+            });
+        }
+        let mut rows = Vec::new();
+        for (ln, line) in lines {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let bad = |col: usize, cell: &str| {
+                // 1-based column of cell `col` in the line.
+                let at = 1 + line
+                    .split(',')
+                    .take(col)
+                    .map(|c| c.len() + 1)
+                    .sum::<usize>();
+                Error::Syntax {
+                    expected: if col < names.len() {
+                        "a count (a non-negative integer)".into()
+                    } else {
+                        "a weight (a number)".into()
+                    },
+                    found: format!("`{cell}`"),
+                }
+                .at(file, text, ln + 1, at)
+            };
+            if cells.len() != cols.len() {
+                return Err(Error::Syntax {
+                    expected: format!("{} comma-separated cells", cols.len()),
+                    found: format!("{} cells", cells.len()),
+                }
+                .at(file, text, ln + 1, 1));
+            }
+            let mut v = vec![0u32; vis.len()];
+            for (c, cell) in cells[..names.len()].iter().enumerate() {
+                v[order[c]] = cell.parse().map_err(|_| bad(c, cell))?;
+            }
+            let w: f64 = cells[names.len()]
+                .parse()
+                .map_err(|_| bad(names.len(), cells[names.len()]))?;
+            rows.push((v, w));
+        }
+        self.target(&rows)
+    }
+
+    /// D(Q‖P_G) and its gradient ∂D/∂G (see the module docs).
+    pub fn objective(&self, target: &Target, g: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let pi = self.stationary(g)?;
+        let mut pv = vec![0.0; self.visible_states.len()];
+        for (x, &q) in pi.iter().enumerate() {
+            pv[self.visible_of[x]] += q;
+        }
+        // Q per visible configuration of the class.
+        let mut qv = vec![0.0; self.visible_states.len()];
+        for (s, &q) in target.states.iter().zip(&target.probabilities) {
+            if q > 0.0 {
+                let k = self
+                    .visible_states
+                    .iter()
+                    .position(|v| v == s)
+                    .ok_or_else(|| Error::InvalidSetting {
+                        name: "target",
+                        value: format!("{s:?}"),
+                        reason: "the target puts weight on a visible state the model's conservation class cannot reach",
+                    })?;
+                qv[k] += q;
+            }
+        }
+        let mut d = 0.0;
+        for (&q, &p) in qv.iter().zip(&pv) {
+            if q > 0.0 {
+                d += q * (q / p).ln();
+            }
+        }
+        let n = self.dynamic.len();
+        let mut clamped = vec![0.0; n];
+        let mut free = vec![0.0; n];
+        for (x, (s, &q)) in self.space.iter().zip(&pi).enumerate() {
+            let k = self.visible_of[x];
+            let wc = if qv[k] > 0.0 { qv[k] * q / pv[k] } else { 0.0 };
+            for (j, &i) in self.dynamic.iter().enumerate() {
+                let xi = f64::from(s[i]);
+                clamped[j] += wc * xi;
+                free[j] += q * xi;
+            }
+        }
+        let grad = clamped.iter().zip(&free).map(|(c, f)| c - f).collect();
+        Ok((d, grad))
+    }
+}
+
+struct Problem<'a> {
+    model: &'a GenerativeModel,
+    target: &'a Target,
+}
+
+impl CostFunction for Problem<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, g: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.model.objective(self.target, g)?.0)
+    }
+}
+
+impl Gradient for Problem<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, g: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.model.objective(self.target, g)?.1)
+    }
+}
+
+/// The result of [`fit_exact`].
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// Free energies at the optimum.
+    pub parameters: Vec<f64>,
+    /// D(Q‖P) there.
+    pub divergence: f64,
+    /// Iterations used.
+    pub iterations: u64,
+}
+
+/// Minimise D(Q‖P_G) over G from `start` with L-BFGS (memory 7, Moré–Thuente line search)
+/// and the exact gradient; at most `max_iters` iterations.
+pub fn fit_exact(
+    model: &GenerativeModel,
+    target: &Target,
+    start: &[f64],
+    max_iters: u64,
+) -> Result<Fit> {
+    model.check_parameters(start)?;
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+        .with_tolerance_grad(1e-12)
+        .and_then(|s| s.with_tolerance_cost(1e-15))
+        .map_err(|e| Error::Numerical {
+            what: "L-BFGS setup",
+            reason: e.to_string(),
+        })?;
+    let res = Executor::new(Problem { model, target }, solver)
+        .configure(|s| s.param(start.to_vec()).max_iters(max_iters))
+        .run()
+        .map_err(|e| Error::Numerical {
+            what: "L-BFGS",
+            reason: e.to_string(),
+        })?;
+    let state = res.state();
+    let parameters = state
+        .get_best_param()
+        .cloned()
+        .unwrap_or_else(|| start.to_vec());
+    let divergence = model.objective(target, &parameters)?.0;
+    Ok(Fit {
+        parameters,
+        divergence,
+        iterations: state.get_iter(),
+    })
+}
