@@ -377,14 +377,18 @@ pub fn product_form(net: &CompiledNetwork, space: &StateSpace) -> Result<Product
         a[(c, nd + classes[c])] = -1.0;
     }
     let b = DVector::from_vec(ln_rho.clone());
-    let sol = a
-        .clone()
-        .svd(true, true)
-        .solve(&b, 1e-12)
-        .map_err(|e| Error::Numerical {
-            what: "product form",
-            reason: e.to_string(),
-        })?;
+    // No complex changes anything (every reaction only touches chemostats): λ = 1.
+    let sol = if a.nrows() == 0 || a.ncols() == 0 {
+        DVector::zeros(a.ncols())
+    } else {
+        a.clone()
+            .svd(true, true)
+            .solve(&b, 1e-12)
+            .map_err(|e| Error::Numerical {
+                what: "product form",
+                reason: e.to_string(),
+            })?
+    };
     let resid = (&a * &sol - &b).norm();
     let scale = b.norm().max(1.0);
     if resid > 1e-8 * scale {

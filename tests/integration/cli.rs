@@ -336,3 +336,29 @@ fn thermo_and_ode_commands() {
         assert!((s - 10.0).abs() < 1e-6, "{l}");
     }
 }
+
+#[test]
+fn solve_handles_a_network_that_never_changes() {
+    // Every reaction only touches a chemostat: one state, no complex that changes.
+    let dir = std::env::temp_dir().join(format!("crnkit-still-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = dir.join("still.crn");
+    std::fs::write(&m, "species: A = 5 constant, X = 1\nA -> A + A @ 1\n").unwrap();
+    let m = m.to_str().unwrap();
+    for args in [
+        vec!["solve", m, "--stationary"],
+        vec!["solve", m, "--stationary", "--product-form"],
+        vec!["solve", m, "--until", "1", "--every", "1"],
+        vec!["ode", m, "--until", "1", "--every", "1"],
+    ] {
+        let o = crnkit(&args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = crnkit(&["thermo", m, "--until", "1", "--every", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
