@@ -26,6 +26,7 @@ use crate::{Error, Network, Result};
 /// A detailed-balanced network as a generative model over its visible species.
 #[derive(Debug, Clone)]
 pub struct GenerativeModel {
+    network: Network,
     species: Vec<String>,
     /// Non-constant species (the parameters are their free energies).
     dynamic: Vec<usize>,
@@ -127,6 +128,7 @@ impl GenerativeModel {
             .map(|&i| initial_g[i].unwrap_or(0.0))
             .collect();
         Ok(GenerativeModel {
+            network: net.clone(),
             species,
             dynamic,
             visible: vis,
@@ -458,4 +460,202 @@ pub fn fit_exact(
         divergence,
         iterations: state.get_iter(),
     })
+}
+
+/// A gradient estimated from stationary samples of free and clamped copies.
+#[derive(Debug, Clone)]
+pub struct SampledGradient {
+    /// E_clamped[x_i] − E_free[x_i] per parameter.
+    pub gradient: Vec<f64>,
+    /// Its standard error per parameter.
+    pub standard_error: Vec<f64>,
+}
+
+impl GenerativeModel {
+    /// The network with its rate constants moved to free energies `g`, keeping every
+    /// barrier: k⁺ → k⁺ exp(Σ_i ν_i (G_i − G⁰_i)), k⁻ → k⁻ exp(Σ_i ν'_i (G_i − G⁰_i)).
+    pub fn network_at(&self, g: &[f64]) -> Result<Network> {
+        self.check_parameters(g)?;
+        let mut dg = vec![0.0; self.species.len()];
+        for (j, &i) in self.dynamic.iter().enumerate() {
+            dg[i] = g[j] - self.initial[j];
+        }
+        let shift = |terms: &[(usize, u32)]| -> f64 {
+            terms
+                .iter()
+                .map(|&(i, c)| f64::from(c) * dg[i])
+                .sum::<f64>()
+                .exp()
+        };
+        let mut spec = self.network.to_spec();
+        for (r, rs) in spec.reactions.iter_mut().enumerate() {
+            let rx = self.network.reaction(r)?;
+            let (reac, prod) = (self.network.reactants(r), self.network.products(r));
+            rs.rate = crate::network::Expr::Num(rx.forward.value * shift(&reac));
+            if let Some(rev) = &rx.reverse {
+                rs.reverse = Some(crate::network::Expr::Num(rev.value * shift(&prod)));
+            }
+        }
+        spec.build()
+    }
+
+    /// The gradient estimated by simulation: `runs` free copies sampled at time `burn_in`
+    /// from the initial state, and `runs` clamped copies, each drawing v ~ Q, starting from
+    /// a state of the class that shows v and running only the reactions that leave the
+    /// visible species unchanged (their stationary law on {x : visible = v} is π(h | v), by
+    /// detailed balance), sampled at `burn_in`. Run i uses `rng::stream(seed, i)` (free) and
+    /// `rng::stream(seed, runs + i)` (clamped). The estimate is unbiased once `burn_in` is
+    /// long against the relaxation time; its standard error is from the sample variances.
+    ///
+    /// Fails when the clamped reactions do not connect a clamped class (then they cannot
+    /// sample π(h | v)).
+    pub fn sampled_gradient(
+        &self,
+        target: &Target,
+        g: &[f64],
+        runs: u64,
+        burn_in: f64,
+        seed: u64,
+    ) -> Result<SampledGradient> {
+        use rand::Rng as _;
+        use rayon::prelude::*;
+
+        use crate::ssa::{AnySimulator, GridRecorder, Method, Simulator, TimeGrid};
+
+        if runs < 2 || !(burn_in.is_finite() && burn_in > 0.0) {
+            return Err(Error::InvalidSetting {
+                name: "sampled gradient",
+                value: format!("runs {runs}, burn-in {burn_in}"),
+                reason: "at least 2 runs and a positive finite burn-in",
+            });
+        }
+        let free_net = self.network_at(g)?;
+        let free = free_net.compile();
+        // The clamped copy: reactions that do not change a visible species.
+        let mut spec = free_net.to_spec();
+        let keep: Vec<bool> = (0..free_net.num_reactions())
+            .map(|r| {
+                let mut change = vec![0i64; self.species.len()];
+                for (i, c) in free_net.reactants(r) {
+                    change[i] -= i64::from(c);
+                }
+                for (i, c) in free_net.products(r) {
+                    change[i] += i64::from(c);
+                }
+                self.visible.iter().all(|&i| change[i] == 0)
+            })
+            .collect();
+        let mut k = 0;
+        spec.reactions.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        let clamped_net = if spec.reactions.is_empty() {
+            None
+        } else {
+            Some(spec.build()?.compile())
+        };
+        // A representative state per visible configuration, and a check that the clamped
+        // reactions connect each clamped class.
+        let mut representative = vec![usize::MAX; self.visible_states.len()];
+        let mut class_size = vec![0usize; self.visible_states.len()];
+        for (x, &v) in self.visible_of.iter().enumerate() {
+            if representative[v] == usize::MAX {
+                representative[v] = x;
+            }
+            class_size[v] += 1;
+        }
+        let mut cum = Vec::with_capacity(target.states.len());
+        let mut acc = 0.0;
+        let mut rows = Vec::with_capacity(target.states.len());
+        for (s, &q) in target.states.iter().zip(&target.probabilities) {
+            let Some(v) = self.visible_states.iter().position(|w| w == s) else {
+                continue;
+            };
+            let reach = match &clamped_net {
+                Some(c) => {
+                    let x0: Vec<u64> = self
+                        .space
+                        .state(representative[v])
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .collect();
+                    enumerate(c, &x0, &[], self.space.len())?.len()
+                }
+                None => 1,
+            };
+            if reach != class_size[v] {
+                return Err(Error::Unsupported {
+                    feature: format!(
+                        "clamped sampling: with the visible species held at {s:?} the remaining reactions reach {reach} of the {} hidden configurations",
+                        class_size[v]
+                    ),
+                });
+            }
+            acc += q;
+            cum.push(acc);
+            rows.push(v);
+        }
+        let n = self.dynamic.len();
+        let grid = TimeGrid::from_times(vec![burn_in])?;
+        let sample =
+            |net: &CompiledNetwork, x0: &[u64], rng: &mut crate::rng::Rng| -> Result<Vec<f64>> {
+                let mut sim = AnySimulator::new(net, Method::Direct)?;
+                sim.reset(x0, 0.0)?;
+                let mut rec = GridRecorder::new(&grid);
+                sim.advance_until(burn_in, rng, &mut rec)?;
+                let x: &[u64] = if rec.states.len() >= x0.len() {
+                    &rec.states
+                } else {
+                    x0
+                };
+                Ok(self.dynamic.iter().map(|&i| x[i] as f64).collect())
+            };
+        let x0: Vec<u64> = free.initial_state().to_vec();
+        let free_samples: Vec<Result<Vec<f64>>> = (0..runs)
+            .into_par_iter()
+            .map(|i| sample(&free, &x0, &mut crate::rng::stream(seed, i)))
+            .collect();
+        let clamped_samples: Vec<Result<Vec<f64>>> = (0..runs)
+            .into_par_iter()
+            .map(|i| {
+                let mut rng = crate::rng::stream(seed, runs + i);
+                let u = rng.random::<f64>() * acc;
+                let k = cum.partition_point(|&c| c <= u).min(rows.len() - 1);
+                let start: Vec<u64> = self
+                    .space
+                    .state(representative[rows[k]])
+                    .iter()
+                    .map(|&c| u64::from(c))
+                    .collect();
+                match &clamped_net {
+                    Some(c) => sample(c, &start, &mut rng),
+                    None => Ok(self.dynamic.iter().map(|&i| start[i] as f64).collect()),
+                }
+            })
+            .collect();
+        let moments = |s: Vec<Result<Vec<f64>>>| -> Result<(Vec<f64>, Vec<f64>)> {
+            let mut mean = vec![0.0; n];
+            let mut m2 = vec![0.0; n];
+            let mut count = 0.0;
+            for row in s {
+                let row = row?;
+                count += 1.0;
+                for j in 0..n {
+                    let d = row[j] - mean[j];
+                    mean[j] += d / count;
+                    m2[j] += d * (row[j] - mean[j]);
+                }
+            }
+            Ok((mean, m2.iter().map(|v| v / (count - 1.0)).collect()))
+        };
+        let (mf, vf) = moments(free_samples)?;
+        let (mc, vc) = moments(clamped_samples)?;
+        Ok(SampledGradient {
+            gradient: (0..n).map(|j| mc[j] - mf[j]).collect(),
+            standard_error: (0..n)
+                .map(|j| ((vc[j] + vf[j]) / runs as f64).sqrt())
+                .collect(),
+        })
+    }
 }

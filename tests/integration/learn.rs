@@ -130,3 +130,52 @@ fn bad_learning_input_is_refused_by_name() {
         Error::UnknownSpecies { .. }
     ));
 }
+
+#[test]
+fn sampled_gradient_is_unbiased_within_its_standard_error() {
+    use crate::stats::bonferroni_z;
+    for seed in [5u64, 6] {
+        let net = random_network(seed);
+        let model = GenerativeModel::new(&net, &["A", "C"], 10_000).unwrap();
+        let mut rng = crnkit::rng::stream(seed, 9);
+        let rows: Vec<(Vec<u32>, f64)> = model
+            .visible_states()
+            .iter()
+            .map(|v| (v.clone(), rng.random::<f64>()))
+            .collect();
+        let target = model.target(&rows).unwrap();
+        let g: Vec<f64> = model
+            .initial_parameters()
+            .iter()
+            .map(|v| v + 0.3 * (rng.random::<f64>() - 0.5))
+            .collect();
+        let exact = model.objective(&target, &g).unwrap().1;
+        // Rates are e^(±2) at most, so a burn-in of 40 is many relaxation times.
+        let s = model
+            .sampled_gradient(&target, &g, 4000, 40.0, 100 + seed)
+            .unwrap();
+        let z = bonferroni_z(1e-3, 2 * exact.len());
+        for (j, &e) in exact.iter().enumerate() {
+            let (m, se) = (s.gradient[j], s.standard_error[j]);
+            assert!(se > 0.0 && se < 0.2, "seed {seed}, G_{j}: se {se}");
+            assert!(
+                (m - e).abs() <= z * se,
+                "seed {seed}, G_{j}: sampled {m} ± {se}, exact {e}"
+            );
+        }
+    }
+    // The clamped reactions must connect each clamped class. With A and D visible, every
+    // reaction changes one of them, yet B + 2C is free: the hidden configurations cannot be
+    // sampled, and the estimator says so.
+    let net = random_network(5);
+    let model = GenerativeModel::new(&net, &["A", "D"], 10_000).unwrap();
+    let rows: Vec<(Vec<u32>, f64)> = model
+        .visible_states()
+        .iter()
+        .map(|v| (v.clone(), 1.0))
+        .collect();
+    let target = model.target(&rows).unwrap();
+    let g = model.initial_parameters().to_vec();
+    let e = model.sampled_gradient(&target, &g, 10, 1.0, 0).unwrap_err();
+    assert!(e.to_string().contains("clamped sampling"), "{e}");
+}
