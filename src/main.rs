@@ -375,16 +375,9 @@ struct SolveJob<'a> {
 
 impl SolveJob<'_> {
     fn write(&self, stats: &str, marginals: &str, json: &serde_json::Value) -> crnkit::Result<()> {
-        match self.out {
-            Some(path) => {
-                crnkit::io::write_atomic(path, stats.as_bytes())?;
-                eprintln!("wrote {}", path.display());
-            }
-            None => print!("{stats}"),
-        }
+        emit(self.out, stats)?;
         if let Some(path) = self.marginals {
-            crnkit::io::write_atomic(path, marginals.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            emit(Some(path), marginals)?;
         }
         if let Some(path) = self.json {
             let text = serde_json::to_string_pretty(json).map_err(|e| crnkit::Error::Io {

@@ -29,6 +29,7 @@ pub use distribution::Distribution;
 pub use generator::Generator;
 pub use poisson::ln_factorial;
 pub use space::{StateSpace, enumerate};
+pub(crate) use space::{propensity_u32, step_unbounded};
 pub use stationary::{ProductForm, StationarySolution, product_form, solve_on, stationary};
 pub use transient::{
     Snapshot, TransientSolution, solve_transient, solve_transient_from, solve_transient_with,

@@ -184,12 +184,34 @@ pub(crate) fn step_state(
     bounds: &[u32],
     out: &mut [u32],
 ) -> Option<()> {
+    step_within(net, r, x, out, |i| i64::from(bounds[i]))
+}
+
+/// [`step_state`] with no bounds but the `u32` range (`u32::MAX` itself is reserved).
+#[inline]
+pub(crate) fn step_unbounded(
+    net: &CompiledNetwork,
+    r: usize,
+    x: &[u32],
+    out: &mut [u32],
+) -> Option<()> {
+    step_within(net, r, x, out, |_| i64::from(u32::MAX) - 1)
+}
+
+#[inline]
+fn step_within(
+    net: &CompiledNetwork,
+    r: usize,
+    x: &[u32],
+    out: &mut [u32],
+    limit: impl Fn(usize) -> i64,
+) -> Option<()> {
     out.copy_from_slice(x);
     let (sp, d) = net.changes_of(r);
     for (&i, &dv) in sp.iter().zip(d) {
         let i = i as usize;
         let v = i64::from(out[i]) + dv;
-        if v < 0 || v > i64::from(bounds[i]) {
+        if v < 0 || v > limit(i) {
             return None;
         }
         out[i] = v as u32;

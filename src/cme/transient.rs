@@ -442,7 +442,7 @@ pub fn solve_transient_from(
     for &tk in grid.times() {
         while t < tk {
             let mut layers = 1usize;
-            let (step, h) = loop {
+            let (step, h, lost) = loop {
                 let lambda = fsp.generator.max_rate();
                 let mut h = tk - t;
                 if lambda > 0.0 && lambda * h > steps_per_pass {
@@ -457,14 +457,14 @@ pub fn solve_transient_from(
                 fsp.stats.matvecs += step.matvecs;
                 let lost = sum_compensated(step.leak.iter().copied());
                 if !opts.adaptive || lost <= tol_leak * frac {
-                    break (step, h);
+                    break (step, h, lost);
                 }
                 fsp.stats.rejected_steps += 1;
                 steps_per_pass = (steps_per_pass / 2.0).max(32.0);
                 if fsp.expand(&step.leak, tol_leak * frac, layers, t)? == 0 {
                     // The leak goes through user bounds: it cannot be closed; it is
                     // reported in the error bound.
-                    break (step, h);
+                    break (step, h, lost);
                 }
                 layers = (layers * 2).min(64);
             };
@@ -472,7 +472,6 @@ pub fn solve_transient_from(
                 steps_per_pass = (steps_per_pass * 2.0).min(4096.0);
             }
             let frac = h / horizon;
-            let lost = sum_compensated(step.leak.iter().copied());
             fsp.p = step.p;
             fsp.stats.steps += 1;
             fsp.stats.poisson_omitted += step.omitted;

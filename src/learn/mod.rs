@@ -55,18 +55,10 @@ impl GenerativeModel {
     /// must be detailed balanced; its conservation class must be finite and have at most
     /// `max_states` states.
     pub fn new(net: &Network, visible: &[&str], max_states: usize) -> Result<GenerativeModel> {
-        let db = net.analyze()?.detailed_balance;
-        let initial_g = match (db.balanced, db.free_energies) {
-            (true, Some(g)) => g,
-            _ => {
-                return Err(Error::Unsupported {
-                    feature: format!(
-                        "a generative model from a network that is not detailed balanced ({})",
-                        db.reason.unwrap_or_default()
-                    ),
-                });
-            }
-        };
+        let initial_g = net
+            .analyze()?
+            .detailed_balance
+            .require_free_energies("a generative model")?;
         let compiled: CompiledNetwork = net.compile();
         let species: Vec<String> = net.species().map(|s| s.name.clone()).collect();
         let dynamic: Vec<usize> = (0..species.len())
@@ -620,8 +612,7 @@ impl GenerativeModel {
             .into_par_iter()
             .map(|i| {
                 let mut rng = crate::rng::stream(seed, runs + i);
-                let u = rng.random::<f64>() * acc;
-                let k = cum.partition_point(|&c| c <= u).min(rows.len() - 1);
+                let k = crate::thermo::path::draw(&cum, rng.random::<f64>());
                 let start: Vec<u64> = self
                     .space
                     .state(representative[rows[k]])
@@ -634,20 +625,14 @@ impl GenerativeModel {
                 }
             })
             .collect();
+        // Welford means and sample variances, in run order.
         let moments = |s: Vec<Result<Vec<f64>>>| -> Result<(Vec<f64>, Vec<f64>)> {
-            let mut mean = vec![0.0; n];
-            let mut m2 = vec![0.0; n];
-            let mut count = 0.0;
-            for row in s {
-                let row = row?;
-                count += 1.0;
-                for j in 0..n {
-                    let d = row[j] - mean[j];
-                    mean[j] += d / count;
-                    m2[j] += d * (row[j] - mean[j]);
-                }
+            let mut m = crate::ssa::Moments::new(1, n);
+            for (k, row) in s.into_iter().enumerate() {
+                m.push(0, k as u64 + 1, row?.into_iter());
             }
-            Ok((mean, m2.iter().map(|v| v / (count - 1.0)).collect()))
+            let var = m.m2.iter().map(|v| v / (runs - 1) as f64).collect();
+            Ok((m.mean, var))
         };
         let (mf, vf) = moments(free_samples)?;
         let (mc, vc) = moments(clamped_samples)?;

@@ -259,6 +259,22 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
     }
 }
 
+impl DetailedBalance {
+    /// The free energies, or [`Error::Unsupported`] naming `what` needed them and why the
+    /// network is not detailed balanced.
+    pub fn require_free_energies(self, what: &str) -> Result<Vec<Option<f64>>> {
+        match (self.balanced, self.free_energies) {
+            (true, Some(g)) => Ok(g),
+            _ => Err(Error::Unsupported {
+                feature: format!(
+                    "{what}: the network is not detailed balanced ({})",
+                    self.reason.unwrap_or_default()
+                ),
+            }),
+        }
+    }
+}
+
 /// The cycle in words, e.g. `r1 + r2 - 2·r3`.
 pub(crate) fn describe_cycle(net: &Network, c: &Cycle) -> String {
     let mut out = String::new();

@@ -39,6 +39,20 @@ pub struct CycleSummary {
     pub affinity: f64,
 }
 
+impl CycleSummary {
+    fn new(net: &Network, c: &super::balance::Cycle) -> CycleSummary {
+        CycleSummary {
+            description: describe_cycle(net, c),
+            reactions: c
+                .reactions
+                .iter()
+                .map(|&(r, m)| (net.reaction_name(r), m))
+                .collect(),
+            affinity: c.affinity,
+        }
+    }
+}
+
 /// Everything `crnkit check` reports about a model.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
@@ -153,27 +167,14 @@ impl CheckReport {
             detailed_balanced: db.balanced,
             detailed_balance_residual: db.residual,
             detailed_balance_reason: db.reason.clone(),
-            violating_cycle: db.violating_cycle.as_ref().map(|c| CycleSummary {
-                description: describe_cycle(net, c),
-                reactions: c
-                    .reactions
-                    .iter()
-                    .map(|&(r, m)| (net.reaction_name(r), m))
-                    .collect(),
-                affinity: c.affinity,
-            }),
+            violating_cycle: db
+                .violating_cycle
+                .as_ref()
+                .map(|c| CycleSummary::new(net, c)),
             cycle_affinities: db
                 .cycles
                 .iter()
-                .map(|c| CycleSummary {
-                    description: describe_cycle(net, c),
-                    reactions: c
-                        .reactions
-                        .iter()
-                        .map(|&(r, m)| (net.reaction_name(r), m))
-                        .collect(),
-                    affinity: c.affinity,
-                })
+                .map(|c| CycleSummary::new(net, c))
                 .collect(),
             free_energies: db.free_energies.as_ref().map(|g| {
                 g.iter()

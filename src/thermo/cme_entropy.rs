@@ -2,7 +2,9 @@
 
 use super::ReversePairs;
 use super::ode::flux_term;
-use crate::cme::{Distribution, FspOptions, StateSpace, solve_transient_from};
+use crate::cme::{
+    Distribution, FspOptions, StateSpace, propensity_u32, solve_transient_from, step_unbounded,
+};
 use crate::network::CompiledNetwork;
 use crate::ssa::TimeGrid;
 use crate::{Error, Result};
@@ -49,40 +51,19 @@ pub fn cme_thermo_resolved(
     resolution: f64,
 ) -> CmeThermo {
     let ns = net.num_species();
-    let mut x64 = vec![0u64; ns];
-    let mut y64 = vec![0u64; ns];
+    let mut buf = vec![0u64; ns];
     let mut y = vec![0u32; ns];
     let forward: Vec<usize> = pairs.forward_channels().collect();
     let mut per = vec![0.0; forward.len()];
     let mut medium = 0.0;
     for (xi, x) in space.iter().enumerate() {
-        for (b, &v) in x64.iter_mut().zip(x) {
-            *b = u64::from(v);
-        }
         for (k, &r) in forward.iter().enumerate() {
-            let a = net.propensity(r, &x64);
-            // y = x + S_r.
-            y.copy_from_slice(x);
-            let (sp, d) = net.changes_of(r);
-            let mut ok = true;
-            for (&i, &dv) in sp.iter().zip(d) {
-                let v = i64::from(y[i as usize]) + dv;
-                if v < 0 || v >= i64::from(u32::MAX) {
-                    ok = false;
-                    break;
-                }
-                y[i as usize] = v as u32;
-            }
-            if !ok {
-                continue;
-            }
-            let Some(yi) = space.index_of(&y) else {
+            let Some(yi) = step_unbounded(net, r, x, &mut y).and_then(|()| space.index_of(&y))
+            else {
                 continue;
             };
-            for (b, &v) in y64.iter_mut().zip(&y) {
-                *b = u64::from(v);
-            }
-            let am = net.propensity(pairs.reverse(r), &y64);
+            let a = propensity_u32(net, r, x, &mut buf);
+            let am = propensity_u32(net, pairs.reverse(r), &y, &mut buf);
             if a <= 0.0 && am <= 0.0 {
                 continue;
             }

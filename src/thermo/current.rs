@@ -14,7 +14,7 @@ use nalgebra::{DMatrix, DVector};
 
 use super::ReversePairs;
 use super::cme_entropy::cme_thermo;
-use crate::cme::{Generator, StateSpace};
+use crate::cme::{Generator, StateSpace, propensity_u32, step_unbounded};
 use crate::network::CompiledNetwork;
 use crate::{Error, Result};
 
@@ -66,29 +66,15 @@ pub fn current_statistics(
     let ns = net.num_species();
     let mut a1 = DMatrix::<f64>::zeros(n, n);
     let mut a2 = DMatrix::<f64>::zeros(n, n);
-    let mut x64 = vec![0u64; ns];
+    let mut buf = vec![0u64; ns];
     let mut y = vec![0u32; ns];
     for (xi, x) in space.iter().enumerate() {
-        for (b, &v) in x64.iter_mut().zip(x) {
-            *b = u64::from(v);
-        }
         for (ch, d) in [(counted, 1.0), (rev, -1.0)] {
-            let rate = net.propensity(ch, &x64);
+            let rate = propensity_u32(net, ch, x, &mut buf);
             if rate <= 0.0 {
                 continue;
             }
-            y.copy_from_slice(x);
-            let (sp, dv) = net.changes_of(ch);
-            let mut ok = true;
-            for (&i, &dd) in sp.iter().zip(dv) {
-                let v = i64::from(y[i as usize]) + dd;
-                if v < 0 {
-                    ok = false;
-                    break;
-                }
-                y[i as usize] = v as u32;
-            }
-            if let Some(yi) = ok.then(|| space.index_of(&y)).flatten() {
+            if let Some(yi) = step_unbounded(net, ch, x, &mut y).and_then(|()| space.index_of(&y)) {
                 a1[(yi, xi)] += d * rate;
                 a2[(yi, xi)] += rate;
             }

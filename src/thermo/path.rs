@@ -157,7 +157,7 @@ impl Recorder for PathRecorder<'_> {
 type ChunkOut = (Moments, BTreeMap<i64, u64>, u64);
 
 /// Sample an index from cumulative weights `cum` (last entry = total).
-fn draw(cum: &[f64], u: f64) -> usize {
+pub(crate) fn draw(cum: &[f64], u: f64) -> usize {
     let target = u * cum[cum.len() - 1];
     cum.partition_point(|&c| c <= target).min(cum.len() - 1)
 }

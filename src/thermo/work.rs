@@ -17,7 +17,7 @@
 use super::ReversePairs;
 use crate::cme::StateSpace;
 use crate::network::CompiledNetwork;
-use crate::{Error, Network, Result};
+use crate::{Network, Result};
 
 /// The energy function and the work per firing.
 #[derive(Debug, Clone)]
@@ -37,18 +37,10 @@ impl WorkSplit {
             s.constant = false;
         }
         let open = spec.build()?;
-        let db = open.analyze()?.detailed_balance;
-        let g = match (db.balanced, db.free_energies) {
-            (true, Some(g)) => g,
-            _ => {
-                return Err(Error::Unsupported {
-                    feature: format!(
-                        "the heat/work split: with its chemostats made dynamic the network is not detailed balanced ({})",
-                        db.reason.unwrap_or_default()
-                    ),
-                });
-            }
-        };
+        let g = open
+            .analyze()?
+            .detailed_balance
+            .require_free_energies("the heat/work split (chemostats made dynamic)")?;
         let ln_omega = net.volume().ln();
         let energies: Vec<f64> = g.iter().map(|v| v.unwrap_or(0.0) - ln_omega).collect();
         let x0 = compiled.initial_state();
