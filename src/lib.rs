@@ -7,6 +7,7 @@ pub mod io;
 pub mod learn;
 pub mod models;
 pub mod network;
+pub mod plot;
 pub mod rng;
 pub mod ssa;
 pub mod thermo;

@@ -2,7 +2,7 @@
 //! output folder per study, atomic writes, and a `metadata.json` next to the results with
 //! the study name, seed, crate version and command line; figures (`plot`).
 
-pub mod plot;
+pub use crnkit::plot;
 
 use std::path::{Path, PathBuf};
 

@@ -15,6 +15,13 @@
 //! computes both exactly by enumerating Γ; [`fit_exact`] minimises D with argmin's L-BFGS
 //! (the in-silico baseline).
 
+pub mod boltzmann;
+pub mod chemical;
+pub mod job;
+pub mod limit;
+
+pub use chemical::{ChannelKind, Environment, Learner, LearnerConfig, LearningNetwork};
+
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -39,6 +46,7 @@ pub struct GenerativeModel {
     visible_states: Vec<Vec<u32>>,
     /// Free energies the network was built with (min-norm solution of the DB test).
     initial: Vec<f64>,
+    cap: Option<u32>,
 }
 
 /// A target distribution over the visible species.
@@ -55,6 +63,20 @@ impl GenerativeModel {
     /// must be detailed balanced; its conservation class must be finite and have at most
     /// `max_states` states.
     pub fn new(net: &Network, visible: &[&str], max_states: usize) -> Result<GenerativeModel> {
+        Self::with_cap(net, visible, None, max_states)
+    }
+
+    /// As [`GenerativeModel::new`], with every species' count capped at `cap` when given: the
+    /// class is then the reachable states within the box and the model is the product form
+    /// restricted to it (the stationary law of the chain reflected at the box, which stays
+    /// detailed balanced). Needed for open networks such as ∅ ⇌ S; choose the cap where
+    /// the product form has negligible mass (see [`GenerativeModel::cap_mass`]).
+    pub fn with_cap(
+        net: &Network,
+        visible: &[&str],
+        cap: Option<u32>,
+        max_states: usize,
+    ) -> Result<GenerativeModel> {
         let initial_g = net
             .analyze()?
             .detailed_balance
@@ -89,7 +111,10 @@ impl GenerativeModel {
                 reason: "at least one species must be visible",
             });
         }
-        let space = enumerate(&compiled, compiled.initial_state(), &[], max_states)?;
+        let bounds: Vec<Option<u32>> = (0..species.len())
+            .map(|i| if compiled.is_constant(i) { None } else { cap })
+            .collect();
+        let space = enumerate(&compiled, compiled.initial_state(), &bounds, max_states)?;
         let ln_omega = net.volume().ln();
         let base = space
             .iter()
@@ -129,7 +154,32 @@ impl GenerativeModel {
             visible_of,
             visible_states,
             initial,
+            cap,
         })
+    }
+
+    /// The cap given to [`GenerativeModel::with_cap`].
+    pub fn cap(&self) -> Option<u32> {
+        self.cap
+    }
+
+    /// Probability that π_G puts on states where some species sits at the cap (0 without
+    /// a cap): how much the truncation could matter.
+    pub fn cap_mass(&self, g: &[f64]) -> Result<f64> {
+        let Some(c) = self.cap else { return Ok(0.0) };
+        let pi = self.stationary(g)?;
+        Ok(self
+            .space
+            .iter()
+            .zip(&pi)
+            .filter(|(x, _)| self.dynamic.iter().any(|&i| x[i] >= c))
+            .map(|(_, p)| p)
+            .sum())
+    }
+
+    /// The network the model was built from.
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
     /// Names of the parameters: the non-constant species, in order.
@@ -160,6 +210,11 @@ impl GenerativeModel {
 
     /// π_G on the class (state order of [`GenerativeModel::space`]).
     pub fn stationary(&self, g: &[f64]) -> Result<Vec<f64>> {
+        Ok(self.log_stationary(g)?.into_iter().map(f64::exp).collect())
+    }
+
+    /// ln π_G on the class (normalised; finite even where π_G underflows).
+    pub fn log_stationary(&self, g: &[f64]) -> Result<Vec<f64>> {
         self.check_parameters(g)?;
         let logw: Vec<f64> = self
             .space
@@ -175,9 +230,9 @@ impl GenerativeModel {
             })
             .collect();
         let top = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let w: Vec<f64> = logw.iter().map(|l| (l - top).exp()).collect();
-        let z: f64 = w.iter().sum();
-        Ok(w.into_iter().map(|v| v / z).collect())
+        let z: f64 = logw.iter().map(|l| (l - top).exp()).sum();
+        let lz = top + z.ln();
+        Ok(logw.into_iter().map(|l| l - lz).collect())
     }
 
     /// P_G(v) for every visible configuration of the class (order of
@@ -342,48 +397,99 @@ impl GenerativeModel {
 
     /// D(Q‖P_G) and its gradient ∂D/∂G (see the module docs).
     pub fn objective(&self, target: &Target, g: &[f64]) -> Result<(f64, Vec<f64>)> {
-        let pi = self.stationary(g)?;
-        let mut pv = vec![0.0; self.visible_states.len()];
-        for (x, &q) in pi.iter().enumerate() {
-            pv[self.visible_of[x]] += q;
+        let e = self.expectations(target, g)?;
+        let grad = e.clamped.iter().zip(&e.free).map(|(c, f)| c - f).collect();
+        Ok((e.divergence, grad))
+    }
+
+    /// D(Q‖P_G), the free averages E_π[x_i] and the clamped ones E_{Q(v)π(h|v)}[x_i] (per
+    /// parameter), and the clamped law Q(v)π(x|v) on the class.
+    pub fn expectations(&self, target: &Target, g: &[f64]) -> Result<Expectations> {
+        let lpi = self.log_stationary(g)?;
+        let pi: Vec<f64> = lpi.iter().map(|l| l.exp()).collect();
+        // ln P_G(v) by log-sum-exp per visible configuration.
+        let nv = self.visible_states.len();
+        let mut top = vec![f64::NEG_INFINITY; nv];
+        for (x, &l) in lpi.iter().enumerate() {
+            let k = self.visible_of[x];
+            top[k] = top[k].max(l);
         }
+        let mut acc = vec![0.0; nv];
+        for (x, &l) in lpi.iter().enumerate() {
+            let k = self.visible_of[x];
+            acc[k] += (l - top[k]).exp();
+        }
+        let lpv: Vec<f64> = top.iter().zip(&acc).map(|(t, a)| t + a.ln()).collect();
         // Q per visible configuration of the class.
-        let mut qv = vec![0.0; self.visible_states.len()];
+        let index: std::collections::HashMap<&[u32], usize> = self
+            .visible_states
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (v.as_slice(), k))
+            .collect();
+        let mut qv = vec![0.0; nv];
         for (s, &q) in target.states.iter().zip(&target.probabilities) {
             if q > 0.0 {
-                let k = self
-                    .visible_states
-                    .iter()
-                    .position(|v| v == s)
-                    .ok_or_else(|| Error::InvalidSetting {
-                        name: "target",
-                        value: format!("{s:?}"),
-                        reason: "the target puts weight on a visible state the model's conservation class cannot reach",
-                    })?;
+                let k = *index.get(s.as_slice()).ok_or_else(|| Error::InvalidSetting {
+                    name: "target",
+                    value: format!("{s:?}"),
+                    reason: "the target puts weight on a visible state the model's conservation class cannot reach",
+                })?;
                 qv[k] += q;
             }
         }
         let mut d = 0.0;
-        for (&q, &p) in qv.iter().zip(&pv) {
+        for (&q, &lp) in qv.iter().zip(&lpv) {
             if q > 0.0 {
-                d += q * (q / p).ln();
+                d += q * (q.ln() - lp);
             }
         }
+        let clamped_law: Vec<f64> = lpi
+            .iter()
+            .enumerate()
+            .map(|(x, &l)| {
+                let k = self.visible_of[x];
+                if qv[k] > 0.0 {
+                    qv[k] * (l - lpv[k]).exp()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let n = self.dynamic.len();
         let mut clamped = vec![0.0; n];
         let mut free = vec![0.0; n];
         for (x, (s, &q)) in self.space.iter().zip(&pi).enumerate() {
-            let k = self.visible_of[x];
-            let wc = if qv[k] > 0.0 { qv[k] * q / pv[k] } else { 0.0 };
+            let wc = clamped_law[x];
             for (j, &i) in self.dynamic.iter().enumerate() {
                 let xi = f64::from(s[i]);
                 clamped[j] += wc * xi;
                 free[j] += q * xi;
             }
         }
-        let grad = clamped.iter().zip(&free).map(|(c, f)| c - f).collect();
-        Ok((d, grad))
+        Ok(Expectations {
+            divergence: d,
+            free,
+            clamped,
+            stationary: pi,
+            clamped_law,
+        })
     }
+}
+
+/// What [`GenerativeModel::expectations`] returns.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    /// D(Q‖P_G).
+    pub divergence: f64,
+    /// E_{π_G}[x_i] per parameter.
+    pub free: Vec<f64>,
+    /// E_{Q(v) π_G(h|v)}[x_i] per parameter.
+    pub clamped: Vec<f64>,
+    /// π_G on the class.
+    pub stationary: Vec<f64>,
+    /// Q(v) π_G(x | v) on the class.
+    pub clamped_law: Vec<f64>,
 }
 
 struct Problem<'a> {
@@ -416,6 +522,25 @@ pub struct Fit {
     pub divergence: f64,
     /// Iterations used.
     pub iterations: u64,
+    /// (iteration, D, free energies) after every iteration (the start is iteration 0).
+    pub history: Vec<(u64, f64, Vec<f64>)>,
+}
+
+type History = std::sync::Arc<std::sync::Mutex<Vec<(u64, f64, Vec<f64>)>>>;
+
+struct Recorder(History);
+
+impl<I: State<Param = Vec<f64>, Float = f64>> argmin::core::observers::Observe<I> for Recorder {
+    fn observe_iter(
+        &mut self,
+        state: &I,
+        _kv: &argmin::core::KV,
+    ) -> std::result::Result<(), argmin::core::Error> {
+        if let (Some(p), Ok(mut h)) = (state.get_param(), self.0.lock()) {
+            h.push((state.get_iter(), state.get_cost(), p.clone()));
+        }
+        Ok(())
+    }
 }
 
 /// Minimise D(Q‖P_G) over G from `start` with L-BFGS (memory 7, Moré–Thuente line search)
@@ -434,8 +559,15 @@ pub fn fit_exact(
             what: "L-BFGS setup",
             reason: e.to_string(),
         })?;
+    let d0 = model.objective(target, start)?.0;
+    let history: History =
+        std::sync::Arc::new(std::sync::Mutex::new(vec![(0, d0, start.to_vec())]));
     let res = Executor::new(Problem { model, target }, solver)
         .configure(|s| s.param(start.to_vec()).max_iters(max_iters))
+        .add_observer(
+            Recorder(history.clone()),
+            argmin::core::observers::ObserverMode::Always,
+        )
         .run()
         .map_err(|e| Error::Numerical {
             what: "L-BFGS",
@@ -447,10 +579,12 @@ pub fn fit_exact(
         .cloned()
         .unwrap_or_else(|| start.to_vec());
     let divergence = model.objective(target, &parameters)?.0;
+    let history = history.lock().map(|h| h.clone()).unwrap_or_default();
     Ok(Fit {
         parameters,
         divergence,
         iterations: state.get_iter(),
+        history,
     })
 }
 
@@ -523,71 +657,12 @@ impl GenerativeModel {
         }
         let free_net = self.network_at(g)?;
         let free = free_net.compile();
-        // The clamped copy: reactions that do not change a visible species.
-        let mut spec = free_net.to_spec();
-        let keep: Vec<bool> = (0..free_net.num_reactions())
-            .map(|r| {
-                let mut change = vec![0i64; self.species.len()];
-                for (i, c) in free_net.reactants(r) {
-                    change[i] -= i64::from(c);
-                }
-                for (i, c) in free_net.products(r) {
-                    change[i] += i64::from(c);
-                }
-                self.visible.iter().all(|&i| change[i] == 0)
-            })
-            .collect();
-        let mut k = 0;
-        spec.reactions.retain(|_| {
-            k += 1;
-            keep[k - 1]
-        });
-        let clamped_net = if spec.reactions.is_empty() {
-            None
-        } else {
-            Some(spec.build()?.compile())
-        };
-        // A representative state per visible configuration, and a check that the clamped
-        // reactions connect each clamped class.
-        let mut representative = vec![usize::MAX; self.visible_states.len()];
-        let mut class_size = vec![0usize; self.visible_states.len()];
-        for (x, &v) in self.visible_of.iter().enumerate() {
-            if representative[v] == usize::MAX {
-                representative[v] = x;
-            }
-            class_size[v] += 1;
-        }
-        let mut cum = Vec::with_capacity(target.states.len());
-        let mut acc = 0.0;
-        let mut rows = Vec::with_capacity(target.states.len());
-        for (s, &q) in target.states.iter().zip(&target.probabilities) {
-            let Some(v) = self.visible_states.iter().position(|w| w == s) else {
-                continue;
-            };
-            let reach = match &clamped_net {
-                Some(c) => {
-                    let x0: Vec<u64> = self
-                        .space
-                        .state(representative[v])
-                        .iter()
-                        .map(|&c| u64::from(c))
-                        .collect();
-                    enumerate(c, &x0, &[], self.space.len())?.len()
-                }
-                None => 1,
-            };
-            if reach != class_size[v] {
-                return Err(Error::Unsupported {
-                    feature: format!(
-                        "clamped sampling: with the visible species held at {s:?} the remaining reactions reach {reach} of the {} hidden configurations",
-                        class_size[v]
-                    ),
-                });
-            }
-            acc += q;
-            cum.push(acc);
-            rows.push(v);
-        }
+        let ClampedSetup {
+            network: clamped_net,
+            representative,
+            cum,
+            rows,
+        } = self.clamped_setup(&free_net, target)?;
         let n = self.dynamic.len();
         let grid = TimeGrid::from_times(vec![burn_in])?;
         let sample =
@@ -642,5 +717,214 @@ impl GenerativeModel {
                 .map(|j| ((vc[j] + vf[j]) / runs as f64).sqrt())
                 .collect(),
         })
+    }
+}
+
+/// The clamped dynamics of a model: see [`GenerativeModel::clamped_setup`].
+struct ClampedSetup {
+    network: Option<CompiledNetwork>,
+    representative: Vec<usize>,
+    cum: Vec<f64>,
+    rows: Vec<usize>,
+}
+
+impl GenerativeModel {
+    /// The clamped copy of `free_net` (its reactions that leave the visible species
+    /// unchanged), a representative state per visible configuration, and the target's
+    /// cumulative weights over the configurations it uses. Fails when the clamped
+    /// reactions do not connect the states that show one of the target's configurations.
+    fn clamped_setup(&self, free_net: &Network, target: &Target) -> Result<ClampedSetup> {
+        let bounds: Vec<Option<u32>> = (0..self.species.len())
+            .map(|i| {
+                if self.dynamic.contains(&i) {
+                    self.cap
+                } else {
+                    None
+                }
+            })
+            .collect();
+        // The clamped copy: reactions that do not change a visible species.
+        let mut spec = free_net.to_spec();
+        let keep: Vec<bool> = (0..free_net.num_reactions())
+            .map(|r| {
+                let mut change = vec![0i64; self.species.len()];
+                for (i, c) in free_net.reactants(r) {
+                    change[i] -= i64::from(c);
+                }
+                for (i, c) in free_net.products(r) {
+                    change[i] += i64::from(c);
+                }
+                self.visible.iter().all(|&i| change[i] == 0)
+            })
+            .collect();
+        let mut k = 0;
+        spec.reactions.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
+        let clamped_net = if spec.reactions.is_empty() {
+            None
+        } else {
+            Some(spec.build()?.compile())
+        };
+        // A representative state per visible configuration, and a check that the clamped
+        // reactions connect each clamped class.
+        let mut representative = vec![usize::MAX; self.visible_states.len()];
+        let mut class_size = vec![0usize; self.visible_states.len()];
+        for (x, &v) in self.visible_of.iter().enumerate() {
+            if representative[v] == usize::MAX {
+                representative[v] = x;
+            }
+            class_size[v] += 1;
+        }
+        let mut cum = Vec::with_capacity(target.states.len());
+        let mut acc = 0.0;
+        let mut rows = Vec::with_capacity(target.states.len());
+        for (s, &q) in target.states.iter().zip(&target.probabilities) {
+            let Some(v) = self.visible_states.iter().position(|w| w == s) else {
+                continue;
+            };
+            let reach = match &clamped_net {
+                Some(c) => {
+                    let x0: Vec<u64> = self
+                        .space
+                        .state(representative[v])
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .collect();
+                    enumerate(c, &x0, &bounds, self.space.len())?.len()
+                }
+                None => 1,
+            };
+            if reach != class_size[v] {
+                return Err(Error::Unsupported {
+                    feature: format!(
+                        "clamped sampling: with the visible species held at {s:?} the remaining reactions reach {reach} of the {} hidden configurations",
+                        class_size[v]
+                    ),
+                });
+            }
+            acc += q;
+            cum.push(acc);
+            rows.push(v);
+        }
+        Ok(ClampedSetup {
+            network: clamped_net,
+            representative,
+            cum,
+            rows,
+        })
+    }
+
+    /// Fails (naming the configuration) when clamping the visible species at one of the
+    /// target's configurations leaves reactions that cannot reach every hidden state.
+    pub(crate) fn check_clamped_connectivity(&self, target: &Target) -> Result<()> {
+        self.clamped_setup(&self.network_at(&self.initial)?, target)
+            .map(|_| ())
+    }
+}
+
+/// How an environment state maps to a visible species' count: `V = S >= n`, `V = S < n`
+/// (indicators) or `V = S` (the count itself).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinRule {
+    /// 1 when the environment species' count is at least the threshold, else 0.
+    AtLeast(usize, u64),
+    /// 1 when the count is below the threshold, else 0.
+    Below(usize, u64),
+    /// The count itself.
+    Count(usize),
+}
+
+impl BinRule {
+    fn apply(&self, x: &[u32]) -> u32 {
+        match *self {
+            BinRule::AtLeast(i, n) => u32::from(u64::from(x[i]) >= n),
+            BinRule::Below(i, n) => u32::from(u64::from(x[i]) < n),
+            BinRule::Count(i) => x[i],
+        }
+    }
+}
+
+impl GenerativeModel {
+    /// Parse binning rules `V = S >= n`, `V = S < n` or `V = S`, one per visible species
+    /// (any order), against the environment network `env`; returns them in visible order.
+    pub fn parse_bin_rules(&self, env: &Network, rules: &[String]) -> Result<Vec<BinRule>> {
+        let vis = self.visible_names();
+        let mut out: Vec<Option<BinRule>> = vec![None; vis.len()];
+        for rule in rules {
+            let bad = |reason: &'static str| Error::InvalidSetting {
+                name: "binning rule",
+                value: rule.clone(),
+                reason,
+            };
+            let (lhs, rhs) = rule
+                .split_once('=')
+                .ok_or_else(|| bad("expected `V = S >= n`, `V = S < n` or `V = S`"))?;
+            let v = lhs.trim();
+            let k = vis
+                .iter()
+                .position(|n| *n == v)
+                .ok_or_else(|| bad("the left side must be a visible species of the model"))?;
+            let rhs = rhs.trim();
+            let (species, op) = if let Some((s, n)) = rhs.split_once(">=") {
+                (s.trim(), Some((true, n.trim())))
+            } else if let Some((s, n)) = rhs.split_once('<') {
+                (s.trim(), Some((false, n.trim())))
+            } else {
+                (rhs, None)
+            };
+            let i = env
+                .species_index(species)
+                .ok_or_else(|| bad("the right side must name a species of the environment"))?;
+            let r = match op {
+                None => BinRule::Count(i),
+                Some((at_least, n)) => {
+                    let n: u64 = n
+                        .parse()
+                        .map_err(|_| bad("the threshold must be a non-negative integer"))?;
+                    if at_least {
+                        BinRule::AtLeast(i, n)
+                    } else {
+                        BinRule::Below(i, n)
+                    }
+                }
+            };
+            if out[k].replace(r).is_some() {
+                return Err(bad("two rules for one visible species"));
+            }
+        }
+        out.into_iter()
+            .zip(&vis)
+            .map(|(r, v)| {
+                r.ok_or_else(|| Error::InvalidSetting {
+                    name: "binning rule",
+                    value: (*v).to_string(),
+                    reason: "every visible species needs a rule",
+                })
+            })
+            .collect()
+    }
+
+    /// The target of an environment network: its stationary law (CME, sparse LU on the
+    /// reachable class or growing boxes, see [`crate::cme::stationary`]) binned into
+    /// visible configurations by `rules`. Returns the target and the stationary solve's
+    /// boundary mass (the truncation error bound).
+    pub fn target_from_environment(
+        &self,
+        env: &Network,
+        rules: &[BinRule],
+        opts: &crate::cme::FspOptions,
+    ) -> Result<(Target, f64)> {
+        let compiled = env.compile();
+        let st = crate::cme::stationary(&compiled, opts)?;
+        let d = &st.distribution;
+        let mut table: std::collections::BTreeMap<Vec<u32>, f64> = Default::default();
+        for (x, &p) in d.space().iter().zip(d.probabilities()) {
+            let v: Vec<u32> = rules.iter().map(|r| r.apply(x)).collect();
+            *table.entry(v).or_insert(0.0) += p;
+        }
+        let rows: Vec<(Vec<u32>, f64)> = table.into_iter().collect();
+        Ok((self.target(&rows)?, st.boundary_mass))
     }
 }

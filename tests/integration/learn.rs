@@ -179,3 +179,295 @@ fn sampled_gradient_is_unbiased_within_its_standard_error() {
     let e = model.sampled_gradient(&target, &g, 10, 1.0, 0).unwrap_err();
     assert!(e.to_string().contains("clamped sampling"), "{e}");
 }
+
+use crnkit::learn::chemical::{LearningCurve, RunConfig};
+use crnkit::learn::limit::LimitMode;
+use crnkit::learn::{Environment, Learner, LearnerConfig, boltzmann};
+
+/// ∅ ⇌ S with G_S = −3 and k⁻ = 1 (free mean e³ ≈ 20.1), clamped at Poisson(100).
+fn birth_death_learner(delta: f64, copies: usize, p_volume: f64, cap: u32) -> Learner {
+    let net = ThermodynamicBuilder::new()
+        .species("S", -3.0, 20)
+        .reaction(&[], &[("S", 1)], -3.0)
+        .build()
+        .unwrap();
+    let model = GenerativeModel::with_cap(&net, &["S"], Some(cap), 10_000).unwrap();
+    let cfg = LearnerConfig {
+        epsilon: 1.0,
+        delta,
+        copies,
+        p_volume,
+        clamp_rate: 1.0,
+        ..LearnerConfig::default()
+    };
+    Learner::new(&model, Environment::Poisson(vec![100.0]), &cfg).unwrap()
+}
+
+fn run_cfg(until: f64, every: f64, seed: u64) -> RunConfig {
+    RunConfig {
+        until,
+        every,
+        seed,
+        progress: false,
+        checkpoint: None,
+        stop_after: None,
+    }
+}
+
+#[test]
+fn chemical_learner_limit_reaches_the_predicted_steady_state() {
+    // Fixed point of d[P]/dt = [P]s(ε − δ[P]) − q(ε[P] − δ) with s = m0/[P], q = μ:
+    // [P]* = (m0 ε + μ δ)/(μ ε + m0 δ); there (s − q)/q = δ([P]² − 1)/([P](ε − δ[P])).
+    let (m0, mu, eps) = (3f64.exp(), 100.0, 1.0);
+    for dinv in [2.0, 32.0, 2048.0] {
+        let delta = 1.0 / dinv;
+        let l = birth_death_learner(delta, 10, 100.0, 400);
+        let c = l
+            .run_limit(&run_cfg(80.0, 10.0, 1), LimitMode::Auto, 10_000)
+            .unwrap();
+        assert_eq!(c.method, "limit-moments");
+        let last = c.points.last().unwrap();
+        let p = last.p[0];
+        let p_star = (m0 * eps + mu * delta) / (mu * eps + m0 * delta);
+        assert!(
+            (p / p_star - 1.0).abs() < 1e-6,
+            "1/δ = {dinv}: [P] {p} vs {p_star}"
+        );
+        let rel = last.free[0] / last.clamped[0] - 1.0;
+        let theory = delta * (p * p - 1.0) / (p * (eps - delta * p));
+        assert!(
+            (rel - theory).abs() < 1e-6 * theory.abs().max(1e-3),
+            "{rel} vs {theory}"
+        );
+    }
+    // The CME representation of the same limit agrees with the moments.
+    let l = birth_death_learner(1.0 / 32.0, 10, 100.0, 300);
+    let a = l
+        .run_limit(&run_cfg(20.0, 5.0, 1), LimitMode::Auto, 10_000)
+        .unwrap();
+    let b = l
+        .run_limit(&run_cfg(20.0, 5.0, 1), LimitMode::Cme, 10_000)
+        .unwrap();
+    assert_eq!(b.method, "limit-cme");
+    for (x, y) in a.points.iter().zip(&b.points) {
+        assert!(
+            (x.p[0] / y.p[0] - 1.0).abs() < 1e-6,
+            "{} vs {}",
+            x.p[0],
+            y.p[0]
+        );
+        assert!((x.sigma[0] / y.sigma[0].max(1e-300) - 1.0).abs() < 1e-5 || x.time == 0.0);
+    }
+}
+
+/// A chemical Boltzmann machine (two visible units, one hidden) and an XOR-like table.
+fn xor_learner(copies: usize, delta: f64) -> (GenerativeModel, Learner, Vec<f64>) {
+    let net = boltzmann::machine(&["X1", "X2", "H"], &[(0, 2), (1, 2)], 0.0).unwrap();
+    let model = GenerativeModel::new(&net, &["X1_0", "X1_1", "X2_0", "X2_1"], 1000).unwrap();
+    let target = model
+        .target(&[
+            (vec![0, 1, 1, 0], 0.45),
+            (vec![1, 0, 0, 1], 0.45),
+            (vec![0, 1, 0, 1], 0.06),
+            (vec![1, 0, 1, 0], 0.04),
+        ])
+        .unwrap();
+    let mut rng = crnkit::rng::stream(5, 0);
+    let jitter: Vec<f64> = (0..model.parameter_names().len())
+        .map(|_| 0.5 * (rng.random::<f64>() - 0.5))
+        .collect();
+    let cfg = LearnerConfig {
+        epsilon: 1.0,
+        delta,
+        copies,
+        p_volume: 100.0,
+        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
+        ..LearnerConfig::default()
+    };
+    let l = Learner::new(&model, Environment::Table(target), &cfg).unwrap();
+    (model, l, jitter)
+}
+
+#[test]
+fn limit_energy_balance_closes_and_dissipation_never_decreases() {
+    let (_, l, _) = xor_learner(10, 1.0 / 2048.0);
+    let c = l
+        .run_limit(&run_cfg(300.0, 10.0, 1), LimitMode::Auto, 10_000)
+        .unwrap();
+    assert_eq!(c.method, "limit-cme");
+    for (k, (pt, bal)) in c.points.iter().zip(&c.balance).enumerate() {
+        let scale = 1.0 + pt.sigma.iter().map(|s| s.abs()).sum::<f64>();
+        assert!(
+            bal[0].abs() <= 1e-8 * scale && bal[1].abs() <= 1e-8 * scale,
+            "t = {}: balance residuals {bal:?} (scale {scale})",
+            pt.time
+        );
+        if k > 0 {
+            for (s, s0) in pt.sigma.iter().zip(&c.points[k - 1].sigma) {
+                assert!(
+                    *s >= *s0 - 1e-9 * scale,
+                    "entropy produced decreased: {s0} -> {s}"
+                );
+            }
+        }
+    }
+    let (d0, d1) = (c.points[0].kl, c.points.last().unwrap().kl);
+    assert!(d1 < 0.5 * d0, "the learner did not learn: D {d0} -> {d1}");
+}
+
+#[test]
+fn exact_learner_fluctuates_around_its_large_ensemble_limit() {
+    // N = 20 copies, exact SSA of the learning network; after t = 10 the run is stationary.
+    // Time-averaged free mean vs the limit's fixed point, with a standard error from 10
+    // batch means (t quantile, 9 degrees of freedom, two-sided 0.999: 4.78).
+    let l = birth_death_learner(1.0 / 32.0, 20, 50.0, 400);
+    let lim = l
+        .run_limit(&run_cfg(60.0, 10.0, 1), LimitMode::Auto, 10_000)
+        .unwrap();
+    let target_mean = lim.points.last().unwrap().free[0];
+    let c = l.run_ssa(&run_cfg(60.0, 1.0, 11)).unwrap();
+    let xs: Vec<f64> = c
+        .points
+        .iter()
+        .filter(|p| p.time > 10.0)
+        .map(|p| p.free[0])
+        .collect();
+    assert_eq!(xs.len(), 50);
+    let batches: Vec<f64> = xs
+        .chunks(5)
+        .map(|b| b.iter().sum::<f64>() / b.len() as f64)
+        .collect();
+    let m = batches.iter().sum::<f64>() / 10.0;
+    let v = batches.iter().map(|b| (b - m).powi(2)).sum::<f64>() / 9.0;
+    let se = (v / 10.0).sqrt();
+    assert!(
+        (m - target_mean).abs() <= 4.78 * se,
+        "SSA mean {m} ± {se} vs limit {target_mean}"
+    );
+    // Same seed, same curve.
+    let again = l.run_ssa(&run_cfg(60.0, 1.0, 11)).unwrap();
+    assert_eq!(c, again);
+}
+
+#[test]
+fn interrupted_learning_resumes_bit_identically() {
+    let l = birth_death_learner(1.0 / 32.0, 4, 20.0, 400);
+    let full = l.run_ssa(&run_cfg(6.0, 0.5, 3)).unwrap();
+    let dir = std::env::temp_dir().join(format!("crnkit-learn-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("checkpoint.json");
+    let _ = std::fs::remove_file(&ck);
+    let mut run = run_cfg(6.0, 0.5, 3);
+    run.checkpoint = Some(ck.clone());
+    run.stop_after = Some(2.5);
+    let part = l.run_ssa(&run).unwrap();
+    assert!(part.points.len() < full.points.len());
+    run.stop_after = None;
+    let resumed: LearningCurve = l.run_ssa(&run).unwrap();
+    assert_eq!(resumed, full);
+    // A checkpoint from other settings is refused by name.
+    let other = birth_death_learner(1.0 / 8.0, 4, 20.0, 400);
+    let e = other.run_ssa(&run).unwrap_err();
+    assert!(e.to_string().contains("other settings"), "{e}");
+    // A truncated checkpoint is reported, not a panic.
+    let text = std::fs::read_to_string(&ck).unwrap();
+    std::fs::write(&ck, &text[..text.len() / 2]).unwrap();
+    let e = l.run_ssa(&run).unwrap_err();
+    assert!(e.to_string().contains("truncated"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn boltzmann_machine_has_the_boltzmann_distribution() {
+    // Two units with an edge: p(a, b) ∝ exp(−h_a a − h_b b − w a b) with
+    // h_u = G(u_1) − G(u_0) and w = G(e_1) − G(e_0).
+    let net = boltzmann::machine(&["A", "B"], &[(0, 1)], 0.5).unwrap();
+    let model = GenerativeModel::new(&net, &["A_1", "B_1"], 100).unwrap();
+    assert_eq!(model.space().len(), 4);
+    let names = model.parameter_names();
+    let mut g = vec![0.0; names.len()];
+    let set = |g: &mut Vec<f64>, n: &str, v: f64| {
+        let i = names.iter().position(|m| *m == n).unwrap();
+        g[i] = v;
+    };
+    set(&mut g, "A_1", 0.7);
+    set(&mut g, "B_0", 0.4);
+    set(&mut g, "A_B_1", -1.3);
+    let p = model.visible_marginal(&g).unwrap();
+    let (ha, hb, w) = (0.7, -0.4, -1.3);
+    let z: f64 = [(0, 0), (0, 1), (1, 0), (1, 1)]
+        .iter()
+        .map(|&(a, b): &(i32, i32)| (-ha * a as f64 - hb * b as f64 - w * (a * b) as f64).exp())
+        .sum();
+    for (v, q) in model.visible_states().iter().zip(&p) {
+        let (a, b) = (v[0] as f64, v[1] as f64);
+        let want = (-ha * a - hb * b - w * a * b).exp() / z;
+        assert!((q - want).abs() < 1e-12, "{v:?}: {q} vs {want}");
+    }
+    assert!(boltzmann::machine(&["A"], &[(0, 0)], 0.0).is_err());
+}
+
+#[test]
+fn learning_jobs_refuse_bad_input_by_name() {
+    use crnkit::learn::job;
+    let dir = std::env::temp_dir().join(format!("crnkit-learn-jobs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |toml: &str| -> Result<job::JobSummary, Error> {
+        let cfg = job::parse(toml, "job.toml")?;
+        job::run_config(&cfg, &dir, false)
+    };
+    let base = format!(
+        "[model]\nboltzmann = {{ units = [\"X1\", \"X2\", \"H\"], edges = [[0, 2], [1, 2]] }}\nvisible = [\"X1_1\", \"X2_1\"]\n[output]\ndir = \"{}\"\nfigures = false\n",
+        dir.join("out").display()
+    );
+    // Irreversible learning reactions with a finite cost asked for.
+    std::fs::write(
+        dir.join("t.csv"),
+        "X1_1,X2_1,probability\n1,0,0.5\n0,1,0.5\n",
+    )
+    .unwrap();
+    let e = run(&format!(
+        "{base}[target]\ntable = \"t.csv\"\n[learn]\ndelta = 0.0\n"
+    ))
+    .unwrap_err();
+    assert!(matches!(e, Error::Irreversible { .. }), "{e}");
+    // A target over a hidden species.
+    std::fs::write(dir.join("h.csv"), "X1_1,H_1,probability\n1,0,1\n").unwrap();
+    let e = run(&format!("{base}[target]\ntable = \"h.csv\"\n")).unwrap_err();
+    assert!(e.to_string().contains("not a visible species"), "{e}");
+    // Support the model cannot show (a unit count of 2).
+    std::fs::write(dir.join("s.csv"), "X1_1,X2_1,probability\n2,0,1\n").unwrap();
+    let e = run(&format!("{base}[target]\ntable = \"s.csv\"\n")).unwrap_err();
+    assert!(e.to_string().contains("cannot reach"), "{e}");
+    // A model that is not detailed balanced.
+    std::fs::write(
+        dir.join("driven.crn"),
+        "species: A = 3, B = 0, C = 0\nA <-> B @ 2, 1\nB <-> C @ 2, 1\nC <-> A @ 2, 1\n",
+    )
+    .unwrap();
+    let e = run("[model]\nfile = \"driven.crn\"\nvisible = [\"A\"]\n[target]\npoisson = [2.0]\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("detailed balanced"), "{e}");
+    // Malformed TOML and unknown keys: the file is named.
+    let e = run("[model\n").unwrap_err();
+    assert!(e.to_string().contains("job.toml"), "{e}");
+    let e = run(&format!(
+        "{base}[target]\ntable = \"t.csv\"\n[learn]\nepsilonn = 1\n"
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("epsilonn"), "{e}");
+    // Two target sources.
+    let e = run(&format!(
+        "{base}[target]\ntable = \"t.csv\"\npoisson = [1.0, 1.0]\n"
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("exactly one"), "{e}");
+    // A working exact job writes its outputs.
+    let s = run(&format!(
+        "{base}[target]\ntable = \"t.csv\"\n[learn]\nmethod = \"exact\"\njitter = 0.2\n"
+    ))
+    .unwrap();
+    assert!(s.final_kl < 1e-3 && s.initial_kl > 0.5, "{s:?}");
+    assert!(dir.join("out/curve.csv").exists() && dir.join("out/learned.crn").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,14 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{Result, anyhow};
+use crate::{Error, Result};
+
+fn fail(reason: String) -> Error {
+    Error::Numerical {
+        what: "figure",
+        reason,
+    }
+}
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -70,7 +77,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
 where
     DB::ErrorType: 'static,
 {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing failed: {e:?}");
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| fail(format!("drawing failed: {e:?}"));
     let xs = p
         .lines
         .iter()
@@ -170,13 +177,13 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)
-        .map_err(|e| anyhow!("drawing failed: {e:?}"))?;
+        .map_err(|e| fail(format!("drawing failed: {e:?}")))?;
     let areas = root.split_evenly((1, panels.len().max(1)));
     for (area, p) in areas.iter().zip(panels) {
         draw_panel(area, p)?;
     }
     root.present()
-        .map_err(|e| anyhow!("writing the figure failed: {e:?}"))?;
+        .map_err(|e| fail(format!("writing the figure failed: {e:?}")))?;
     Ok(())
 }
 

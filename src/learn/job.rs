@@ -1,0 +1,599 @@
+//! `crnkit learn CONFIG.toml`: one learning job described in TOML (model, visible split,
+//! target or environment, method and its settings), with its outputs written to a folder.
+//!
+//! ```toml
+//! [model]
+//! boltzmann = { units = ["X1", "X2", "H"], edges = [[0, 2], [1, 2]] }  # or file = "m.crn"
+//! visible = ["X1_0", "X1_1", "X2_0", "X2_1"]
+//!
+//! [target]                      # one of: table = "t.csv", poisson = [100.0],
+//! environment = "toggle.crn"    #         environment + bins
+//! bins = ["X1_1 = U >= 10", "X1_0 = U < 10", "X2_1 = V >= 10", "X2_0 = V < 10"]
+//!
+//! [learn]
+//! method = "chemical"           # exact | sampled | chemical
+//! limit = false                 # chemical: large-ensemble limit instead of exact SSA
+//! epsilon = 1.0
+//! delta_inverse = 2048
+//! copies = 100
+//! until = 1000
+//! every = 10
+//! seed = 1
+//!
+//! [output]
+//! dir = "out/learn"
+//! ```
+//!
+//! Outputs: `curve.csv` (`time,kl,entropy_produced,...`), `learned.crn` (the model at the
+//! learned free energies), `learning_network.crn` (chemical), `summary.json`, figures
+//! `learning.{png,svg}` and `target.{png,svg}`, and `checkpoint.json` (chemical runs
+//! resume from it when interrupted; it is removed when the run completes).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::chemical::{LearningCurve, RunConfig};
+use super::limit::LimitMode;
+use super::{Environment, GenerativeModel, Learner, LearnerConfig, Target};
+use crate::{Error, Network, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// The generative model.
+    pub model: ModelSection,
+    /// What to learn.
+    pub target: TargetSection,
+    /// How to learn.
+    #[serde(default)]
+    pub learn: LearnSection,
+    /// Where to write.
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Model file (relative to the configuration file).
+    pub file: Option<String>,
+    /// A bundled model by name (`crnkit models`).
+    pub builtin: Option<String>,
+    /// A chemical Boltzmann machine.
+    pub boltzmann: Option<BoltzmannSection>,
+    /// Visible species (the others are hidden).
+    pub visible: Vec<String>,
+    /// Cap on every species count (needed for open networks).
+    pub cap: Option<u32>,
+    /// Largest class enumerated.
+    #[serde(default = "default_max_states")]
+    pub max_states: usize,
+}
+
+fn default_max_states() -> usize {
+    1_000_000
+}
+
+/// `[model.boltzmann]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoltzmannSection {
+    /// Unit names.
+    pub units: Vec<String>,
+    /// Edges as pairs of unit indices.
+    #[serde(default)]
+    pub edges: Vec<[usize; 2]>,
+    /// Reaction barrier (kT).
+    #[serde(default)]
+    pub barrier: f64,
+}
+
+/// `[target]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSection {
+    /// CSV table over the visible species (last column `probability` or `count`).
+    pub table: Option<String>,
+    /// Independent Poisson means per visible species.
+    pub poisson: Option<Vec<f64>>,
+    /// An environment network whose stationary law, binned, is the target.
+    pub environment: Option<String>,
+    /// Binning rules for the environment, one per visible species.
+    pub bins: Option<Vec<String>>,
+}
+
+/// Learning method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum JobMethod {
+    /// L-BFGS on the exact objective (argmin).
+    Exact,
+    /// Gradient descent with the sampled gradient (SSA ensembles of free and clamped copies).
+    Sampled,
+    /// The learning network itself.
+    #[default]
+    Chemical,
+}
+
+/// `[learn]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearnSection {
+    /// Method.
+    pub method: JobMethod,
+    /// Chemical: integrate the large-ensemble limit instead of simulating exactly.
+    pub limit: bool,
+    /// Learning rate ε.
+    pub epsilon: f64,
+    /// Reverse rate δ (overrides `delta_inverse`).
+    pub delta: Option<f64>,
+    /// 1/δ.
+    pub delta_inverse: f64,
+    /// Copies N.
+    pub copies: usize,
+    /// ω, parameter molecules per unit concentration per copy.
+    pub p_volume: f64,
+    /// Clamping speed-up.
+    pub clamp_rate: f64,
+    /// Clamping potential λ (kT).
+    pub clamp_strength: f64,
+    /// Token hopping rate.
+    pub token_rate: f64,
+    /// End time (chemical) or gradient-flow time (sampled: steps = until / learning_rate).
+    pub until: f64,
+    /// Output interval.
+    pub every: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Initial free energies are perturbed by uniform(−jitter, jitter) (breaks the
+    /// symmetry of hidden units).
+    pub jitter: f64,
+    /// Require a finite thermodynamic cost (δ > 0).
+    pub cost: bool,
+    /// Sampled: copies per gradient estimate.
+    pub runs: u64,
+    /// Sampled: burn-in time per copy.
+    pub burn_in: f64,
+    /// Sampled: step size η (gradient flow time per step).
+    pub learning_rate: f64,
+    /// Exact: maximum L-BFGS iterations.
+    pub max_iters: u64,
+}
+
+impl Default for LearnSection {
+    fn default() -> Self {
+        let c = LearnerConfig::default();
+        LearnSection {
+            method: JobMethod::Chemical,
+            limit: false,
+            epsilon: 1.0,
+            delta: None,
+            delta_inverse: 2048.0,
+            copies: c.copies,
+            p_volume: c.p_volume,
+            clamp_rate: c.clamp_rate,
+            clamp_strength: c.clamp_strength,
+            token_rate: c.token_rate,
+            until: 100.0,
+            every: 1.0,
+            seed: 1,
+            jitter: 0.0,
+            cost: true,
+            runs: 1000,
+            burn_in: 10.0,
+            learning_rate: 0.1,
+            max_iters: 1000,
+        }
+    }
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Output folder (relative to the working directory).
+    pub dir: String,
+    /// Write figures.
+    pub figures: bool,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            dir: "out/learn".into(),
+            figures: true,
+        }
+    }
+}
+
+/// What a job produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobSummary {
+    /// Method used.
+    pub method: String,
+    /// Parameter names.
+    pub parameters: Vec<String>,
+    /// Initial D(Q‖P).
+    pub initial_kl: f64,
+    /// Final D(Q‖P).
+    pub final_kl: f64,
+    /// Final free energies.
+    pub final_g: Vec<f64>,
+    /// Entropy produced per copy (chemical; NaN otherwise).
+    pub entropy_produced: f64,
+    /// Wall time (s).
+    pub seconds: f64,
+    /// Output folder.
+    pub dir: PathBuf,
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load_network(base: &Path, spec: &str) -> Result<Network> {
+    if let Some(name) = spec.strip_prefix("builtin:") {
+        return crate::models::bundled(name);
+    }
+    Network::from_file(base.join(spec))
+}
+
+fn exactly_one(what: &'static str, n: usize) -> Result<()> {
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            name: what,
+            value: format!("{n} given"),
+            reason: "give exactly one",
+        })
+    }
+}
+
+/// Parse a job file.
+pub fn parse(text: &str, file: &str) -> Result<JobConfig> {
+    toml::from_str(text).map_err(|e| Error::Toml {
+        file: file.to_string(),
+        msg: e.to_string(),
+    })
+}
+
+/// Run the job in `path`, writing to its output folder; `progress` shows bars.
+pub fn run(path: &Path, progress: bool) -> Result<JobSummary> {
+    let text = read(path)?;
+    let cfg = parse(&text, &path.display().to_string())?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    run_config(&cfg, &base, progress)
+}
+
+/// Run a parsed job; relative model and target paths are resolved against `base`.
+pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSummary> {
+    let start = std::time::Instant::now();
+    let m = &cfg.model;
+    exactly_one(
+        "model (file, builtin or boltzmann)",
+        usize::from(m.file.is_some())
+            + usize::from(m.builtin.is_some())
+            + usize::from(m.boltzmann.is_some()),
+    )?;
+    let net = if let Some(f) = &m.file {
+        Network::from_file(base.join(f))?
+    } else if let Some(b) = &m.builtin {
+        crate::models::bundled(b)?
+    } else if let Some(b) = &m.boltzmann {
+        let units: Vec<&str> = b.units.iter().map(String::as_str).collect();
+        let edges: Vec<(usize, usize)> = b.edges.iter().map(|e| (e[0], e[1])).collect();
+        super::boltzmann::machine(&units, &edges, b.barrier)?
+    } else {
+        unreachable!("exactly one model source was checked above")
+    };
+    let visible: Vec<&str> = m.visible.iter().map(String::as_str).collect();
+    let model = GenerativeModel::with_cap(&net, &visible, m.cap, m.max_states)?;
+    let t = &cfg.target;
+    exactly_one(
+        "target (table, poisson or environment)",
+        usize::from(t.table.is_some())
+            + usize::from(t.poisson.is_some())
+            + usize::from(t.environment.is_some()),
+    )?;
+    let environment = if let Some(f) = &t.table {
+        let p = base.join(f);
+        Environment::Table(model.target_from_csv(&read(&p)?, &p.display().to_string())?)
+    } else if let Some(mus) = &t.poisson {
+        Environment::Poisson(mus.clone())
+    } else {
+        let env = load_network(base, t.environment.as_deref().unwrap_or_default())?;
+        let bins = t.bins.clone().ok_or_else(|| Error::InvalidSetting {
+            name: "target.bins",
+            value: String::new(),
+            reason: "an environment target needs one binning rule per visible species",
+        })?;
+        let rules = model.parse_bin_rules(&env, &bins)?;
+        let (target, _) =
+            model.target_from_environment(&env, &rules, &crate::cme::FspOptions::default())?;
+        Environment::Table(target)
+    };
+    let l = &cfg.learn;
+    let np = model.parameter_names().len();
+    let jitter: Vec<f64> = {
+        use rand::Rng as _;
+        let mut rng = crate::rng::stream(l.seed, u64::MAX - 1);
+        (0..np)
+            .map(|_| l.jitter * (2.0 * rng.random::<f64>() - 1.0))
+            .collect()
+    };
+    let g_start: Vec<f64> = model
+        .initial_parameters()
+        .iter()
+        .zip(&jitter)
+        .map(|(g, j)| g + j)
+        .collect();
+    let delta = l.delta.unwrap_or(1.0 / l.delta_inverse);
+    let lcfg = LearnerConfig {
+        epsilon: l.epsilon,
+        delta,
+        copies: l.copies,
+        p_volume: l.p_volume,
+        p0: 1.0,
+        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
+        clamp_rate: l.clamp_rate,
+        clamp_strength: l.clamp_strength,
+        token_rate: l.token_rate,
+    };
+    let learner = Learner::new(&model, environment, &lcfg)?;
+    let target = learner.target().clone();
+    let dir = PathBuf::from(&cfg.output.dir);
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let run = RunConfig {
+        until: l.until,
+        every: l.every,
+        seed: l.seed,
+        progress,
+        checkpoint: Some(dir.join("checkpoint.json")),
+        stop_after: None,
+    };
+    let names: Vec<String> = model
+        .parameter_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let curve = match l.method {
+        JobMethod::Chemical => {
+            if l.cost {
+                learner.require_finite_cost()?;
+            }
+            let ln = learner.learning_network(l.seed)?;
+            ln.network.to_file(dir.join("learning_network.crn"))?;
+            let c = if l.limit {
+                learner.run_limit(&run, LimitMode::Auto, m.max_states)?
+            } else {
+                learner.run_ssa(&run)?
+            };
+            let _ = std::fs::remove_file(dir.join("checkpoint.json"));
+            c
+        }
+        JobMethod::Exact => {
+            let fit = super::fit_exact(&model, &target, &g_start, l.max_iters)?;
+            curve_from_g(
+                &learner,
+                "exact",
+                names.clone(),
+                fit.history.iter().map(|(k, _, g)| (*k as f64, g.clone())),
+            )?
+        }
+        JobMethod::Sampled => sampled(&model, &learner, &target, &g_start, l, progress)?,
+    };
+    write_outputs(&learner, &curve, &dir, cfg.output.figures)?;
+    let last = curve.points.len() - 1;
+    let summary = JobSummary {
+        method: curve.method.clone(),
+        parameters: names,
+        initial_kl: curve.points[0].kl,
+        final_kl: curve.points[last].kl,
+        final_g: curve.effective(last),
+        entropy_produced: curve.points[last].sigma.iter().sum(),
+        seconds: start.elapsed().as_secs_f64(),
+        dir: dir.clone(),
+    };
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Numerical {
+        what: "summary",
+        reason: e.to_string(),
+    })?;
+    crate::io::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    Ok(summary)
+}
+
+/// A curve from free energies at given times (exact and sampled methods).
+fn curve_from_g(
+    learner: &Learner,
+    method: &str,
+    names: Vec<String>,
+    rows: impl Iterator<Item = (f64, Vec<f64>)>,
+) -> Result<LearningCurve> {
+    let g0 = learner.model.initial.clone();
+    let mut points = Vec::new();
+    for (t, g) in rows {
+        let p: Vec<f64> = g.iter().zip(&g0).map(|(g, g0)| (g - g0).exp()).collect();
+        let e = learner.model.expectations(&learner.target, &g)?;
+        let mut pt = learner.point(t, p, e.free, e.clamped, [f64::NAN; 4])?;
+        pt.kl = e.divergence;
+        points.push(pt);
+    }
+    Ok(LearningCurve {
+        method: method.into(),
+        names,
+        g0,
+        points,
+        balance: Vec::new(),
+    })
+}
+
+fn sampled(
+    model: &GenerativeModel,
+    learner: &Learner,
+    target: &Target,
+    g_start: &[f64],
+    l: &LearnSection,
+    progress: bool,
+) -> Result<LearningCurve> {
+    if !(l.learning_rate.is_finite() && l.learning_rate > 0.0) {
+        return Err(Error::InvalidSetting {
+            name: "learning_rate",
+            value: l.learning_rate.to_string(),
+            reason: "must be a finite number > 0",
+        });
+    }
+    let steps = (l.until / l.learning_rate).round() as u64;
+    let every = ((l.every / l.learning_rate).round() as u64).max(1);
+    let mut g = g_start.to_vec();
+    let mut rows = vec![(0.0, g.clone())];
+    let bar = crate::cme::progress_bar(progress, l.until);
+    for s in 0..steps {
+        let sg = model.sampled_gradient(
+            target,
+            &g,
+            l.runs,
+            l.burn_in,
+            crate::rng::stream(l.seed, s).next_u64_seed(),
+        )?;
+        for (gi, d) in g.iter_mut().zip(&sg.gradient) {
+            *gi -= l.learning_rate * d;
+        }
+        if (s + 1) % every == 0 || s + 1 == steps {
+            rows.push(((s + 1) as f64 * l.learning_rate, g.clone()));
+        }
+        if let Some(b) = &bar {
+            b.set_position(1000 * (s + 1) / steps.max(1));
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    curve_from_g(
+        learner,
+        "sampled",
+        model
+            .parameter_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows.into_iter(),
+    )
+}
+
+trait SeedFrom {
+    fn next_u64_seed(self) -> u64;
+}
+
+impl SeedFrom for crate::rng::Rng {
+    fn next_u64_seed(mut self) -> u64 {
+        use rand::RngCore as _;
+        self.next_u64()
+    }
+}
+
+fn write_outputs(
+    learner: &Learner,
+    curve: &LearningCurve,
+    dir: &Path,
+    figures: bool,
+) -> Result<()> {
+    crate::io::write_atomic(&dir.join("curve.csv"), curve.to_csv().as_bytes())?;
+    let last = curve.points.len() - 1;
+    let g = curve.effective(last);
+    if g.iter().all(|v| v.is_finite()) {
+        learner
+            .model
+            .network_at(&g)?
+            .to_file(dir.join("learned.crn"))?;
+    }
+    if !figures {
+        return Ok(());
+    }
+    use crate::plot::{Line, PALETTE, Panel, save};
+    let kl = Line {
+        name: "D(Q||P)".into(),
+        color: PALETTE[0],
+        points: curve
+            .points
+            .iter()
+            .filter(|p| p.kl.is_finite())
+            .map(|p| (p.time, p.kl))
+            .collect(),
+    };
+    let kinds = ["learning", "clamping", "environment", "model"];
+    let sigma: Vec<Line> = kinds
+        .iter()
+        .enumerate()
+        .map(|(k, name)| Line {
+            name: (*name).into(),
+            color: PALETTE[(k + 1) % PALETTE.len()],
+            points: curve
+                .points
+                .iter()
+                .filter(|p| p.sigma[k].is_finite())
+                .map(|p| (p.time, p.sigma[k]))
+                .collect(),
+        })
+        .filter(|l| !l.points.is_empty() && l.points.iter().any(|p| p.1 != 0.0))
+        .collect();
+    let mut panels = vec![Panel {
+        title: "learning curve".into(),
+        x_label: "time".into(),
+        y_label: "D(Q||P) (nats)".into(),
+        lines: vec![kl],
+        bands: vec![],
+    }];
+    if !sigma.is_empty() {
+        panels.push(Panel {
+            title: "entropy produced per copy".into(),
+            x_label: "time".into(),
+            y_label: "k_B".into(),
+            lines: sigma,
+            bands: vec![],
+        });
+    }
+    save(&dir.join("learning"), &panels, (1200, 450))?;
+    // Target vs learned over the visible configurations.
+    let model = &learner.model;
+    let pv = model.visible_marginal(&g)?;
+    let t = &learner.target;
+    let q: Vec<f64> = model
+        .visible_states()
+        .iter()
+        .map(|v| {
+            t.states
+                .iter()
+                .zip(&t.probabilities)
+                .filter(|(s, _)| *s == v)
+                .map(|(_, q)| q)
+                .sum()
+        })
+        .collect();
+    let line = |name: &str, c: usize, ys: &[f64]| Line {
+        name: name.into(),
+        color: PALETTE[c],
+        points: ys.iter().enumerate().map(|(k, &y)| (k as f64, y)).collect(),
+    };
+    save(
+        &dir.join("target"),
+        &[Panel {
+            title: "target vs learned (visible configurations in class order)".into(),
+            x_label: "configuration".into(),
+            y_label: "probability".into(),
+            lines: vec![line("target Q", 0, &q), line("learned P", 1, &pv)],
+            bands: vec![],
+        }],
+        (800, 450),
+    )?;
+    Ok(())
+}
