@@ -69,7 +69,9 @@ pub struct LearnerConfig {
     pub clamp_rate: f64,
     /// Clamping potential λ per visible species (kT).
     pub clamp_strength: f64,
-    /// Token hopping rate κ_env (table environments).
+    /// Token hopping rate κ_env (table environments). Hops must be slow against the
+    /// relaxation of the hidden species, or the clamped averages are biased towards the
+    /// previous configuration (the bias shrinks in proportion to κ_env).
     pub token_rate: f64,
 }
 
@@ -84,7 +86,7 @@ impl Default for LearnerConfig {
             p_init: None,
             clamp_rate: 100.0,
             clamp_strength: 12.0,
-            token_rate: 1.0,
+            token_rate: 0.05,
         }
     }
 }

@@ -471,3 +471,60 @@ fn learning_jobs_refuse_bad_input_by_name() {
     assert!(dir.join("out/curve.csv").exists() && dir.join("out/learned.crn").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gradient_flow_limit_reaches_the_baseline_optimum() {
+    // δ = 0: the large-ensemble limit is gradient descent on D in ln[P]; with token hops
+    // slow against the hidden relaxation it must end at the L-BFGS optimum. Compared on
+    // the visible law (the optimum's parameters are not unique: conservation laws).
+    let net = boltzmann::machine(&["X1", "X2", "H"], &[(0, 2), (1, 2)], -3.0).unwrap();
+    let model = GenerativeModel::new(&net, &["X1_0", "X1_1", "X2_0", "X2_1"], 1000).unwrap();
+    let target = model
+        .target(&[
+            (vec![0, 1, 1, 0], 0.45),
+            (vec![1, 0, 0, 1], 0.40),
+            (vec![0, 1, 0, 1], 0.10),
+            (vec![1, 0, 1, 0], 0.05),
+        ])
+        .unwrap();
+    let mut rng = crnkit::rng::stream(9, 0);
+    let jitter: Vec<f64> = (0..model.parameter_names().len())
+        .map(|_| 0.5 * (rng.random::<f64>() - 0.5))
+        .collect();
+    let start: Vec<f64> = jitter.clone();
+    let fit = fit_exact(&model, &target, &start, 2000).unwrap();
+    assert!(fit.divergence < 1e-10, "{}", fit.divergence);
+    let cfg = LearnerConfig {
+        epsilon: 1.0,
+        delta: 0.0,
+        copies: 1,
+        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
+        token_rate: 0.02,
+        ..LearnerConfig::default()
+    };
+    let l = Learner::new(&model, Environment::Table(target.clone()), &cfg).unwrap();
+    assert!(matches!(
+        l.require_finite_cost(),
+        Err(Error::Irreversible { .. })
+    ));
+    let c = l
+        .run_limit(&run_cfg(20_000.0, 1000.0, 1), LimitMode::Auto, 10_000)
+        .unwrap();
+    assert!(c.points.iter().all(|p| p.sigma[0].is_nan()));
+    let p_flow = model
+        .visible_marginal(&c.effective(c.points.len() - 1))
+        .unwrap();
+    let p_base = model.visible_marginal(&fit.parameters).unwrap();
+    for (a, b) in p_flow.iter().zip(&p_base) {
+        assert!(((a - b) / b).abs() < 0.01, "{p_flow:?} vs {p_base:?}");
+    }
+    // D decreases along the flow.
+    for w in c.points.windows(2) {
+        assert!(
+            w[1].kl <= w[0].kl + 1e-9,
+            "D increased: {} -> {}",
+            w[0].kl,
+            w[1].kl
+        );
+    }
+}
