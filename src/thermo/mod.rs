@@ -62,36 +62,105 @@ fn sides(net: &CompiledNetwork, r: usize) -> (Side, Side) {
     (reac, prod)
 }
 
+/// Reactants and products of channel `r` over dynamic species with catalysts removed
+/// (each species counted by how much the channel consumes or produces of it).
+fn stripped(net: &CompiledNetwork, r: usize) -> (Side, Side) {
+    let (cs, cd) = net.changes_of(r);
+    let mut reac: Side = Vec::new();
+    let mut prod: Side = Vec::new();
+    for (&i, &d) in cs.iter().zip(cd) {
+        if d < 0 {
+            reac.push((i, -d));
+        } else if d > 0 {
+            prod.push((i, d));
+        }
+    }
+    reac.sort_unstable();
+    prod.sort_unstable();
+    (reac, prod)
+}
+
 impl ReversePairs {
     /// Pair every channel with its reverse, or fail naming the one-way reactions.
     ///
     /// Constant species do not appear in the compiled change vectors, so a chemostat that
     /// is consumed by one direction shows up only as a reactant; the pairing therefore
-    /// compares the dynamic species' net changes and requires opposite changes.
+    /// compares the dynamic species' net changes and requires opposite changes. A one-way
+    /// reaction with no exact reverse is paired with one that undoes its net change with
+    /// different catalysts (the most similar), as in the chemical learner's networks.
     pub fn new(net: &CompiledNetwork, names: &dyn Fn(usize) -> String) -> Result<ReversePairs> {
+        use std::collections::HashMap;
         let n = net.num_channels();
         let mut reverse = vec![usize::MAX; n];
         let mut missing = Vec::new();
-        let all_sides: Vec<_> = (0..n).map(|r| sides(net, r)).collect();
+        // Dynamic species only: constants appear only among reactants in the compiled form.
+        let dynamic = |v: Side| -> Side {
+            v.into_iter()
+                .filter(|&(i, _)| !net.is_constant(i as usize))
+                .collect()
+        };
+        let keys: Vec<(Side, Side)> = (0..n)
+            .map(|r| {
+                let (a, b) = sides(net, r);
+                (dynamic(a), dynamic(b))
+            })
+            .collect();
+        let mut exact: HashMap<&(Side, Side), Vec<usize>> = HashMap::new();
+        for (r, k) in keys.iter().enumerate() {
+            exact.entry(k).or_default().push(r);
+        }
+        let net_change: Vec<(Side, Side)> = (0..n).map(|r| stripped(net, r)).collect();
+        let mut by_change: HashMap<&(Side, Side), Vec<usize>> = HashMap::new();
+        for (r, k) in net_change.iter().enumerate() {
+            if net.reverse_of(r).is_none() {
+                by_change.entry(k).or_default().push(r);
+            }
+        }
+        // Catalysts: what a channel needs but does not consume.
+        let catalysts = |r: usize| -> HashMap<u32, i64> {
+            let mut c: HashMap<u32, i64> = keys[r].0.iter().copied().collect();
+            for &(i, d) in &net_change[r].0 {
+                *c.entry(i).or_insert(0) -= d;
+            }
+            c.retain(|_, v| *v != 0);
+            c
+        };
+        let distance = |a: &HashMap<u32, i64>, b: &HashMap<u32, i64>| -> i64 {
+            let mut d: i64 = a
+                .iter()
+                .map(|(i, v)| (v - b.get(i).copied().unwrap_or(0)).abs())
+                .sum();
+            d += b
+                .iter()
+                .filter(|(i, _)| !a.contains_key(i))
+                .map(|(_, v)| v.abs())
+                .sum::<i64>();
+            d
+        };
         for r in 0..n {
             if let Some(b) = net.reverse_of(r) {
                 reverse[r] = b;
                 continue;
             }
-            let (ra, pa) = &all_sides[r];
-            let found = (0..n).find(|&b| {
-                b != r && {
-                    let (rb, pb) = &all_sides[b];
-                    // Dynamic species: the reverse's reactants are our products and vice
-                    // versa (constants appear only among reactants in the compiled form).
-                    let dynamic = |v: &[(u32, i64)]| -> Vec<(u32, i64)> {
-                        v.iter()
-                            .copied()
-                            .filter(|&(i, _)| !net.is_constant(i as usize))
-                            .collect()
-                    };
-                    dynamic(rb) == dynamic(pa) && dynamic(pb) == dynamic(ra)
-                }
+            // The reverse's reactants are our products and vice versa.
+            let (ra, pa) = &keys[r];
+            let found = exact
+                .get(&(pa.clone(), ra.clone()))
+                .and_then(|c| c.iter().copied().find(|&b| b != r));
+            // Failing that, a one-way reaction that undoes this one's net change, its
+            // catalysts aside (a species on both sides of one direction only, such as a
+            // chemostat or a parameter species that scales one direction's rate): the pair
+            // then has the affinity ln(a⁺/a⁻), as for a reaction coupled to a reservoir.
+            // Among several, the one with the most similar catalysts.
+            let found = found.or_else(|| {
+                let (rs, ps) = &net_change[r];
+                let cands = by_change.get(&(ps.clone(), rs.clone()))?;
+                let mine = catalysts(r);
+                cands
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != r)
+                    .min_by_key(|&b| distance(&mine, &catalysts(b)))
             });
             match found {
                 Some(b) => reverse[r] = b,

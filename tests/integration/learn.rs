@@ -528,3 +528,26 @@ fn gradient_flow_limit_reaches_the_baseline_optimum() {
         );
     }
 }
+
+#[test]
+fn the_thermodynamics_module_pairs_the_learning_network_as_the_compiler_does() {
+    // The learning network is an ordinary network of one-way reactions; the thermodynamics
+    // module must find the same reverse for every reaction as the compiler records (the
+    // parameter species act as catalysts on one direction only).
+    for l in [
+        birth_death_learner(1.0 / 32.0, 3, 10.0, 400),
+        xor_learner(3, 1.0 / 64.0).1,
+    ] {
+        let ln = l.learning_network(1).unwrap();
+        let (_, pairs) = crnkit::thermo::reverse_pairs(&ln.network).unwrap();
+        for (r, &rev) in ln.reverse.iter().enumerate() {
+            assert_eq!(
+                pairs.reverse(r),
+                rev,
+                "{}: {}",
+                ln.network.reaction_name(r),
+                ln.network.equation(r)
+            );
+        }
+    }
+}

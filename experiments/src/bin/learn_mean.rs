@@ -162,10 +162,22 @@ fn main() -> anyhow::Result<()> {
     study.write("sweep.csv", &sweep)?;
     study.write("curves.csv", &curves)?;
     // Spread around the limit vs N.
-    let mut spread = String::from("copies,sd_lnP,mean_lnP,limit_lnP\n");
+    let mut spread = String::from(
+        "copies,sd_lnP,mean_lnP,limit_lnP,learning_entropy_rate,limit_learning_entropy_rate\n",
+    );
     let l = learner(1.0 / 32.0, 10)?;
     let lim = l.run_limit(&run(200.0, 1.0, 1), LimitMode::Auto, 10_000)?;
     let lim_ln = lim.points.last().map_or(f64::NAN, |p| p.p[0].ln());
+    // Entropy produced by the learning reactions per copy and unit time at steady state.
+    let rate = |c: &LearningCurve, from: f64| -> f64 {
+        let a = c.points.iter().find(|p| p.time >= from);
+        let b = c.points.last();
+        match (a, b) {
+            (Some(a), Some(b)) => (b.sigma[0] - a.sigma[0]) / (b.time - a.time),
+            _ => f64::NAN,
+        }
+    };
+    let lim_rate = rate(&lim, 150.0);
     let mut pts_spread = Vec::new();
     let mut spread_json = Vec::new();
     for (k, n) in [10usize, 40, 160].into_iter().enumerate() {
@@ -179,10 +191,13 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
         let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt();
-        eprintln!("N = {n}: sd ln[P] = {sd:.5}, mean {m:.5} (limit {lim_ln:.5})");
-        let _ = writeln!(spread, "{n},{sd},{m},{lim_ln}");
+        let r = rate(&c, burn);
+        eprintln!(
+            "N = {n}: sd ln[P] = {sd:.5}, mean {m:.5} (limit {lim_ln:.5}); learning entropy {r:.1} per copy per unit time (limit {lim_rate:.1})"
+        );
+        let _ = writeln!(spread, "{n},{sd},{m},{lim_ln},{r},{lim_rate}");
         pts_spread.push(((n as f64).log10(), sd.log10()));
-        spread_json.push(serde_json::json!({"copies": n, "sd_lnP": sd, "mean_lnP": m}));
+        spread_json.push(serde_json::json!({"copies": n, "sd_lnP": sd, "mean_lnP": m, "learning_entropy_rate": r, "limit_rate": lim_rate}));
     }
     study.write("spread.csv", &spread)?;
     let slope = (pts_spread[2].1 - pts_spread[0].1) / (pts_spread[2].0 - pts_spread[0].0);
