@@ -26,7 +26,7 @@
 //!
 //! Outputs: `curve.csv` (`time,kl,entropy_produced,...`), `learned.crn` (the model at the
 //! learned free energies), `learning_network.crn` (chemical), `summary.json`, figures
-//! `learning.{png,svg}` and `target.{png,svg}`, and `checkpoint.json` (chemical runs
+//! `learning.{png,svg}` and `target.{png,svg}`, and `checkpoint.json` (chemical and sampled runs
 //! resume from it when interrupted; it is removed when the run completes).
 
 use std::path::{Path, PathBuf};
@@ -390,7 +390,11 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
                 fit.history.iter().map(|(k, _, g)| (*k as f64, g.clone())),
             )?
         }
-        JobMethod::Sampled => sampled(&model, &learner, &target, &g_start, l, progress)?,
+        JobMethod::Sampled => {
+            let c = sampled(&model, &learner, &target, &g_start, l, &run)?;
+            let _ = std::fs::remove_file(dir.join("checkpoint.json"));
+            c
+        }
     };
     write_outputs(&learner, &curve, &dir, cfg.output.figures)?;
     let last = curve.points.len() - 1;
@@ -443,7 +447,7 @@ fn sampled(
     target: &Target,
     g_start: &[f64],
     l: &LearnSection,
-    progress: bool,
+    run: &RunConfig,
 ) -> Result<LearningCurve> {
     if !(l.learning_rate.is_finite() && l.learning_rate > 0.0) {
         return Err(Error::InvalidSetting {
@@ -454,10 +458,29 @@ fn sampled(
     }
     let steps = (l.until / l.learning_rate).round() as u64;
     let every = ((l.every / l.learning_rate).round() as u64).max(1);
-    let mut g = g_start.to_vec();
-    let mut rows = vec![(0.0, g.clone())];
-    let bar = crate::cme::progress_bar(progress, l.until);
-    for s in 0..steps {
+    let names: Vec<String> = model
+        .parameter_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let fp = format!(
+        "sampled|{:?}|{:?}|{g_start:?}|{}",
+        l,
+        target,
+        model.network().to_crn_string()
+    );
+    // Resume: the state is (next step, G); the rows so far are the checkpoint's curve.
+    let (first, mut g, mut rows) = match super::chemical::load_checkpoint(run, &fp)? {
+        Some((state, curve)) if !state.is_empty() => {
+            let rows: Vec<(f64, Vec<f64>)> = (0..curve.points.len())
+                .map(|k| (curve.points[k].time, curve.effective(k)))
+                .collect();
+            (state[0] as u64, state[1..].to_vec(), rows)
+        }
+        _ => (0, g_start.to_vec(), vec![(0.0, g_start.to_vec())]),
+    };
+    let bar = crate::cme::progress_bar(run.progress, l.until);
+    for s in first..steps {
         let sg = model.sampled_gradient(
             target,
             &g,
@@ -470,6 +493,10 @@ fn sampled(
         }
         if (s + 1) % every == 0 || s + 1 == steps {
             rows.push(((s + 1) as f64 * l.learning_rate, g.clone()));
+            let curve = curve_from_g(learner, "sampled", names.clone(), rows.iter().cloned())?;
+            let mut state = vec![(s + 1) as f64];
+            state.extend_from_slice(&g);
+            super::chemical::save_checkpoint(run, &fp, &state, &curve)?;
         }
         if let Some(b) = &bar {
             b.set_position(1000 * (s + 1) / steps.max(1));
@@ -478,16 +505,7 @@ fn sampled(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    curve_from_g(
-        learner,
-        "sampled",
-        model
-            .parameter_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        rows.into_iter(),
-    )
+    curve_from_g(learner, "sampled", names, rows.into_iter())
 }
 
 trait SeedFrom {
