@@ -168,6 +168,10 @@ enum Command {
         /// Largest CME projection.
         #[arg(long, default_value_t = 10_000_000)]
         max_states: usize,
+        /// Pair one-way reactions whose reverse has other catalysts (learning networks:
+        /// `S + P -> P` with `0 -> S`).
+        #[arg(long)]
+        pair_catalysed: bool,
         /// Output CSV (standard output without it).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -336,6 +340,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             seed,
             tol,
             max_states,
+            pair_catalysed,
             out,
         } => {
             let net = Network::from_file(&model)?;
@@ -351,6 +356,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                     ..FspOptions::default()
                 },
                 progress: std::io::stderr().is_terminal(),
+                pair_catalysed,
             };
             let table = crnkit::thermo::thermo_table(&net, &cfg)?;
             emit(out.as_deref(), &table)?;

@@ -85,10 +85,29 @@ impl ReversePairs {
     ///
     /// Constant species do not appear in the compiled change vectors, so a chemostat that
     /// is consumed by one direction shows up only as a reactant; the pairing therefore
-    /// compares the dynamic species' net changes and requires opposite changes. A one-way
-    /// reaction with no exact reverse is paired with one that undoes its net change with
-    /// different catalysts (the most similar), as in the chemical learner's networks.
+    /// compares the dynamic species' net changes and requires opposite changes.
     pub fn new(net: &CompiledNetwork, names: &dyn Fn(usize) -> String) -> Result<ReversePairs> {
+        Self::build(net, names, false)
+    }
+
+    /// As [`ReversePairs::new`], and a one-way reaction with no exact reverse is paired
+    /// with one that undoes its net change with other catalysts (the most similar): a
+    /// species on both sides of one direction only, such as a reservoir or parameter
+    /// species that scales one direction's rate. This is how the chemical learner's
+    /// networks are built; for other networks it is a modelling decision (it would pair,
+    /// say, transcription DA → DA + MR with degradation MR → ∅), hence opt-in.
+    pub fn with_catalysed(
+        net: &CompiledNetwork,
+        names: &dyn Fn(usize) -> String,
+    ) -> Result<ReversePairs> {
+        Self::build(net, names, true)
+    }
+
+    fn build(
+        net: &CompiledNetwork,
+        names: &dyn Fn(usize) -> String,
+        catalysed: bool,
+    ) -> Result<ReversePairs> {
         use std::collections::HashMap;
         let n = net.num_channels();
         let mut reverse = vec![usize::MAX; n];
@@ -153,6 +172,9 @@ impl ReversePairs {
             // then has the affinity ln(a⁺/a⁻), as for a reaction coupled to a reservoir.
             // Among several, the one with the most similar catalysts.
             let found = found.or_else(|| {
+                if !catalysed {
+                    return None;
+                }
                 let (rs, ps) = &net_change[r];
                 let cands = by_change.get(&(ps.clone(), rs.clone()))?;
                 let mine = catalysts(r);
@@ -238,6 +260,9 @@ pub struct ThermoConfig {
     pub fsp: crate::cme::FspOptions,
     /// Show progress bars on standard error.
     pub progress: bool,
+    /// Pair one-way reactions whose reverses carry other catalysts
+    /// ([`ReversePairs::with_catalysed`]), as in learning networks.
+    pub pair_catalysed: bool,
 }
 
 /// The table `crnkit thermo` writes: `time,entropy_production_rate,total_entropy_produced,
@@ -254,7 +279,13 @@ pub struct ThermoConfig {
 ///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
 pub fn thermo_table(net: &crate::Network, cfg: &ThermoConfig) -> Result<String> {
     use std::fmt::Write as _;
-    let (c, pairs) = reverse_pairs(net)?;
+    let (c, pairs) = if cfg.pair_catalysed {
+        let c = net.compile();
+        let p = ReversePairs::with_catalysed(&c, &|r| net.reaction_name(r))?;
+        (c, p)
+    } else {
+        reverse_pairs(net)?
+    };
     let grid = crate::ssa::TimeGrid::new(cfg.until, cfg.every)?;
     let names = |r: usize| net.reaction_name(r);
     let pi = || {

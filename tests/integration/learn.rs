@@ -539,7 +539,13 @@ fn the_thermodynamics_module_pairs_the_learning_network_as_the_compiler_does() {
         xor_learner(3, 1.0 / 64.0).1,
     ] {
         let ln = l.learning_network(1).unwrap();
-        let (_, pairs) = crnkit::thermo::reverse_pairs(&ln.network).unwrap();
+        let c = ln.network.compile();
+        // Strict pairing refuses them (their reverses carry other catalysts) ...
+        assert!(crnkit::thermo::reverse_pairs(&ln.network).is_err());
+        // ... and the catalysed pairing finds the compiler's.
+        let pairs =
+            crnkit::thermo::ReversePairs::with_catalysed(&c, &|r| ln.network.reaction_name(r))
+                .unwrap();
         for (r, &rev) in ln.reverse.iter().enumerate() {
             assert_eq!(
                 pairs.reverse(r),
