@@ -1,6 +1,8 @@
 //! File input and output: model importers and atomic writes.
 
 pub mod bionetgen;
+pub mod dsmts;
+pub mod sbml;
 
 use std::io::Write;
 use std::path::Path;

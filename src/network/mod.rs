@@ -401,6 +401,7 @@ impl Network {
             Some("json") => NetworkSpec::from_json_str(&text, &shown)?.build(),
             Some("toml") => NetworkSpec::from_toml_str(&text, &shown)?.build(),
             Some("net") => crate::io::bionetgen::parse_net(&text, &shown),
+            Some("xml") | Some("sbml") => crate::io::sbml::from_sbml_str(&text, &shown),
             _ => Err(Error::UnknownFormat { path: shown }),
         }
     }

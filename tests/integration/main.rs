@@ -8,6 +8,7 @@ mod formats;
 mod learn;
 mod parse_errors;
 mod properties;
+mod sbml;
 mod ssa;
 mod stats;
 mod thermo;
