@@ -557,3 +557,32 @@ fn the_thermodynamics_module_pairs_the_learning_network_as_the_compiler_does() {
         }
     }
 }
+
+#[test]
+fn bundled_learning_jobs_parse_and_the_mean_job_runs() {
+    use crnkit::learn::job;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/jobs");
+    for name in ["xor.toml", "mean.toml"] {
+        let text = std::fs::read_to_string(root.join(name)).unwrap();
+        job::parse(&text, name).unwrap();
+    }
+    let text = std::fs::read_to_string(root.join("mean.toml")).unwrap();
+    let mut cfg = job::parse(&text, "mean.toml").unwrap();
+    let out = std::env::temp_dir().join(format!("crnkit-mean-job-{}", std::process::id()));
+    cfg.output.dir = out.display().to_string();
+    cfg.output.figures = true;
+    let s = job::run_config(&cfg, &root, false).unwrap();
+    // Immigration–death (mean 10) learns a Poisson(100) target: D from 140 to the bias of
+    // 1/δ = 2048.
+    assert!(s.initial_kl > 100.0 && s.final_kl < 0.01, "{s:?}");
+    for f in [
+        "curve.csv",
+        "learned.crn",
+        "summary.json",
+        "learning.svg",
+        "target.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
