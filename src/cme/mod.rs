@@ -126,13 +126,22 @@ impl SolveStats {
 
 /// A progress bar over [0, horizon] in thousandths, or none.
 pub(crate) fn progress_bar(show: bool, horizon: f64) -> Option<indicatif::ProgressBar> {
+    labelled_progress_bar(show, horizon, "solving CME")
+}
+
+/// A progress bar over [0, horizon] in thousandths, with `label` in front.
+pub(crate) fn labelled_progress_bar(
+    show: bool,
+    horizon: f64,
+    label: &str,
+) -> Option<indicatif::ProgressBar> {
     if !show || horizon <= 0.0 {
         return None;
     }
     let bar = indicatif::ProgressBar::new(1000);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} solving CME [{bar:40}] {percent}% {elapsed_precise} eta {eta}",
-    ) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {label} [{{bar:40}}] {{percent}}% {{elapsed_precise}} eta {{eta}}"
+    )) {
         bar.set_style(style);
     }
     Some(bar)

@@ -1259,7 +1259,7 @@ impl Learner {
             }
         };
         let mut sim = AnySimulator::new(&compiled, Method::Auto)?;
-        let bar = crate::cme::progress_bar(run.progress, run.until);
+        let bar = crate::cme::labelled_progress_bar(run.progress, run.until, "learning (SSA)");
         for k in curve.points.len()..grid.len() {
             let (t0, t1) = (grid[k - 1], grid[k]);
             if run.stop_after.is_some_and(|s| t0 >= s) {

@@ -479,7 +479,7 @@ fn sampled(
         }
         _ => (0, g_start.to_vec(), vec![(0.0, g_start.to_vec())]),
     };
-    let bar = crate::cme::progress_bar(run.progress, l.until);
+    let bar = crate::cme::labelled_progress_bar(run.progress, l.until, "learning (sampled)");
     for s in first..steps {
         let sg = model.sampled_gradient(
             target,

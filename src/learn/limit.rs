@@ -601,7 +601,7 @@ impl Learner {
                 (y0.clone(), curve)
             }
         };
-        let bar = crate::cme::progress_bar(run.progress, run.until);
+        let bar = crate::cme::labelled_progress_bar(run.progress, run.until, "learning (limit)");
         const BLOCK: usize = 50;
         while curve.points.len() < grid.len() {
             let k0 = curve.points.len() - 1;
