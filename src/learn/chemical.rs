@@ -408,6 +408,19 @@ impl Learner {
                         reason: "one finite mean > 0 per visible species",
                     });
                 }
+                // Poisson clamping moves a visible count freely: no conservation law may
+                // involve it (the clamped copy would leave the model's class).
+                let laws = model.network().analyze()?.conservation.laws;
+                for &i in &model.visible {
+                    if laws.iter().any(|l| l[i] != 0) {
+                        return Err(Error::Unsupported {
+                            feature: format!(
+                                "a Poisson environment for `{}`, which a conservation law bounds (use a table environment)",
+                                model.species[i]
+                            ),
+                        });
+                    }
+                }
                 for (&j, &mu) in vis_copy.iter().zip(mus) {
                     energy[j] = SpeciesEnergy::Poisson { mu };
                     let k = clamped_channels.len();

@@ -456,6 +456,9 @@ fn learning_jobs_refuse_bad_input_by_name() {
     ))
     .unwrap_err();
     assert!(e.to_string().contains("epsilonn"), "{e}");
+    // A Poisson environment for a unit bounded by its conservation law.
+    let e = run(&format!("{base}[target]\npoisson = [0.5, 0.5]\n")).unwrap_err();
+    assert!(e.to_string().contains("conservation law"), "{e}");
     // Two target sources.
     let e = run(&format!(
         "{base}[target]\ntable = \"t.csv\"\npoisson = [1.0, 1.0]\n"
