@@ -91,6 +91,18 @@ impl Default for LearnerConfig {
     }
 }
 
+impl ChannelKind {
+    /// Index in the per-kind accounts `[learning, clamping, environment, model]`.
+    pub(crate) fn slot(self) -> usize {
+        match self {
+            ChannelKind::Learning => 0,
+            ChannelKind::Clamping => 1,
+            ChannelKind::Environment => 2,
+            ChannelKind::Model => 3,
+        }
+    }
+}
+
 impl LearnerConfig {
     /// Check every setting, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
@@ -256,12 +268,11 @@ impl CopyNet {
                 SpeciesEnergy::Poisson { mu } => ln_factorial(u64::from(xj)) - v * mu.ln(),
                 SpeciesEnergy::Token { ln_q } => {
                     if xj > 0 {
-                        let cfg = &self
+                        let cfg = self
                             .tokens
                             .iter()
                             .find(|(t, _)| *t == j)
-                            .map(|(_, c)| c.clone())
-                            .unwrap_or_default();
+                            .map_or(&[][..], |(_, c)| c.as_slice());
                         let ham: u32 = self
                             .visible
                             .iter()
@@ -519,7 +530,7 @@ impl Learner {
                 }
                 // Clamping: model channels that move the visible species towards v_k,
                 // catalysed by token k.
-                for (r, c) in channels.iter().enumerate() {
+                for c in &channels {
                     let vis_changes: Vec<(usize, i64)> = c
                         .changes
                         .iter()
@@ -561,7 +572,6 @@ impl Learner {
                             reverse: k,
                             kind: ChannelKind::Clamping,
                         });
-                        let _ = r;
                     }
                 }
                 t
@@ -1071,6 +1081,20 @@ pub struct RunConfig {
     pub stop_after: Option<f64>,
 }
 
+impl RunConfig {
+    /// A grid to `until` every `every`, seeded, quiet, without a checkpoint.
+    pub fn new(until: f64, every: f64, seed: u64) -> RunConfig {
+        RunConfig {
+            until,
+            every,
+            seed,
+            progress: false,
+            checkpoint: None,
+            stop_after: None,
+        }
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
     fingerprint: String,
@@ -1161,21 +1185,8 @@ impl crate::ssa::Recorder for EntropyRecorder<'_> {
         if rev == usize::MAX {
             return;
         }
-        self.before.copy_from_slice(x);
-        let (sp, d) = self.net.changes_of(r);
-        for (&i, &dv) in sp.iter().zip(d) {
-            let v = &mut self.before[i as usize];
-            *v = v.wrapping_add_signed(-dv);
-        }
-        let a = self.net.propensity(r, &self.before);
-        let b = self.net.propensity(rev, x);
-        let k = match self.kinds[r] {
-            ChannelKind::Learning => 0,
-            ChannelKind::Clamping => 1,
-            ChannelKind::Environment => 2,
-            ChannelKind::Model => 3,
-        };
-        self.sigma[k] += (a / b).ln();
+        self.sigma[self.kinds[r].slot()] +=
+            crate::thermo::path::jump_medium_entropy(self.net, r, rev, x, &mut self.before);
     }
 }
 
@@ -1204,7 +1215,7 @@ impl Learner {
         })
     }
 
-    fn fingerprint(&self, run: &RunConfig, method: &str) -> String {
+    pub(crate) fn fingerprint(&self, run: &RunConfig, method: &str) -> String {
         format!(
             "{method}|{:?}|{:?}|{:?}|{}|{}|{}|{}",
             self.config,

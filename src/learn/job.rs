@@ -486,7 +486,7 @@ fn sampled(
             &g,
             l.runs,
             l.burn_in,
-            crate::rng::stream(l.seed, s).next_u64_seed(),
+            rand::RngCore::next_u64(&mut crate::rng::stream(l.seed, s)),
         )?;
         for (gi, d) in g.iter_mut().zip(&sg.gradient) {
             *gi -= l.learning_rate * d;
@@ -506,17 +506,6 @@ fn sampled(
         b.finish_and_clear();
     }
     curve_from_g(learner, "sampled", names, rows.into_iter())
-}
-
-trait SeedFrom {
-    fn next_u64_seed(self) -> u64;
-}
-
-impl SeedFrom for crate::rng::Rng {
-    fn next_u64_seed(mut self) -> u64 {
-        use rand::RngCore as _;
-        self.next_u64()
-    }
 }
 
 fn write_outputs(

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod};
 
 use super::chemical::{
-    ChannelKind, CopyNet, CurvePoint, Learner, LearningCurve, RunConfig, SpeciesEnergy, grid_of,
+    CopyNet, CurvePoint, Learner, LearningCurve, RunConfig, SpeciesEnergy, grid_of,
     load_checkpoint, save_checkpoint,
 };
 use crate::{Error, Result};
@@ -44,15 +44,6 @@ pub enum LimitMode {
     Auto,
     /// Always the CME on the reachable states.
     Cme,
-}
-
-fn kind_slot(k: ChannelKind) -> usize {
-    match k {
-        ChannelKind::Learning => 0,
-        ChannelKind::Clamping => 1,
-        ChannelKind::Environment => 2,
-        ChannelKind::Model => 3,
-    }
 }
 
 /// Accumulators filled by a copy's right-hand side.
@@ -145,7 +136,7 @@ impl CopySystem {
                     let r = c.rev[t] as usize;
                     if (c.ch[t] as usize) < (c.ch[r] as usize) || (c.ch[t] == c.ch[r] && t < r) {
                         let (a, b) = (flow[t], flow[r]);
-                        let k = kind_slot(self.net.channels[c.ch[t] as usize].kind);
+                        let k = self.net.channels[c.ch[t] as usize].kind.slot();
                         acc.sigma[k] += ep(a, b);
                         acc.wnc += (a - b) * c.affinity[t];
                     }
@@ -174,7 +165,7 @@ impl CopySystem {
                 for (r, ch) in self.net.channels.iter().enumerate() {
                     if r < ch.reverse {
                         let (a, b) = (flux[r], flux[ch.reverse]);
-                        acc.sigma[kind_slot(ch.kind)] += ep(a, b);
+                        acc.sigma[ch.kind.slot()] += ep(a, b);
                         acc.wnc += (a - b) * m.affinity[r];
                     }
                 }
@@ -568,14 +559,7 @@ impl Learner {
             sys.free.free_energy(&p_init, yf0),
             sys.clamped.free_energy(&p_init, yc0),
         ];
-        let fp = format!(
-            "{method}|{:?}|{:?}|{}|{}|{}",
-            self.config,
-            self.environment,
-            run.until,
-            run.every,
-            self.model.network().to_crn_string()
-        );
+        let fp = self.fingerprint(run, method);
         let (mut y, mut curve) = match load_checkpoint(run, &fp)? {
             Some((state, curve)) if state.len() == dim => (state, curve),
             Some(_) => {

@@ -141,16 +141,27 @@ impl Recorder for PathRecorder<'_> {
 
     #[inline]
     fn event(&mut self, _t: f64, r: usize, x: &[u64]) {
-        self.before.copy_from_slice(x);
-        let (sp, d) = self.net.changes_of(r);
-        for (&i, &dv) in sp.iter().zip(d) {
-            let v = &mut self.before[i as usize];
-            *v = v.wrapping_add_signed(-dv);
-        }
-        let a = self.net.propensity(r, &self.before);
-        let b = self.net.propensity(self.pairs.reverse(r), x);
-        self.medium += (a / b).ln();
+        self.medium += jump_medium_entropy(self.net, r, self.pairs.reverse(r), x, &mut self.before);
     }
+}
+
+/// Medium entropy ln(a_r(x⁻)/a_rev(x)) of a jump by channel `r` that left state `x`
+/// (x⁻ is rebuilt in `before`, a buffer of the state's length).
+#[inline]
+pub(crate) fn jump_medium_entropy(
+    net: &CompiledNetwork,
+    r: usize,
+    rev: usize,
+    x: &[u64],
+    before: &mut [u64],
+) -> f64 {
+    before.copy_from_slice(x);
+    let (sp, d) = net.changes_of(r);
+    for (&i, &dv) in sp.iter().zip(d) {
+        let v = &mut before[i as usize];
+        *v = v.wrapping_add_signed(-dv);
+    }
+    (net.propensity(r, before) / net.propensity(rev, x)).ln()
 }
 
 /// One chunk's moments, Δs_tot histogram and count of samples outside the CME support.

@@ -204,14 +204,7 @@ fn birth_death_learner(delta: f64, copies: usize, p_volume: f64, cap: u32) -> Le
 }
 
 fn run_cfg(until: f64, every: f64, seed: u64) -> RunConfig {
-    RunConfig {
-        until,
-        every,
-        seed,
-        progress: false,
-        checkpoint: None,
-        stop_after: None,
-    }
+    RunConfig::new(until, every, seed)
 }
 
 #[test]

@@ -55,18 +55,7 @@ fn point(g: f64, eps: f64, dinv: f64) -> anyhow::Result<Row> {
     };
     let l = Learner::new(&model, Environment::Poisson(vec![100.0]), &cfg)?;
     let (until, every) = (1000.0, 0.5);
-    let c = l.run_limit(
-        &RunConfig {
-            until,
-            every,
-            seed: 1,
-            progress: false,
-            checkpoint: None,
-            stop_after: None,
-        },
-        LimitMode::Auto,
-        100_000,
-    )?;
+    let c = l.run_limit(&RunConfig::new(until, every, 1), LimitMode::Auto, 100_000)?;
     let n = c.points.len();
     let last = &c.points[n - 1];
     let p = last.p[0];

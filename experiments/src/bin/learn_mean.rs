@@ -48,14 +48,7 @@ fn learner(delta: f64, copies: usize) -> anyhow::Result<Learner> {
 }
 
 fn run(until: f64, every: f64, seed: u64) -> RunConfig {
-    RunConfig {
-        until,
-        every,
-        seed,
-        progress: false,
-        checkpoint: None,
-        stop_after: None,
-    }
+    RunConfig::new(until, every, seed)
 }
 
 fn theory(delta: f64, p: f64) -> f64 {

@@ -26,12 +26,8 @@ use rand::Rng as _;
 
 fn run(until: f64, every: f64, seed: u64) -> RunConfig {
     RunConfig {
-        until,
-        every,
-        seed,
         progress: true,
-        checkpoint: None,
-        stop_after: None,
+        ..RunConfig::new(until, every, seed)
     }
 }
 
