@@ -165,6 +165,26 @@ pub enum Error {
         /// The value computed.
         value: f64,
     },
+    /// A general propensity law evaluated to a negative, NaN or infinite value.
+    #[error(
+        "propensity of reaction {reaction} is {value} in {state} (a propensity must be finite and >= 0)"
+    )]
+    InvalidPropensity {
+        /// Reaction name.
+        reaction: String,
+        /// The value computed.
+        value: f64,
+        /// The state, described.
+        state: String,
+    },
+    /// An event cannot be carried out.
+    #[error("event `{event}`: {reason}")]
+    InvalidEvent {
+        /// Event name.
+        event: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A run setting is out of range.
     #[error("invalid setting {name} = {value}: {reason}")]
     InvalidSetting {

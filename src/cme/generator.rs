@@ -50,6 +50,7 @@ impl Generator {
         space: &StateSpace,
         bounds: &[u32],
     ) -> Result<Generator> {
+        super::space::refuse_events(net)?;
         let n = space.len();
         let ns = net.num_species();
         let moving: Vec<usize> = (0..net.num_channels())

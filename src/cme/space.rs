@@ -287,6 +287,19 @@ pub(crate) fn grow_bfs(
     Ok(space.len() - start)
 }
 
+/// The CME solvers treat time-homogeneous chains: events (discontinuous changes of the state
+/// at trigger instants) are refused by name. Propensity laws are fine.
+pub(crate) fn refuse_events(net: &CompiledNetwork) -> Result<()> {
+    if net.has_events() {
+        return Err(crate::error::Error::Unsupported {
+            feature: "the chemical master equation of a network with events (simulate it with \
+                      the exact simulators)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// The states reachable from `x0` (with positive propensities) within `bounds`, in
 /// breadth-first order: the whole reachability class when it is finite. Fails with
 /// [`Error::TooManyStates`] past `max_states`.
@@ -296,6 +309,7 @@ pub fn enumerate(
     bounds: &[Option<u32>],
     max_states: usize,
 ) -> Result<StateSpace> {
+    refuse_events(net)?;
     let n = net.num_species();
     let x0 = to_u32_state(net, x0)?;
     let b = bound_array(bounds, n);

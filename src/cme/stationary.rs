@@ -272,6 +272,7 @@ fn complex_graph(net: &CompiledNetwork) -> (Vec<Complex>, Vec<(usize, usize, f64
 /// exactly when the network is complex balanced (Horn 1972; Craciun, Dickenstein,
 /// Shiu & Sturmfels 2009). Detailed-balanced networks are a special case.
 pub fn product_form(net: &CompiledNetwork, space: &StateSpace) -> Result<ProductForm> {
+    net.require_mass_action("the product-form stationary distribution")?;
     let ns = net.num_species();
     let (complexes, edges) = complex_graph(net);
     let m = complexes.len();

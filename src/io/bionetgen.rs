@@ -247,6 +247,7 @@ pub fn parse_net(text: &str, file: &str) -> Result<Network> {
                     products,
                     rate,
                     reverse: None,
+                    propensity: None,
                 });
             }
             Block::Groups => {

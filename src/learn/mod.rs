@@ -77,6 +77,7 @@ impl GenerativeModel {
         cap: Option<u32>,
         max_states: usize,
     ) -> Result<GenerativeModel> {
+        net.require_mass_action("a generative model")?;
         let initial_g = net
             .analyze()?
             .detailed_balance

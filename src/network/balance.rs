@@ -87,6 +87,21 @@ struct Edge {
 }
 
 pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
+    if let Some(r) =
+        (0..net.num_reactions()).find(|&r| net.reaction(r).is_ok_and(|x| x.propensity.is_some()))
+    {
+        return Ok(DetailedBalance {
+            balanced: false,
+            residual: f64::NAN,
+            free_energies: None,
+            violating_cycle: None,
+            cycles: Vec::new(),
+            reason: Some(format!(
+                "reaction {} has a general propensity law, not mass action",
+                net.reaction_name(r)
+            )),
+        });
+    }
     // Pair channels: a reversible reaction is a pair; an irreversible reaction is paired with
     // a later irreversible reaction that connects the same complexes the other way.
     let mut edges: Vec<Edge> = Vec::new();
@@ -409,6 +424,7 @@ impl ThermodynamicBuilder {
                 products: Terms(rhs.clone()),
                 rate: rate(lhs),
                 reverse: Some(rate(rhs)),
+                propensity: None,
             });
         }
         for (name, _, n) in &self.species {

@@ -1,7 +1,7 @@
 //! Building networks in Rust.
 
-use super::spec::Terms;
-use super::{Expr, Network, NetworkSpec, ParameterSpec, ReactionSpec, SpeciesSpec};
+use super::spec::{Assignments, EventSpec, Terms};
+use super::{Condition, Expr, Network, NetworkSpec, ParameterSpec, ReactionSpec, SpeciesSpec};
 use crate::error::Result;
 
 /// A checked builder for [`Network`]: collect parts, then [`NetworkBuilder::build`]
@@ -31,6 +31,7 @@ impl Default for NetworkSpec {
             species: Vec::new(),
             reactions: Vec::new(),
             observables: Vec::new(),
+            events: Vec::new(),
         }
     }
 }
@@ -93,6 +94,7 @@ impl NetworkBuilder {
             products: terms(products),
             rate: rate.into(),
             reverse: None,
+            propensity: None,
         });
         self
     }
@@ -111,6 +113,42 @@ impl NetworkBuilder {
             products: terms(products),
             rate: forward.into(),
             reverse: Some(reverse.into()),
+            propensity: None,
+        });
+        self
+    }
+
+    /// Add an irreversible reaction whose propensity is a general law: an expression of
+    /// species counts and parameters (e.g. a Hill function), not mass action.
+    pub fn reaction_with_propensity(
+        mut self,
+        reactants: &[(&str, u32)],
+        products: &[(&str, u32)],
+        propensity: impl Into<Expr>,
+    ) -> Self {
+        self.spec.reactions.push(ReactionSpec {
+            label: None,
+            reactants: terms(reactants),
+            products: terms(products),
+            rate: Expr::Num(1.0),
+            reverse: None,
+            propensity: Some(propensity.into()),
+        });
+        self
+    }
+
+    /// Add an event: when `trigger` becomes true, set each species to its expression.
+    pub fn event(mut self, name: &str, trigger: Condition, assignments: &[(&str, Expr)]) -> Self {
+        self.spec.events.push(EventSpec {
+            name: name.to_string(),
+            trigger,
+            initial_value: true,
+            assign: Assignments(
+                assignments
+                    .iter()
+                    .map(|(n, e)| (n.to_string(), e.clone()))
+                    .collect(),
+            ),
         });
         self
     }

@@ -7,6 +7,7 @@
 
 use std::sync::OnceLock;
 
+use super::program::{Code, Events};
 use super::{MAX_COUNT, Network, Term};
 
 /// The shape of a channel's propensity, so the common cases skip the general loop.
@@ -22,6 +23,8 @@ enum Kind {
     TwoDiff(u32, u32),
     /// c · Π (x_i)_ν
     General,
+    /// A general propensity law (index into `laws`).
+    Law(u32),
 }
 
 /// Branch-free propensity c · x_i · (x_j − s) over a state in `f64` whose last slot holds
@@ -65,6 +68,9 @@ pub struct CompiledNetwork {
     constant: Vec<bool>,
     observable_names: Vec<String>,
     observables: Vec<Vec<Term>>,
+    /// Compiled propensity laws of the `Kind::Law` channels.
+    laws: Vec<Code>,
+    events: Events,
 }
 
 /// A channel would push a species count past [`MAX_COUNT`] (or below zero).
@@ -99,6 +105,8 @@ impl CompiledNetwork {
             constant: constant.clone(),
             observable_names: net.observables().iter().map(|o| o.name.clone()).collect(),
             observables: net.observables().iter().map(|o| o.terms.clone()).collect(),
+            laws: Vec::new(),
+            events: net.compiled_events().clone(),
         };
         for (r, rx) in net.reactions().enumerate() {
             let reactants = net.reactants(r);
@@ -126,12 +134,32 @@ impl CompiledNetwork {
             } else {
                 c.reverse.push(None);
             }
+            if let Some(code) = net.law(r) {
+                // A law channel is irreversible: it is the channel just pushed.
+                let k = c.laws.len() as u32;
+                c.laws.push(code.clone());
+                c.kind[fwd] = Kind::Law(k);
+                c.linear[fwd] = Linear {
+                    c: 1.0,
+                    i: u32::MAX,
+                    j: 0,
+                    s: 0.0,
+                };
+            }
         }
         // Species → channels that use it as a reactant.
         let m = c.rate.len();
         let mut users: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut read = Vec::new();
         for s in 0..m {
-            for &i in c.reactants_of(s).0 {
+            read.clear();
+            match c.kind[s] {
+                Kind::Law(k) => c.laws[k as usize].species(&mut read),
+                _ => read.extend_from_slice(c.reactants_of(s).0),
+            }
+            read.sort_unstable();
+            read.dedup();
+            for &i in &read {
                 users[i as usize].push(s as u32);
             }
         }
@@ -197,7 +225,7 @@ impl CompiledNetwork {
             },
             Kind::TwoSame(i) => Linear { c, i, j: i, s: 1.0 },
             Kind::TwoDiff(i, j) => Linear { c, i, j, s: 0.0 },
-            Kind::General => Linear {
+            Kind::General | Kind::Law(_) => Linear {
                 c,
                 i: u32::MAX,
                 j: 0,
@@ -269,7 +297,8 @@ impl CompiledNetwork {
         &all[offsets[r]..offsets[r + 1]]
     }
 
-    /// Channels that have species `i` as a reactant.
+    /// Channels whose propensity reads species `i` (its reactant channels, and the laws that
+    /// use it).
     pub fn users_of(&self, i: usize) -> &[u32] {
         &self.users[self.user_offsets[i]..self.user_offsets[i + 1]]
     }
@@ -388,11 +417,87 @@ impl CompiledNetwork {
                 c * v as f64 * v.saturating_sub(1) as f64
             }
             Kind::TwoDiff(i, j) => c * x[i as usize] as f64 * x[j as usize] as f64,
-            Kind::General => self.propensity_general(r, x),
+            Kind::General | Kind::Law(_) => self.propensity_general(r, x),
         }
     }
 
+    /// A law's value; negative or undefined values read as NaN, so that the simulators'
+    /// finiteness checks stop with [`crate::Error::InvalidPropensity`].
+    #[inline]
+    fn law_value(&self, k: u32, x: &[u64]) -> f64 {
+        let v = self.laws[k as usize].eval(x, 0.0);
+        if v >= 0.0 { v } else { f64::NAN }
+    }
+
+    /// Does some channel have a general propensity law?
+    pub fn has_laws(&self) -> bool {
+        !self.laws.is_empty()
+    }
+
+    /// Does channel `r` have a general propensity law?
+    pub fn is_law(&self, r: usize) -> bool {
+        matches!(self.kind[r], Kind::Law(_))
+    }
+
+    /// Does the network have events?
+    pub fn has_events(&self) -> bool {
+        !self.events.events.is_empty()
+    }
+
+    pub(crate) fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// Refuse channels with propensity laws and events, for methods that need mass action
+    /// (`what` names the method in the error).
+    pub fn require_mass_action(&self, what: &str) -> crate::error::Result<()> {
+        if let Some(r) = (0..self.num_channels()).find(|&r| self.is_law(r)) {
+            return Err(crate::error::Error::Unsupported {
+                feature: format!(
+                    "{what} for reaction #{} with a general propensity law (mass action only; \
+                     simulate it with the exact simulators)",
+                    self.origin[r].0 + 1
+                ),
+            });
+        }
+        if let Some(ev) = self.events.events.first() {
+            return Err(crate::error::Error::Unsupported {
+                feature: format!(
+                    "{what} for a network with events (event `{}`; simulate it with the exact \
+                     simulators)",
+                    ev.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Lower and upper bounds of channel `r`'s propensity over the box lo ≤ x ≤ hi (`lo_f`,
+    /// `hi_f`: the same as `f64` with a last slot holding 1.0). Mass action is monotone in
+    /// every count, so the bounds are the values at the corners; a law is bounded by interval
+    /// arithmetic (lower bound clamped at 0; the upper bound is infinite or NaN when the law
+    /// cannot be bounded on the box).
+    #[inline]
+    pub(crate) fn propensity_bounds(
+        &self,
+        r: usize,
+        (lo, lo_f): (&[u64], &[f64]),
+        (hi, hi_f): (&[u64], &[f64]),
+    ) -> (f64, f64) {
+        if let Kind::Law(k) = self.kind[r] {
+            let (l, h) = self.laws[k as usize].bounds(lo, hi);
+            return (l.max(0.0), if h.is_nan() { f64::INFINITY } else { h });
+        }
+        (
+            self.propensity_f64(r, lo_f, lo),
+            self.propensity_f64(r, hi_f, hi),
+        )
+    }
+
     fn propensity_general(&self, r: usize, x: &[u64]) -> f64 {
+        if let Kind::Law(k) = self.kind[r] {
+            return self.law_value(k, x);
+        }
         let mut a = self.rate[r];
         let (a0, b0) = (self.reactant_offsets[r], self.reactant_offsets[r + 1]);
         for k in a0..b0 {

@@ -173,33 +173,13 @@ impl Expr {
                 hint: String::new(),
             })?,
             Expr::Neg(e) => -e.eval(lookup)?,
-            Expr::Bin(op, a, b) => {
-                let (a, b) = (a.eval(lookup)?, b.eval(lookup)?);
-                match op {
-                    BinOp::Add => a + b,
-                    BinOp::Sub => a - b,
-                    BinOp::Mul => a * b,
-                    BinOp::Div => a / b,
-                    BinOp::Pow => a.powf(b),
-                }
-            }
+            Expr::Bin(op, a, b) => apply_bin(*op, a.eval(lookup)?, b.eval(lookup)?),
             Expr::Call(f, args) => {
                 let vals = args
                     .iter()
                     .map(|a| a.eval(lookup))
                     .collect::<Result<Vec<f64>>>()?;
-                let x = vals.first().copied().unwrap_or(f64::NAN);
-                match f {
-                    Func::Exp => x.exp(),
-                    Func::Ln => x.ln(),
-                    Func::Log10 => x.log10(),
-                    Func::Log2 => x.log2(),
-                    Func::Sqrt => x.sqrt(),
-                    Func::Abs => x.abs(),
-                    Func::Pow => x.powf(vals.get(1).copied().unwrap_or(f64::NAN)),
-                    Func::Min => vals.iter().copied().fold(f64::INFINITY, f64::min),
-                    Func::Max => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                }
+                apply_func(*f, &vals)
             }
         })
     }
@@ -240,6 +220,33 @@ impl Expr {
             Expr::Neg(_) => 3,
             Expr::Bin(op, ..) => op.precedence(),
         }
+    }
+}
+
+/// The value of a binary operation.
+pub(crate) fn apply_bin(op: BinOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        BinOp::Pow => a.powf(b),
+    }
+}
+
+/// The value of a function at its arguments (NaN for a missing argument).
+pub(crate) fn apply_func(f: Func, v: &[f64]) -> f64 {
+    let x = v.first().copied().unwrap_or(f64::NAN);
+    match f {
+        Func::Exp => x.exp(),
+        Func::Ln => x.ln(),
+        Func::Log10 => x.log10(),
+        Func::Log2 => x.log2(),
+        Func::Sqrt => x.sqrt(),
+        Func::Abs => x.abs(),
+        Func::Pow => x.powf(v.get(1).copied().unwrap_or(f64::NAN)),
+        Func::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
+        Func::Max => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     }
 }
 
@@ -376,6 +383,11 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn clone_pos(&self) -> usize {
         self.pos
+    }
+
+    /// Go back to a position from [`Cursor::clone_pos`].
+    pub(crate) fn rewind(&mut self, pos: usize) {
+        self.pos = pos.min(self.toks.len());
     }
 
     pub(crate) fn slice_from(&self, start: usize) -> &'a [Spanned] {

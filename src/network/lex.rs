@@ -42,6 +42,24 @@ pub(crate) enum Tok {
     BiArrow,
     /// `∅` (the empty complex)
     Empty,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    EqEq,
+    /// `!=`
+    Ne,
+    /// `&&`
+    AndAnd,
+    /// `||`
+    OrOr,
+    /// `!`
+    Bang,
 }
 
 impl Tok {
@@ -65,6 +83,15 @@ impl Tok {
             Tok::Arrow => "`->`".into(),
             Tok::BiArrow => "`<->`".into(),
             Tok::Empty => "`∅`".into(),
+            Tok::Lt => "`<`".into(),
+            Tok::Le => "`<=`".into(),
+            Tok::Gt => "`>`".into(),
+            Tok::Ge => "`>=`".into(),
+            Tok::EqEq => "`==`".into(),
+            Tok::Ne => "`!=`".into(),
+            Tok::AndAnd => "`&&`".into(),
+            Tok::OrOr => "`||`".into(),
+            Tok::Bang => "`!`".into(),
         }
     }
 }
@@ -221,6 +248,16 @@ pub(crate) fn tokenize(line: &str) -> std::result::Result<Vec<Spanned>, LexError
             (Tok::BiArrow, 3)
         } else if two == "->" || two == "=>" {
             (Tok::Arrow, 2)
+        } else if let Some(t) = match two.as_str() {
+            "<=" => Some(Tok::Le),
+            ">=" => Some(Tok::Ge),
+            "==" => Some(Tok::EqEq),
+            "!=" => Some(Tok::Ne),
+            "&&" => Some(Tok::AndAnd),
+            "||" => Some(Tok::OrOr),
+            _ => None,
+        } {
+            (t, 2)
         } else {
             let t = match c {
                 '+' => Tok::Plus,
@@ -235,10 +272,13 @@ pub(crate) fn tokenize(line: &str) -> std::result::Result<Vec<Spanned>, LexError
                 '@' => Tok::At,
                 ':' => Tok::Colon,
                 '∅' => Tok::Empty,
+                '<' => Tok::Lt,
+                '>' => Tok::Gt,
+                '!' => Tok::Bang,
                 other => {
                     return Err(err(
                         col,
-                        "a name, a number or one of + - * / ^ ( ) , = @ : -> <->",
+                        "a name, a number or one of + - * / ^ ( ) , = @ : -> <-> < <= > >= == != && || !",
                         format!("character `{other}`"),
                     ));
                 }

@@ -24,10 +24,12 @@ mod analysis;
 mod balance;
 mod builder;
 mod compiled;
+mod event;
 mod expr;
 pub(crate) mod lex;
 mod linalg;
 mod parse;
+mod program;
 mod report;
 mod spec;
 mod write;
@@ -36,10 +38,14 @@ pub use analysis::{Analysis, Complex, ConservationLaws};
 pub use balance::{Cycle, DetailedBalance, ThermodynamicBuilder};
 pub use builder::NetworkBuilder;
 pub use compiled::CompiledNetwork;
+pub use event::{CmpOp, Condition, Event, MAX_CASCADE, TIME};
 pub use expr::{BinOp, Expr, Func};
 pub use report::{CheckReport, CycleSummary, ReactionSummary};
 pub(crate) use spec::count as spec_count;
-pub use spec::{NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms};
+pub use spec::{
+    Assignments, EventSpec, NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec,
+    Terms,
+};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -91,6 +97,10 @@ pub struct Reaction {
     pub forward: Rate,
     /// Reverse rate constant, for a reversible pair.
     pub reverse: Option<Rate>,
+    /// A general propensity law: when set, the channel's propensity is this expression of
+    /// species counts and parameters instead of mass action (the reaction is irreversible
+    /// and `forward` is 1). Its value must be finite and ≥ 0 in every state reached.
+    pub propensity: Option<Expr>,
 }
 
 /// An observable: a named sum of species counts with positive integer weights (e.g. the
@@ -125,6 +135,11 @@ pub struct Network {
     species: Vec<NodeIndex>,
     reactions: Vec<NodeIndex>,
     observables: Vec<Observable>,
+    events: Vec<Event>,
+    /// The events compiled (validated when the network was built).
+    compiled_events: program::Events,
+    /// Each reaction's compiled propensity law, if it has one.
+    laws: Vec<Option<program::Code>>,
     notes: Vec<String>,
 }
 
@@ -316,6 +331,50 @@ impl Network {
         )
     }
 
+    /// The events, in declaration order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    pub(crate) fn law(&self, r: usize) -> Option<&program::Code> {
+        self.laws.get(r).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn compiled_events(&self) -> &program::Events {
+        &self.compiled_events
+    }
+
+    /// Does some reaction have a general propensity law (not mass action)?
+    pub fn has_propensity_laws(&self) -> bool {
+        self.reactions().any(|r| r.propensity.is_some())
+    }
+
+    /// Refuse networks that are not plain mass action without events, for analyses that need
+    /// one (`what` names the analysis in the error).
+    pub fn require_mass_action(&self, what: &str) -> Result<()> {
+        if let Some(r) = (0..self.num_reactions())
+            .find(|&r| self.reaction(r).is_ok_and(|x| x.propensity.is_some()))
+        {
+            return Err(Error::Unsupported {
+                feature: format!(
+                    "{what} for reaction {} with a general propensity law (mass action only; \
+                     simulate it with the exact simulators)",
+                    self.reaction_name(r)
+                ),
+            });
+        }
+        if let Some(ev) = self.events.first() {
+            return Err(Error::Unsupported {
+                feature: format!(
+                    "{what} for a network with events (event `{}`; simulate it with the exact \
+                     simulators)",
+                    ev.name
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Change the value of parameter `name` and re-evaluate everything that depends on it.
     ///
     /// On error (unknown name, a parameter or rate becoming invalid) the network is left
@@ -456,6 +515,7 @@ impl Network {
                         products: spec::Terms(term_map(self.products(r))),
                         rate: rx.forward.expr.clone(),
                         reverse: rx.reverse.as_ref().map(|x| x.expr.clone()),
+                        propensity: rx.propensity.clone(),
                     }
                 })
                 .collect(),
@@ -465,6 +525,21 @@ impl Network {
                 .map(|o| ObservableSpec {
                     name: o.name.clone(),
                     terms: spec::Terms(term_map(o.terms.clone())),
+                })
+                .collect(),
+            events: self
+                .events
+                .iter()
+                .map(|e| EventSpec {
+                    name: e.name.clone(),
+                    trigger: e.trigger.clone(),
+                    initial_value: e.initial_value,
+                    assign: Assignments(
+                        e.assignments
+                            .iter()
+                            .map(|(i, x)| (names[*i].to_string(), x.clone()))
+                            .collect(),
+                    ),
                 })
                 .collect(),
         }

@@ -7,22 +7,34 @@
 //! species: X = 250, A = 1e5 constant, B
 //! A + 2 X <-> 3 X @ k1, k2                   # reversible: forward, reverse rate
 //! r5: 0 -> Y @ 2 * k1                        # optional label
+//! hill: 0 -> P @ propensity vmax * R^2 / (K^2 + R^2)   # a general propensity law
+//! event pulse: when time >= 25 then X = X + 100        # an event
 //! ```
 //!
-//! One declaration or reaction per line. Names are identifiers (`[A-Za-z_][A-Za-z0-9_]*`)
+//! One declaration, reaction or event per line. Names are identifiers (`[A-Za-z_][A-Za-z0-9_]*`)
 //! or double-quoted strings. A side of a reaction is `0`, `∅`, empty, or terms
 //! `[coefficient] name` joined by `+`. Arrows: `->` (one rate) and `<->` or `<=>` (forward
 //! and reverse rates). Parameters may use the parameters defined before them; rates may use
 //! any parameter. A species used in a reaction but never declared starts at 0 (a note is
 //! recorded, see [`super::Network::notes`]). `observables: total = A + 2 AB` defines named
 //! weighted sums of species counts that simulators report next to the species.
+//!
+//! After `@`, the word `propensity` followed by something that can start an expression (a
+//! number, a name, `(` or `-`) introduces a general propensity law (irreversible reactions
+//! only); `propensity` alone, or followed by an operator, is a parameter of that name.
+//! `event NAME: when CONDITION [initially true|false] then S = EXPR, ...` declares an event
+//! (see [`super::Event`]); `event: ...` (no name before the `:`) is a reaction labelled
+//! `event`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use super::event::{Condition, Event, TIME};
 use super::expr::{Cursor, Located};
 use super::lex::{Spanned, Tok, tokenize};
+use super::program::{Code, Events, Scope};
 use super::spec::{
-    self, NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec, SpeciesSpec, Terms,
+    self, Assignments, EventSpec, NetworkSpec, ObservableSpec, ParameterSpec, ReactionSpec,
+    SpeciesSpec, Terms,
 };
 use super::{Expr, Network, Parameter};
 use crate::error::{Error, Result};
@@ -49,11 +61,40 @@ struct Term {
     coeff: u32,
 }
 
+impl LocExpr {
+    /// The column of the first use of `name` in the expression (its start if not found).
+    fn col_of(&self, name: &str) -> usize {
+        locate(&self.toks, name).unwrap_or(self.col)
+    }
+}
+
+/// The column of the first token naming `name`.
+fn locate(toks: &[Spanned], name: &str) -> Option<usize> {
+    toks.iter()
+        .find(|t| matches!(&t.tok, Tok::Ident(s) | Tok::Quoted(s) if s == name))
+        .map(|t| t.col)
+}
+
 struct RxnAst {
+    line: usize,
     label: Option<Name>,
     reactants: Vec<Term>,
     products: Vec<Term>,
+    /// Rate constants (none with a propensity law).
     rates: Vec<LocExpr>,
+    /// A general propensity law (`@ propensity EXPR`).
+    law: Option<LocExpr>,
+}
+
+/// An event line.
+struct EventAst {
+    name: Name,
+    trigger: Condition,
+    /// Where the trigger starts, and its tokens (for locating names).
+    trigger_col: usize,
+    trigger_toks: Vec<Spanned>,
+    initial_value: bool,
+    assignments: Vec<(Name, LocExpr)>,
 }
 
 struct SpeciesAst {
@@ -80,6 +121,7 @@ struct Ast {
     parameters: Vec<(Name, LocExpr)>,
     species: Vec<SpeciesAst>,
     reactions: Vec<RxnAst>,
+    events: Vec<EventAst>,
 }
 
 struct Ctx<'a> {
@@ -118,7 +160,33 @@ fn keyword_line(cur: &Cursor<'_>) -> Option<&'static str> {
     }
 }
 
+/// Is the line an event (`event NAME:`)? `event:` alone is a reaction labelled `event`.
+fn event_line(cur: &Cursor<'_>) -> bool {
+    matches!(
+        (
+            cur.peek().map(|t| &t.tok),
+            cur.peek_at(1).map(|t| &t.tok),
+            cur.peek_at(2).map(|t| &t.tok),
+        ),
+        (
+            Some(Tok::Ident(k)),
+            Some(Tok::Ident(_) | Tok::Quoted(_)),
+            Some(Tok::Colon)
+        ) if k == "event"
+    )
+}
+
+/// Is the next token the bare word `word`?
+fn at_word(cur: &Cursor<'_>, word: &str) -> bool {
+    matches!(cur.peek().map(|t| &t.tok), Some(Tok::Ident(w)) if w == word)
+}
+
 fn parse_line(cur: &mut Cursor<'_>, ln: usize, ast: &mut Ast) -> std::result::Result<(), Located> {
+    if event_line(cur) {
+        let ev = event(cur, ln)?;
+        ast.events.push(ev);
+        return Ok(());
+    }
     match keyword_line(cur) {
         Some("parameters") => {
             cur.next();
@@ -361,6 +429,40 @@ fn reaction(cur: &mut Cursor<'_>, ln: usize) -> std::result::Result<RxnAst, Loca
     if !cur.eat(&Tok::At) {
         return Err(cur.expected("`@` and the rate constant"));
     }
+    // `propensity EXPR` is a law; `propensity` alone or before an operator is a parameter.
+    let law_keyword = at_word(cur, "propensity")
+        && matches!(
+            cur.peek_at(1).map(|t| &t.tok),
+            Some(Tok::Num(..) | Tok::Ident(_) | Tok::Quoted(_) | Tok::LParen | Tok::Minus)
+        );
+    if law_keyword {
+        if reversible {
+            return Err((
+                cur.col(),
+                Error::Unsupported {
+                    feature: "a propensity law on a reversible reaction (`<->`); write each \
+                              direction as an irreversible `->` reaction with its own law"
+                        .into(),
+                },
+            ));
+        }
+        cur.next();
+        let law = loc_expr(cur, ln)?;
+        if !cur.at_end() {
+            return Err(cur.expected(
+                "an operator or the end of the line (a propensity law is the whole \
+                 propensity; it takes no other rate)",
+            ));
+        }
+        return Ok(RxnAst {
+            line: ln,
+            label,
+            reactants,
+            products,
+            rates: Vec::new(),
+            law: Some(law),
+        });
+    }
     let mut rates = vec![loc_expr(cur, ln)?];
     while cur.eat(&Tok::Comma) {
         rates.push(loc_expr(cur, ln)?);
@@ -381,10 +483,70 @@ fn reaction(cur: &mut Cursor<'_>, ln: usize) -> std::result::Result<RxnAst, Loca
         ));
     }
     Ok(RxnAst {
+        line: ln,
         label,
         reactants,
         products,
         rates,
+        law: None,
+    })
+}
+
+/// `event NAME: when CONDITION [initially true|false] then S = EXPR [, S = EXPR]*`
+fn event(cur: &mut Cursor<'_>, ln: usize) -> std::result::Result<EventAst, Located> {
+    cur.next(); // `event`
+    let ev_name = name(cur, ln, "an event name")?;
+    if !cur.eat(&Tok::Colon) {
+        return Err(cur.expected("`:` after the event name"));
+    }
+    if !at_word(cur, "when") {
+        return Err(cur.expected("`when` and the trigger condition"));
+    }
+    cur.next();
+    let trigger_col = cur.col();
+    let start = cur.clone_pos();
+    let trigger = cur.condition()?;
+    let trigger_toks = cur.slice_from(start).to_vec();
+    let mut initial_value = true;
+    if at_word(cur, "initially") {
+        cur.next();
+        initial_value = match cur.peek().map(|t| &t.tok) {
+            Some(Tok::Ident(w)) if w == "true" => true,
+            Some(Tok::Ident(w)) if w == "false" => false,
+            _ => return Err(cur.expected("`true` or `false` after `initially`")),
+        };
+        cur.next();
+    }
+    if !at_word(cur, "then") {
+        return Err(cur.expected(if initial_value {
+            "`&&`, `||`, `initially` or `then` and the assignments"
+        } else {
+            "`then` and the assignments"
+        }));
+    }
+    cur.next();
+    let mut assignments = Vec::new();
+    loop {
+        let target = name(cur, ln, "a species name to assign")?;
+        if !cur.eat(&Tok::Eq) {
+            return Err(cur.expected("`=` and the species' new count"));
+        }
+        let value = loc_expr(cur, ln)?;
+        assignments.push((target, value));
+        if cur.at_end() {
+            break;
+        }
+        if !cur.eat(&Tok::Comma) {
+            return Err(cur.expected("an operator, `,` or the end of the line"));
+        }
+    }
+    Ok(EventAst {
+        name: ev_name,
+        trigger,
+        trigger_col,
+        trigger_toks,
+        initial_value,
+        assignments,
     })
 }
 
@@ -399,11 +561,7 @@ fn eval(
 ) -> Result<f64> {
     spec::eval_with(&e.expr, params, species, all).map_err(|err| {
         let col = match &err {
-            Error::UnknownParameter { name, .. } => e
-                .toks
-                .iter()
-                .find(|t| matches!(&t.tok, Tok::Ident(s) | Tok::Quoted(s) if s == name))
-                .map_or(e.col, |t| t.col),
+            Error::UnknownParameter { name, .. } => e.col_of(name),
             _ => e.col,
         };
         ctx.err(err, e.line, col)
@@ -538,8 +696,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             None => format!("#{}", r + 1),
         };
         if rx.reactants.is_empty() && rx.products.is_empty() {
-            let first = &rx.rates[0];
-            return Err(ctx.err(Error::EmptyReaction { reaction: describe }, first.line, 1));
+            return Err(ctx.err(Error::EmptyReaction { reaction: describe }, rx.line, 1));
         }
         for (k, rate) in rx.rates.iter().enumerate() {
             let v = eval(ctx, rate, &params, &spec.species, &all_params)?;
@@ -556,9 +713,28 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             label: rx.label.as_ref().map(|l| l.text.clone()),
             reactants: terms(&rx.reactants),
             products: terms(&rx.products),
-            rate: rx.rates[0].expr.clone(),
+            rate: rx.rates.first().map_or(Expr::Num(1.0), |e| e.expr.clone()),
             reverse: rx.rates.get(1).map(|e| e.expr.clone()),
+            propensity: rx.law.as_ref().map(|l| l.expr.clone()),
         });
+    }
+    // Every species is known now (declared, or used in some reaction).
+    let index: HashMap<&str, usize> = spec
+        .species
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
+    let x0: Vec<u64> = spec.species.iter().map(|s| s.initial as u64).collect();
+    for (r, rx) in ast.reactions.iter().enumerate() {
+        if let Some(law) = &rx.law {
+            let describe = match &rx.label {
+                Some(l) => l.text.clone(),
+                None => format!("#{}", r + 1),
+            };
+            check_law(ctx, law, &describe, &index, &param_value, &x0)?;
+        }
     }
     for (k, (name, terms)) in ast.observables.iter().enumerate() {
         let here = |e: Error| ctx.err(e, name.line, name.col);
@@ -593,7 +769,169 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             ),
         });
     }
+    spec.events = check_events(ctx, &ast.events, &index, &param_value)?;
     let mut net = spec.build().map_err(|e| ctx.err(e, 1, 1))?;
     net.notes = notes;
     Ok(net)
+}
+
+/// Check a propensity law: its names are parameters or species (a species used only in a
+/// law must be declared), it does not read the clock, and it is finite and ≥ 0 at the start.
+fn check_law(
+    ctx: &Ctx<'_>,
+    law: &LocExpr,
+    reaction: &str,
+    species: &HashMap<&str, usize>,
+    params: &dyn Fn(&str) -> Option<f64>,
+    x0: &[u64],
+) -> Result<()> {
+    let context = format!("the propensity of reaction {reaction}");
+    for name in law.expr.variables() {
+        if species.contains_key(name) || params(name).is_some() {
+            continue;
+        }
+        let err = if name == TIME {
+            Error::Unsupported {
+                feature: format!(
+                    "`time` in {context} (a propensity law may use species and parameters \
+                     only; use an event to change the state at a given time)"
+                ),
+            }
+        } else {
+            Error::UnknownParameter {
+                name: name.to_string(),
+                hint: format!(
+                    " (in {context}: a law may use parameters and species; a species used only \
+                     in a law must be declared with `species:`)"
+                ),
+            }
+        };
+        return Err(ctx.err(err, law.line, law.col_of(name)));
+    }
+    let scope = Scope {
+        species,
+        params,
+        context,
+        allow_time: false,
+    };
+    let code = Code::compile(&law.expr, &scope).map_err(|e| ctx.err(e, law.line, law.col))?;
+    let a0 = code.eval(x0, 0.0);
+    if !(a0.is_finite() && a0 >= 0.0) {
+        return Err(ctx.err(
+            Error::InvalidPropensity {
+                reaction: reaction.to_string(),
+                value: a0,
+                state: "the initial state".into(),
+            },
+            law.line,
+            law.col,
+        ));
+    }
+    Ok(())
+}
+
+/// Check the events (names, assignment targets, the names they use, the use of the clock)
+/// with their positions.
+fn check_events(
+    ctx: &Ctx<'_>,
+    events: &[EventAst],
+    species: &HashMap<&str, usize>,
+    params: &dyn Fn(&str) -> Option<f64>,
+) -> Result<Vec<EventSpec>> {
+    let mut out = Vec::with_capacity(events.len());
+    for (k, ev) in events.iter().enumerate() {
+        let name = &ev.name;
+        let here = |e: Error| ctx.err(e, name.line, name.col);
+        spec::check_name(&name.text).map_err(here)?;
+        if events[..k].iter().any(|q| q.name.text == name.text) {
+            return Err(here(Error::DuplicateName {
+                kind: "event",
+                name: name.text.clone(),
+            }));
+        }
+        let known = |v: &str| v == TIME || species.contains_key(v) || params(v).is_some();
+        if let Some(v) = ev.trigger.variables().into_iter().find(|v| !known(v)) {
+            let col = locate(&ev.trigger_toks, v).unwrap_or(ev.trigger_col);
+            return Err(ctx.err(
+                Error::UnknownParameter {
+                    name: v.to_string(),
+                    hint: format!(
+                        " (in the trigger of event `{}`: a trigger may use species, parameters \
+                         and `time`)",
+                        name.text
+                    ),
+                },
+                name.line,
+                col,
+            ));
+        }
+        let mut assignments: Vec<(usize, Expr)> = Vec::with_capacity(ev.assignments.len());
+        for (k, (target, value)) in ev.assignments.iter().enumerate() {
+            let at_target = |e: Error| ctx.err(e, target.line, target.col);
+            let i = match species.get(target.text.as_str()) {
+                Some(&i) => i,
+                None if params(&target.text).is_some() => {
+                    return Err(at_target(Error::Unsupported {
+                        feature: format!(
+                            "event `{}` assigns parameter `{}` (events may assign species \
+                             counts only)",
+                            name.text, target.text
+                        ),
+                    }));
+                }
+                None => {
+                    return Err(at_target(Error::UnknownSpecies {
+                        name: target.text.clone(),
+                    }));
+                }
+            };
+            if ev.assignments[..k]
+                .iter()
+                .any(|(t, _)| t.text == target.text)
+            {
+                return Err(at_target(Error::DuplicateName {
+                    kind: "event assignment",
+                    name: format!("{} (in event `{}`)", target.text, name.text),
+                }));
+            }
+            if let Some(v) = value.expr.variables().into_iter().find(|v| !known(v)) {
+                return Err(ctx.err(
+                    Error::UnknownParameter {
+                        name: v.to_string(),
+                        hint: format!(
+                            " (in an assignment of event `{}`: it may use species, parameters \
+                             and `time`)",
+                            name.text
+                        ),
+                    },
+                    value.line,
+                    value.col_of(v),
+                ));
+            }
+            assignments.push((i, value.expr.clone()));
+        }
+        let event = Event {
+            name: name.text.clone(),
+            trigger: ev.trigger.clone(),
+            assignments,
+            initial_value: ev.initial_value,
+        };
+        // The names are known, so what is left is the use of the clock in the trigger.
+        Events::compile(std::slice::from_ref(&event), species, params).map_err(|e| {
+            let col = locate(&ev.trigger_toks, TIME).unwrap_or(ev.trigger_col);
+            ctx.err(e, name.line, col)
+        })?;
+        out.push(EventSpec {
+            name: name.text.clone(),
+            trigger: ev.trigger.clone(),
+            initial_value: ev.initial_value,
+            assign: Assignments(
+                ev.assignments
+                    .iter()
+                    .map(|(t, e)| (t.text.clone(), e.expr.clone()))
+                    .collect(),
+            ),
+        });
+    }
+    Ok(out)
 }

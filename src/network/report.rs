@@ -26,6 +26,9 @@ pub struct ReactionSummary {
     pub reverse: Option<String>,
     /// Reverse rate value.
     pub reverse_value: Option<f64>,
+    /// The general propensity law, when the reaction has one (then the rate is unused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<String>,
 }
 
 /// A cycle with non-zero affinity.
@@ -73,6 +76,9 @@ pub struct CheckReport {
     pub channels: usize,
     /// The reactions.
     pub reaction_list: Vec<ReactionSummary>,
+    /// Events, one `.crn` line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
     /// Rank of the effective stoichiometric matrix.
     pub rank: usize,
     /// Basis of conservation laws, integer vectors over `species`.
@@ -140,7 +146,13 @@ impl CheckReport {
                     rate_value: rx.forward.value,
                     reverse: rx.reverse.as_ref().map(|x| x.expr.to_string()),
                     reverse_value: rx.reverse.as_ref().map(|x| x.value),
+                    propensity: rx.propensity.as_ref().map(|e| e.to_string()),
                 })
+                .collect(),
+            events: net
+                .events()
+                .iter()
+                .map(|e| e.to_crn_line(&net.species_names()))
                 .collect(),
             rank: a.rank,
             conserved_totals: a
@@ -265,6 +277,10 @@ impl fmt::Display for CheckReport {
             self.reactions, self.channels
         )?;
         for r in &self.reaction_list {
+            if let Some(law) = &r.propensity {
+                writeln!(f, "  {:<14} {:<28} @ propensity {law}", r.name, r.equation)?;
+                continue;
+            }
             match (&r.reverse, r.reverse_value) {
                 (Some(rev), Some(rv)) => writeln!(
                     f,
@@ -284,6 +300,12 @@ impl fmt::Display for CheckReport {
                     r.rate,
                     num(r.rate_value)
                 )?,
+            }
+        }
+        if !self.events.is_empty() {
+            writeln!(f, "events ({}):", self.events.len())?;
+            for e in &self.events {
+                writeln!(f, "  {e}")?;
             }
         }
         writeln!(f, "stoichiometric rank: {}", self.rank)?;

@@ -28,7 +28,11 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Expr, MAX_COUNT, Network, Node, Observable, Parameter, Rate, Reaction, Species};
+use super::program::{Code, Events, Scope};
+use super::{
+    Condition, Event, Expr, MAX_COUNT, Network, Node, Observable, Parameter, Rate, Reaction,
+    Species,
+};
 use crate::error::{Error, Result};
 
 fn default_volume() -> Expr {
@@ -37,6 +41,22 @@ fn default_volume() -> Expr {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> Expr {
+    Expr::Num(1.0)
+}
+
+fn is_one(e: &Expr) -> bool {
+    *e == Expr::Num(1.0)
 }
 
 /// A whole network, as stored in JSON or TOML.
@@ -58,6 +78,70 @@ pub struct NetworkSpec {
     /// Observables: named weighted sums of species counts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observables: Vec<ObservableSpec>,
+    /// Events (see [`Event`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventSpec>,
+}
+
+/// An event, as stored in JSON or TOML:
+///
+/// ```toml
+/// [[events]]
+/// name = "reset"
+/// trigger = "time >= 25"
+/// [events.assign]
+/// X = 50
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSpec {
+    /// Unique name.
+    pub name: String,
+    /// The trigger condition (text, see [`Condition`]).
+    pub trigger: Condition,
+    /// The trigger's value before the start (default true: no firing at the start).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub initial_value: bool,
+    /// Species → new count (an expression of species, parameters and `time`), in order.
+    #[serde(default)]
+    pub assign: Assignments,
+}
+
+/// Event assignments: species name → expression, in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Assignments(pub Vec<(String, Expr)>);
+
+impl Serialize for Assignments {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, e) in &self.0 {
+            map.serialize_entry(name, e)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Assignments {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Assignments;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a map from species name to an expression")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Assignments, A::Error> {
+                let mut out = Vec::new();
+                while let Some((name, e)) = m.next_entry::<String, Expr>()? {
+                    out.push((name, e));
+                }
+                Ok(Assignments(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// An observable: a named sum of species counts with positive integer weights.
@@ -156,11 +240,16 @@ pub struct ReactionSpec {
     /// Products (may be empty).
     #[serde(default)]
     pub products: Terms,
-    /// Forward rate constant.
+    /// Forward rate constant (default 1; must stay 1 with a `propensity` law).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub rate: Expr,
     /// Reverse rate constant (makes it a reversible pair).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse: Option<Expr>,
+    /// A general propensity law: an expression of species counts and parameters used
+    /// instead of mass action (irreversible reactions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<Expr>,
 }
 
 /// Check a stoichiometric coefficient: a positive integer that fits in `u32`.
@@ -306,6 +395,7 @@ impl NetworkSpec {
         }
 
         let param_names: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
         let mut graph: DiGraph<Node, u32> = DiGraph::new();
         let mut species_nodes = Vec::with_capacity(self.species.len());
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(self.species.len());
@@ -334,6 +424,13 @@ impl NetworkSpec {
         if self.reactions.is_empty() {
             return Err(Error::EmptyNetwork);
         }
+        let species_initial: Vec<u64> = species_nodes
+            .iter()
+            .map(|&n| match &graph[n] {
+                Node::Species(s) => s.initial,
+                Node::Reaction(_) => 0,
+            })
+            .collect();
         let lookup = |name: &str| -> Result<usize> {
             index
                 .get(name)
@@ -343,6 +440,7 @@ impl NetworkSpec {
                 })
         };
         let mut labels: HashSet<&str> = HashSet::new();
+        let mut laws: Vec<Option<Code>> = Vec::with_capacity(self.reactions.len());
         let mut reaction_nodes = Vec::with_capacity(self.reactions.len());
         for (r, rx) in self.reactions.iter().enumerate() {
             if let Some(label) = &rx.label {
@@ -385,6 +483,35 @@ impl NetworkSpec {
             }
             let fwd = eval_with(&rx.rate, &params, &self.species, &self.parameters)?;
             let fwd = rate(&describe(), fwd)?;
+            if let Some(law) = &rx.propensity {
+                if rx.reverse.is_some() || !is_one(&rx.rate) {
+                    return Err(Error::Unsupported {
+                        feature: format!(
+                            "a rate constant or reverse rate on reaction {} with a propensity \
+                             law (the law is the whole propensity of one irreversible channel)",
+                            describe()
+                        ),
+                    });
+                }
+                let scope = Scope {
+                    species: &index,
+                    params: &param_value,
+                    context: format!("the propensity of reaction {}", describe()),
+                    allow_time: false,
+                };
+                let code = Code::compile(law, &scope)?;
+                let a0 = code.eval(&species_initial, 0.0);
+                if !(a0.is_finite() && a0 >= 0.0) {
+                    return Err(Error::InvalidPropensity {
+                        reaction: describe(),
+                        value: a0,
+                        state: "the initial state".into(),
+                    });
+                }
+                laws.push(Some(code));
+            } else {
+                laws.push(None);
+            }
             let reverse = match &rx.reverse {
                 Some(e) => {
                     let v = eval_with(e, &params, &self.species, &self.parameters)?;
@@ -402,6 +529,7 @@ impl NetworkSpec {
                     value: fwd,
                 },
                 reverse,
+                propensity: rx.propensity.clone(),
             }));
             for (i, c) in reactants {
                 graph.add_edge(species_nodes[i], node, c);
@@ -437,7 +565,60 @@ impl NetworkSpec {
                 terms,
             });
         }
+        let mut events: Vec<Event> = Vec::with_capacity(self.events.len());
+        for e in &self.events {
+            check_name(&e.name)?;
+            if events.iter().any(|q| q.name == e.name) {
+                return Err(Error::DuplicateName {
+                    kind: "event",
+                    name: e.name.clone(),
+                });
+            }
+            if e.assign.0.is_empty() {
+                return Err(Error::InvalidEvent {
+                    event: e.name.clone(),
+                    reason: "it assigns nothing".into(),
+                });
+            }
+            let mut assignments: Vec<(usize, Expr)> = Vec::with_capacity(e.assign.0.len());
+            for (name, value) in &e.assign.0 {
+                let i = match index.get(name.as_str()) {
+                    Some(&i) => i,
+                    None if param_names.contains(name.as_str()) => {
+                        return Err(Error::Unsupported {
+                            feature: format!(
+                                "event `{}` assigns parameter `{name}` (events may assign \
+                                 species counts only)",
+                                e.name
+                            ),
+                        });
+                    }
+                    None => lookup(name)?,
+                };
+                if assignments.iter().any(|(j, _)| *j == i) {
+                    return Err(Error::DuplicateName {
+                        kind: "event assignment",
+                        name: format!("{name} (in event `{}`)", e.name),
+                    });
+                }
+                assignments.push((i, value.clone()));
+            }
+            // Assignments are simultaneous: keep them in species order, so that every file
+            // format (TOML sorts its keys) gives the same network.
+            assignments.sort_by_key(|(i, _)| *i);
+            events.push(Event {
+                name: e.name.clone(),
+                trigger: e.trigger.clone(),
+                assignments,
+                initial_value: e.initial_value,
+            });
+        }
+        // Compiling checks every name, and that the clock is used as events allow.
+        let compiled_events = Events::compile(&events, &index, &param_value)?;
         Ok(Network {
+            events,
+            compiled_events,
+            laws,
             observables,
             volume: Rate {
                 expr: self.volume.clone(),

@@ -1,7 +1,7 @@
 //! Writing networks in the `.crn` model language.
 
 use super::expr::{format_name, format_number};
-use super::{Network, Term};
+use super::{Expr, Network, Term};
 
 const KEYWORDS: [&str; 4] = ["parameters", "species", "volume", "observables"];
 
@@ -58,11 +58,14 @@ pub(crate) fn write_crn(net: &Network) -> String {
             out.push_str(": ");
         }
         let arrow = if rx.reverse.is_some() { "<->" } else { "->" };
+        let rate = match &rx.propensity {
+            Some(law) => format!("propensity {law}"),
+            None => rate(&rx.forward.expr),
+        };
         out.push_str(&format!(
-            "{} {arrow} {} @ {}",
+            "{} {arrow} {} @ {rate}",
             side(&net.reactants(r), &names),
             side(&net.products(r), &names),
-            rx.forward.expr
         ));
         if let Some(rev) = &rx.reverse {
             out.push_str(&format!(", {}", rev.expr));
@@ -76,5 +79,20 @@ pub(crate) fn write_crn(net: &Network) -> String {
             side(&o.terms, &names)
         ));
     }
+    for ev in net.events() {
+        out.push_str(&ev.to_crn_line(&names));
+        out.push('\n');
+    }
     out
+}
+
+/// A rate constant after `@`. One that starts with a parameter named `propensity` followed
+/// by more (e.g. `propensity - 1`) is put in parentheses, so that it does not read back as
+/// the `propensity` keyword of a law.
+fn rate(e: &Expr) -> String {
+    let text = e.to_string();
+    match text.strip_prefix("propensity") {
+        Some(rest) if rest.starts_with(' ') => format!("({text})"),
+        _ => text,
+    }
 }

@@ -2,6 +2,7 @@
 
 use rand::Rng as _;
 
+use super::events::EventMemory;
 use super::kernel::Kernel;
 use super::{Recorder, Simulator, StopReason, apply, check_state, checked, exponential};
 use crate::error::Result;
@@ -32,6 +33,7 @@ pub struct Direct<'a> {
     /// The compact kernel, for networks of order ≤ 2 changing ≤ 3 species per channel;
     /// then `a` is in the kernel's storage order and `xf` has n + 2 slots.
     kernel: Option<Box<Kernel>>,
+    ev: EventMemory,
 }
 
 impl<'a> Direct<'a> {
@@ -56,8 +58,13 @@ impl<'a> Direct<'a> {
             since_refresh: 0,
             events: 0,
             kernel: Kernel::new(net).map(Box::new),
+            ev: EventMemory::default(),
         };
-        s.recompute()?;
+        if net.has_events() {
+            s.reset(net.initial_state(), 0.0)?;
+        } else {
+            s.recompute()?;
+        }
         Ok(s)
     }
 
@@ -277,6 +284,8 @@ impl Simulator for Direct<'_> {
 
     fn reset(&mut self, x0: &[u64], t0: f64) -> Result<()> {
         check_state(self.net, x0)?;
+        let x0 = self.ev.start(self.net, x0, t0)?;
+        let x0: &[u64] = &x0;
         self.x[..x0.len()].copy_from_slice(x0);
         for (f, &v) in self.xf.iter_mut().zip(x0) {
             *f = v as f64;
@@ -394,5 +403,30 @@ impl Simulator for Direct<'_> {
 
     fn events(&self) -> u64 {
         self.events
+    }
+
+    fn network(&self) -> &CompiledNetwork {
+        self.net
+    }
+
+    fn jump(&mut self, x: &[u64], t: f64) -> Result<()> {
+        check_state(self.net, x)?;
+        self.x[..x.len()].copy_from_slice(x);
+        for (f, &v) in self.xf.iter_mut().zip(x) {
+            *f = v as f64;
+        }
+        self.t = t;
+        self.recompute()
+    }
+
+    fn check_events(&mut self, after_reaction: bool) -> Result<bool> {
+        let n = self.net.num_species();
+        match self
+            .ev
+            .check(self.net, &self.x[..n], self.t, after_reaction)?
+        {
+            Some(x) => self.jump(&x, self.t).map(|()| true),
+            None => Ok(false),
+        }
     }
 }

@@ -42,11 +42,11 @@ pub(crate) struct Kernel {
 
 impl Kernel {
     /// The kernel for `net`, or `None` when a channel has order > 2 or changes more than
-    /// three species.
+    /// three species, or has a propensity law, or the network has events.
     pub(crate) fn new(net: &CompiledNetwork) -> Option<Kernel> {
         let m = net.num_channels();
         let n = net.num_species();
-        if m == 0 || m >= u32::MAX as usize / 2 {
+        if m == 0 || m >= u32::MAX as usize / 2 || net.has_laws() || net.has_events() {
             return None;
         }
         let mut k = Kernel {

@@ -27,6 +27,7 @@
 
 mod direct;
 mod ensemble;
+mod events;
 mod heap;
 mod kernel;
 mod next_reaction;
@@ -35,6 +36,7 @@ mod rejection;
 
 pub use direct::Direct;
 pub use ensemble::{EnsembleConfig, EnsembleResult};
+pub use events::EventMemory;
 pub use next_reaction::NextReaction;
 pub(crate) use recorder::Moments;
 pub use recorder::{EventLog, GridRecorder, Recorder, TimeGrid};
@@ -142,6 +144,16 @@ pub trait Simulator {
     fn hold_until(&mut self, t: f64);
     /// Events fired since the last reset.
     fn events(&self) -> u64;
+    /// The network simulated.
+    fn network(&self) -> &CompiledNetwork;
+    /// Continue from state `x` at time `t` (after an event of the network changed the
+    /// state): every propensity is recomputed; the event counter and the trigger memory are
+    /// kept.
+    fn jump(&mut self, x: &[u64], t: f64) -> Result<()>;
+    /// Evaluate the network's event triggers at the current state and time (only those that
+    /// read the state when `after_reaction`) and fire the events whose trigger went from
+    /// false to true (see [`EventMemory`]). True when the state changed.
+    fn check_events(&mut self, after_reaction: bool) -> Result<bool>;
 
     /// Simulate until time `t_end`, giving the recorder its sample-and-hold samples (the
     /// state at a sample time is the state after the last event at or before it) and every
@@ -167,6 +179,9 @@ pub(crate) fn drive<S: Simulator, R: Recorder>(
     rng: &mut Rng,
     rec: &mut R,
 ) -> Result<StopReason> {
+    if sim.network().has_events() {
+        return events::drive_events(sim, t_end, rng, rec);
+    }
     loop {
         let proposal = sim.propose(rng, t_end)?;
         let t_next = proposal.map_or(f64::INFINITY, |(t, _)| t);
@@ -214,6 +229,14 @@ pub(crate) fn checked(net: &CompiledNetwork, r: usize, a: f64) -> Result<f64> {
 
 #[cold]
 pub(crate) fn overflow(net: &CompiledNetwork, r: usize, a: f64) -> Error {
+    if net.is_law(r) {
+        return Error::InvalidPropensity {
+            reaction: channel_name(net, r),
+            value: a,
+            state: "a state reached by the simulation (negative or undefined values read as NaN)"
+                .into(),
+        };
+    }
     Error::PropensityOverflow {
         reaction: channel_name(net, r),
         value: a,
@@ -305,6 +328,15 @@ impl Simulator for AnySimulator<'_> {
     }
     fn events(&self) -> u64 {
         dispatch!(self, s => s.events())
+    }
+    fn network(&self) -> &CompiledNetwork {
+        dispatch!(self, s => s.network())
+    }
+    fn jump(&mut self, x: &[u64], t: f64) -> Result<()> {
+        dispatch!(self, s => s.jump(x, t))
+    }
+    fn check_events(&mut self, after_reaction: bool) -> Result<bool> {
+        dispatch!(self, s => s.check_events(after_reaction))
     }
     fn advance_until<R: Recorder>(
         &mut self,

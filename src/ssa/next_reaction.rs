@@ -1,5 +1,6 @@
 //! Gibson and Bruck's next reaction method.
 
+use super::events::EventMemory;
 use super::heap::IndexedHeap;
 use super::{Simulator, apply, check_state, checked, exponential};
 use crate::error::Result;
@@ -18,6 +19,7 @@ pub struct NextReaction<'a> {
     a: Vec<f64>,
     heap: Option<IndexedHeap>,
     events: u64,
+    ev: EventMemory,
 }
 
 impl<'a> NextReaction<'a> {
@@ -31,8 +33,13 @@ impl<'a> NextReaction<'a> {
             a: vec![0.0; net.num_channels()],
             heap: None,
             events: 0,
+            ev: EventMemory::default(),
         };
-        s.recompute()?;
+        if net.has_events() {
+            s.reset(net.initial_state(), 0.0)?;
+        } else {
+            s.recompute()?;
+        }
         Ok(s)
     }
 
@@ -72,7 +79,8 @@ impl Simulator for NextReaction<'_> {
 
     fn reset(&mut self, x0: &[u64], t0: f64) -> Result<()> {
         check_state(self.net, x0)?;
-        self.x.copy_from_slice(x0);
+        let x0 = self.ev.start(self.net, x0, t0)?;
+        self.x.copy_from_slice(&x0);
         self.t = t0;
         self.events = 0;
         self.recompute()
@@ -139,5 +147,24 @@ impl Simulator for NextReaction<'_> {
 
     fn events(&self) -> u64 {
         self.events
+    }
+
+    fn network(&self) -> &CompiledNetwork {
+        self.net
+    }
+
+    fn jump(&mut self, x: &[u64], t: f64) -> Result<()> {
+        check_state(self.net, x)?;
+        self.x.copy_from_slice(x);
+        self.t = t;
+        // Fresh tentative times from t (memoryless), drawn at the next proposal.
+        self.recompute()
+    }
+
+    fn check_events(&mut self, after_reaction: bool) -> Result<bool> {
+        match self.ev.check(self.net, &self.x, self.t, after_reaction)? {
+            Some(x) => self.jump(&x, self.t).map(|()| true),
+            None => Ok(false),
+        }
     }
 }

@@ -17,6 +17,10 @@ pub trait Recorder {
     /// An event: channel `channel` fired at time `t`, giving state `x`. Default: ignored.
     #[inline]
     fn event(&mut self, _t: f64, _channel: usize, _x: &[u64]) {}
+    /// An event of the network (not a reaction) set the state to `x` at time `t`. Default:
+    /// ignored.
+    #[inline]
+    fn jump(&mut self, _t: f64, _x: &[u64]) {}
 }
 
 /// A uniform time grid t_k = k · every for k = 0, 1, … while t_k ≤ until.

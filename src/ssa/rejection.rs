@@ -2,6 +2,7 @@
 
 use rand::Rng as _;
 
+use super::events::EventMemory;
 use super::{Simulator, apply, check_state, checked, exponential, overflow};
 use crate::error::Result;
 use crate::network::CompiledNetwork;
@@ -78,6 +79,27 @@ pub struct Rejection<'a> {
     events: u64,
     trials: u64,
     snapshot: Option<Box<Snapshot>>,
+    ev: EventMemory,
+}
+
+#[cold]
+fn unbounded_law(net: &CompiledNetwork, j: usize, lo: &[u64], hi: &[u64]) -> crate::error::Error {
+    let box_text: Vec<String> = net
+        .species_names()
+        .iter()
+        .zip(lo.iter().zip(hi))
+        .filter(|(_, (l, h))| l != h)
+        .take(8)
+        .map(|(name, (l, h))| format!("{name} in [{l}, {h}]"))
+        .collect();
+    crate::error::Error::Unsupported {
+        feature: format!(
+            "the rejection method for the propensity law of reaction {}: it has no finite upper \
+             bound on the fluctuation box ({}); use --method direct or next-reaction",
+            super::channel_name(net, j),
+            box_text.join(", ")
+        ),
+    }
 }
 
 fn interval(x: u64, delta: f64) -> (u64, u64) {
@@ -124,9 +146,14 @@ impl<'a> Rejection<'a> {
             events: 0,
             trials: 0,
             snapshot: None,
+            ev: EventMemory::default(),
         };
-        s.rebuild()?;
-        s.save();
+        if net.has_events() {
+            s.reset(net.initial_state(), 0.0)?;
+        } else {
+            s.rebuild()?;
+            s.save();
+        }
         Ok(s)
     }
 
@@ -185,11 +212,20 @@ impl<'a> Rejection<'a> {
     /// Recompute the bounds of channel j and move it to its group.
     #[inline]
     fn set_bounds(&mut self, j: usize) -> Result<()> {
-        let hi = self.net.propensity_f64(j, &self.b.hi_f, &self.b.hi);
-        if !hi.is_finite() {
+        let (lo, hi) =
+            self.net
+                .propensity_bounds(j, (&self.b.lo, &self.b.lo_f), (&self.b.hi, &self.b.hi_f));
+        if hi < 0.0 {
             return Err(overflow(self.net, j, hi));
         }
-        self.b.a_lo[j] = self.net.propensity_f64(j, &self.b.lo_f, &self.b.lo);
+        if !hi.is_finite() {
+            return Err(if self.net.is_law(j) {
+                unbounded_law(self.net, j, &self.b.lo, &self.b.hi)
+            } else {
+                overflow(self.net, j, hi)
+            });
+        }
+        self.b.a_lo[j] = lo;
         let old = self.b.a_hi[j];
         self.b.a_hi[j] = hi;
         let (g_old, k) = self.b.slot[j];
@@ -285,6 +321,8 @@ impl Simulator for Rejection<'_> {
 
     fn reset(&mut self, x0: &[u64], t0: f64) -> Result<()> {
         check_state(self.net, x0)?;
+        let x0 = self.ev.start(self.net, x0, t0)?;
+        let x0: &[u64] = &x0;
         self.x.copy_from_slice(x0);
         self.t = t0;
         self.events = 0;
@@ -357,6 +395,24 @@ impl Simulator for Rejection<'_> {
 
     fn hold_until(&mut self, t: f64) {
         self.t = t;
+    }
+
+    fn network(&self) -> &CompiledNetwork {
+        self.net
+    }
+
+    fn jump(&mut self, x: &[u64], t: f64) -> Result<()> {
+        check_state(self.net, x)?;
+        self.x.copy_from_slice(x);
+        self.t = t;
+        self.rebuild()
+    }
+
+    fn check_events(&mut self, after_reaction: bool) -> Result<bool> {
+        match self.ev.check(self.net, &self.x, self.t, after_reaction)? {
+            Some(x) => self.jump(&x, self.t).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     fn events(&self) -> u64 {

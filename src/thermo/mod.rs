@@ -108,6 +108,7 @@ impl ReversePairs {
         names: &dyn Fn(usize) -> String,
         catalysed: bool,
     ) -> Result<ReversePairs> {
+        net.require_mass_action("entropy production (reverse pairs)")?;
         use std::collections::HashMap;
         let n = net.num_channels();
         let mut reverse = vec![usize::MAX; n];

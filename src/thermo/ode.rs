@@ -196,6 +196,7 @@ pub fn integrate(
     rtol: f64,
     atol: f64,
 ) -> Result<OdeSolution> {
+    net.require_mass_action("the mass-action rate equations")?;
     if !(rtol > 0.0 && atol > 0.0) {
         return Err(Error::InvalidSetting {
             name: "tolerance",
@@ -255,6 +256,7 @@ pub fn integrate(
 /// polish with Newton steps on the dynamic species (least squares, since conservation laws
 /// make the Jacobian singular; the step stays in the stoichiometric class).
 pub fn steady_state(net: &CompiledNetwork, x0: &[f64]) -> Result<Vec<f64>> {
+    net.require_mass_action("the mass-action steady state")?;
     let ma = MassAction::new(net);
     let n = ma.dim();
     let mut x = x0.to_vec();

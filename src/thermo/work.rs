@@ -32,6 +32,7 @@ impl WorkSplit {
     /// The split for `net`, or an error when the network with chemostats made dynamic is not
     /// detailed balanced (then no free energies exist to split by).
     pub fn new(net: &Network, compiled: &CompiledNetwork) -> Result<WorkSplit> {
+        net.require_mass_action("the work split")?;
         let mut spec = net.to_spec();
         for s in &mut spec.species {
             s.constant = false;

@@ -362,3 +362,51 @@ fn solve_handles_a_network_that_never_changes() {
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn simulate_reads_sbml_with_events() {
+    let case = root().join("../shared/models/sbml-stochastic/00028/00028-sbml-l3v2.xml");
+    if !case.exists() {
+        eprintln!("skipping: {} not present", case.display());
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("crnkit-sbml-ev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let simulate = |model: &std::path::Path, out: &std::path::Path| {
+        let o = crnkit(&[
+            "simulate",
+            model.to_str().unwrap(),
+            "--until",
+            "30",
+            "--every",
+            "5",
+            "--runs",
+            "200",
+            "--seed",
+            "3",
+            "--method",
+            "next-reaction",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let text = simulate(&case, &dir.join("stats.csv"));
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time,X-mean,X-sd"));
+    // The reset `time >= 25 → X = 50` is seen by every run at t = 25.
+    let row25 = lines.find(|l| l.starts_with("25,")).unwrap();
+    assert_eq!(row25, "25,50,0");
+    // Writing it as .crn keeps the event, and the .crn model simulates the same numbers.
+    let crn = dir.join("m.crn");
+    let o = crnkit(&["convert", case.to_str().unwrap(), crn.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        std::fs::read_to_string(&crn)
+            .unwrap()
+            .contains("event reset: when time >= 25")
+    );
+    assert_eq!(simulate(&crn, &dir.join("stats2.csv")), text);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -200,3 +200,204 @@ fn compiled_channels_and_dependencies() {
     assert!(c.apply(0, &mut x).is_err());
     assert_eq!(x, vec![0]);
 }
+
+/// A model with a general propensity law and two events.
+const LAW_AND_EVENTS: &str = "\
+# a Hill-type production law, a pulse at t = 25 and a state-triggered reset
+parameters: vmax = 10, K = 20, kd = 0.1, kdim = 0.01
+species: P = 0, P2 = 40, R = 10
+hill: 0 -> P @ propensity vmax * R^2 / (K^2 + R^2)
+P -> 0 @ kd
+2 P -> P2 @ kdim
+event pulse: when time >= 25 then P = 0, R = R + 50
+event drop: when P2 > 30 && P < 50 initially false then P2 = P2 - 10
+";
+
+#[test]
+fn propensity_laws_and_events_parse() {
+    use crnkit::network::Condition;
+    let net = Network::from_crn_str(LAW_AND_EVENTS, "law.crn").unwrap();
+    let names = net.species_names();
+    assert_eq!(names, vec!["P", "P2", "R"]);
+    let hill = net.reaction(0).unwrap();
+    assert_eq!(hill.label.as_deref(), Some("hill"));
+    assert_eq!(
+        hill.propensity,
+        Some(Expr::parse("vmax * R^2 / (K^2 + R^2)").unwrap())
+    );
+    assert_eq!(hill.forward.expr, Expr::Num(1.0));
+    assert!(hill.reverse.is_none());
+    assert!(net.reaction(1).unwrap().propensity.is_none());
+    assert!(net.has_propensity_laws());
+
+    let events = net.events();
+    assert_eq!(events.len(), 2);
+    let pulse = &events[0];
+    assert_eq!(pulse.name, "pulse");
+    assert_eq!(pulse.trigger, Condition::parse("time >= 25").unwrap());
+    assert!(pulse.initial_value);
+    assert_eq!(
+        pulse.assignments,
+        vec![(0, Expr::Num(0.0)), (2, Expr::parse("R + 50").unwrap())]
+    );
+    let drop = &events[1];
+    assert_eq!(drop.name, "drop");
+    assert_eq!(drop.trigger, Condition::parse("P2 > 30 && P < 50").unwrap());
+    assert!(!drop.initial_value);
+    assert_eq!(drop.assignments, vec![(1, Expr::parse("P2 - 10").unwrap())]);
+
+    // The same network through the builder and the spec.
+    let spec = net.to_spec();
+    assert_eq!(
+        spec.reactions[0].propensity,
+        Some(Expr::parse("vmax * R^2 / (K^2 + R^2)").unwrap())
+    );
+    assert_eq!(spec.events.len(), 2);
+    assert!(!spec.events[1].initial_value);
+    assert_eq!(spec.events[0].assign.0[1].0, "R");
+}
+
+#[test]
+fn propensity_laws_and_events_round_trip() {
+    let net = Network::from_crn_str(LAW_AND_EVENTS, "law.crn").unwrap();
+    // .crn
+    let text = net.to_crn_string();
+    assert!(
+        text.contains("hill: 0 -> P @ propensity vmax * R^2 / (K^2 + R^2)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event pulse: when time >= 25 then P = 0, R = R + 50\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event drop: when P2 > 30 && P < 50 initially false then P2 = P2 - 10\n"),
+        "{text}"
+    );
+    let back = Network::from_crn_str(&text, "back.crn").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(net, back, "{text}");
+    assert_eq!(back.events(), net.events());
+    assert_eq!(text, back.to_crn_string());
+    // JSON
+    let json = net.to_spec().to_json_string();
+    assert!(json.contains("\"propensity\""), "{json}");
+    assert!(json.contains("\"initial_value\": false"), "{json}");
+    let back = NetworkSpec::from_json_str(&json, "law.json")
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(net, back, "via JSON:\n{json}");
+    assert_eq!(back.events(), net.events());
+    // TOML (the `toml` reader sorts the keys of a table, so the assignments above are
+    // written in name order; their order has no meaning, they are simultaneous)
+    let toml = net.to_spec().to_toml_string().unwrap();
+    assert!(toml.contains("[[events]]"), "{toml}");
+    let back = NetworkSpec::from_toml_str(&toml, "law.toml")
+        .unwrap_or_else(|e| panic!("{e}\n{toml}"))
+        .build()
+        .unwrap();
+    assert_eq!(net, back, "via TOML:\n{toml}");
+    assert_eq!(back.events(), net.events());
+    assert_eq!(
+        back.reaction(0).unwrap().propensity,
+        net.reaction(0).unwrap().propensity
+    );
+    // Files by extension.
+    let dir = std::env::temp_dir().join(format!("crnkit-law-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["crn", "json", "toml"] {
+        let path = dir.join(format!("m.{ext}"));
+        net.to_file(&path).unwrap();
+        assert_eq!(Network::from_file(&path).unwrap(), net, "{ext}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn hand_written_toml_with_law_and_events() {
+    // The form documented in docs/model-language.md.
+    let toml = r#"
+[[parameters]]
+name = "vmax"
+value = 10
+
+[[species]]
+name = "R"
+initial = 10
+
+[[species]]
+name = "P"
+
+[[reactions]]
+label = "hill"
+propensity = "vmax * R^2 / (20^2 + R^2)"
+[reactions.products]
+P = 1
+
+[[reactions]]
+rate = 0.1
+[reactions.reactants]
+P = 1
+
+[[events]]
+name = "pulse"
+trigger = "time >= 25"
+[events.assign]
+P = 0
+R = "R + 50"
+
+[[events]]
+name = "drop"
+trigger = "P > 30"
+initial_value = false
+[events.assign]
+P = "P - 10"
+"#;
+    let net = NetworkSpec::from_toml_str(toml, "m.toml")
+        .unwrap()
+        .build()
+        .unwrap();
+    let text = "parameters: vmax = 10\nspecies: R = 10, P = 0\n\
+                hill: 0 -> P @ propensity vmax * R^2 / (20^2 + R^2)\n\
+                P -> 0 @ 0.1\n\
+                event pulse: when time >= 25 then P = 0, R = R + 50\n\
+                event drop: when P > 30 initially false then P = P - 10\n";
+    assert_eq!(net, Network::from_crn_str(text, "m.crn").unwrap());
+}
+
+#[test]
+fn propensity_and_event_words_stay_usable_as_names() {
+    // A reaction labelled `event`, and a parameter named `propensity`.
+    let net = Network::from_crn_str(
+        "parameters: propensity = 2\nevent: A -> B @ propensity\nB -> A @ propensity * 3",
+        "t.crn",
+    )
+    .unwrap();
+    assert_eq!(net.reaction(0).unwrap().label.as_deref(), Some("event"));
+    assert!(net.events().is_empty());
+    assert!(!net.has_propensity_laws());
+    assert_eq!(net.reaction(0).unwrap().forward.value, 2.0);
+    assert_eq!(net.reaction(1).unwrap().forward.value, 6.0);
+    let back = Network::from_crn_str(&net.to_crn_string(), "back.crn").unwrap();
+    assert_eq!(net, back);
+    // `propensity - 1` as a rate is written in parentheses so it does not become a law.
+    let net = Network::from_crn_str(
+        "parameters: propensity = 2\nA -> B @ (propensity - 1)",
+        "t.crn",
+    )
+    .unwrap();
+    assert_eq!(net.reaction(0).unwrap().forward.value, 1.0);
+    let text = net.to_crn_string();
+    let back = Network::from_crn_str(&text, "back.crn").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(net, back, "{text}");
+    assert!(!back.has_propensity_laws());
+    // A species used in a law and in a later reaction need not be declared; an event may
+    // come before the reactions it refers to, and `initially true` is the default.
+    let net = Network::from_crn_str(
+        "event e: when B > 3 initially true then A = 0\n0 -> A @ propensity 1 + B\nA -> B @ 1",
+        "t.crn",
+    )
+    .unwrap();
+    assert_eq!(net.species_names(), vec!["A", "B"]);
+    assert!(net.events()[0].initial_value);
+}

@@ -4,6 +4,7 @@ mod analysis;
 mod bionetgen;
 mod cli;
 mod cme;
+mod events;
 mod formats;
 mod learn;
 mod parse_errors;

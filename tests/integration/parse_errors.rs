@@ -300,3 +300,175 @@ fn json_and_toml_errors() {
     assert!(matches!(e, Error::Toml { .. }), "{e}");
     assert!(e.to_string().contains("m.toml"));
 }
+
+#[test]
+fn propensity_law_errors() {
+    // A species used only in a law must be declared.
+    let e = case!(
+        "species: R = 1\n0 -> P @ propensity 2 * Q / (1 + R)",
+        Error::UnknownParameter { .. },
+        2,
+        25
+    );
+    assert!(e.to_string().contains("species:"), "{e}");
+    // A law is the whole propensity of one irreversible channel.
+    case!("A <-> B @ propensity A", Error::Unsupported { .. }, 1, 11);
+    case!(
+        "species: A = 1\nr: A <=> B @ propensity 2 * A",
+        Error::Unsupported { .. },
+        2,
+        14
+    );
+    case!("A -> B @ propensity A, 2", Error::Syntax { .. }, 1, 22);
+    case!("A -> B @ propensity", Error::UnknownParameter { .. }, 1, 10);
+    // No clock in a law.
+    let e = case!(
+        "0 -> X @ propensity 1 + time",
+        Error::Unsupported { .. },
+        1,
+        25
+    );
+    assert!(e.to_string().contains("time"), "{e}");
+    // Finite and >= 0 at the start.
+    case!(
+        "species: X = 5\nX -> 0 @ propensity 1 - X",
+        Error::InvalidPropensity { .. },
+        2,
+        21
+    );
+    case!(
+        "parameters: k = 1\nX -> 0 @ propensity k / X",
+        Error::InvalidPropensity { .. },
+        2,
+        21
+    );
+    case!("0 -> 0 @ propensity 1", Error::EmptyReaction { .. }, 1, 1);
+}
+
+#[test]
+fn event_errors() {
+    // Missing `when` / `then`, bad conditions.
+    case!(
+        "A -> B @ 1\nevent e: A > 1 then B = 0",
+        Error::Syntax { .. },
+        2,
+        10
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 B = 0",
+        Error::Syntax { .. },
+        2,
+        21
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1",
+        Error::Syntax { .. },
+        2,
+        20
+    );
+    let e = case!(
+        "A -> B @ 1\nevent e: when A + 1 then B = 0",
+        Error::Syntax { .. },
+        2,
+        21
+    );
+    assert!(e.to_string().contains("comparison"), "{e}");
+    case!(
+        "A -> B @ 1\nevent e: when A > > 1 then B = 0",
+        Error::Syntax { .. },
+        2,
+        19
+    );
+    case!(
+        "A -> B @ 1\nevent e: when xor(A > 1 then B = 0",
+        Error::Syntax { .. },
+        2,
+        25
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 initially maybe then B = 0",
+        Error::Syntax { .. },
+        2,
+        31
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then",
+        Error::Syntax { .. },
+        2,
+        25
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then B 0",
+        Error::Syntax { .. },
+        2,
+        28
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then B = 0 A = 1",
+        Error::Syntax { .. },
+        2,
+        32
+    );
+    // Assignments: unknown species, a parameter, the same species twice.
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then C = 0",
+        Error::UnknownSpecies { .. },
+        2,
+        26
+    );
+    case!(
+        "parameters: k = 1\nA -> B @ k\nevent e: when A > 1 then k = 2",
+        Error::Unsupported { .. },
+        3,
+        26
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then B = 0, B = 1",
+        Error::DuplicateName {
+            kind: "event assignment",
+            ..
+        },
+        2,
+        33
+    );
+    // Unknown names in the trigger and in an assignment.
+    case!(
+        "A -> B @ 1\nevent e: when Z > 1 then B = 0",
+        Error::UnknownParameter { .. },
+        2,
+        15
+    );
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then B = 2 * Z",
+        Error::UnknownParameter { .. },
+        2,
+        34
+    );
+    // The clock may only be compared directly with parameters.
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 && time > A then B = 0",
+        Error::Unsupported { .. },
+        2,
+        24
+    );
+    case!(
+        "A -> B @ 1\nevent e: when time == 3 then B = 0",
+        Error::Unsupported { .. },
+        2,
+        15
+    );
+    // Event names are unique.
+    case!(
+        "A -> B @ 1\nevent e: when A > 1 then B = 0\nevent e: when A > 2 then B = 1",
+        Error::DuplicateName { kind: "event", .. },
+        3,
+        7
+    );
+    // Events alone are no network.
+    case!(
+        "species: A = 1\nevent e: when A > 1 then A = 0",
+        Error::EmptyNetwork,
+        2,
+        1
+    );
+}
