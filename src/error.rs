@@ -271,6 +271,12 @@ pub enum Error {
         /// The file.
         path: String,
     },
+    /// A neural surrogate cannot be built, trained, saved, loaded or queried.
+    #[error("surrogate: {reason}")]
+    Surrogate {
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -10,6 +10,7 @@ pub mod network;
 pub mod plot;
 pub mod rng;
 pub mod ssa;
+pub mod surrogate;
 pub mod thermo;
 
 pub use error::{Error, Location, Result};

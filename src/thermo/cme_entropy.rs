@@ -208,7 +208,7 @@ pub fn cme_thermo_series(
     let mut s0 = 0.0;
     let mut prev: Option<(f64, f64)> = None;
     solve_transient_from(net, initial, &fine_grid, opts, |s| {
-        let at_output = k % REFINE == 0;
+        let at_output = k.is_multiple_of(REFINE);
         let th = cme_thermo_resolved(
             net,
             pairs,

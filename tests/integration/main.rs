@@ -12,4 +12,5 @@ mod properties;
 mod sbml;
 mod ssa;
 mod stats;
+mod surrogate;
 mod thermo;
