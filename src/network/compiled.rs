@@ -452,24 +452,15 @@ impl CompiledNetwork {
     /// (`what` names the method in the error).
     pub fn require_mass_action(&self, what: &str) -> crate::error::Result<()> {
         if let Some(r) = (0..self.num_channels()).find(|&r| self.is_law(r)) {
-            return Err(crate::error::Error::Unsupported {
-                feature: format!(
-                    "{what} for reaction #{} with a general propensity law (mass action only; \
-                     simulate it with the exact simulators)",
-                    self.origin[r].0 + 1
-                ),
-            });
+            return Err(super::law_refusal(
+                what,
+                &format!("#{}", self.origin[r].0 + 1),
+            ));
         }
-        if let Some(ev) = self.events.events.first() {
-            return Err(crate::error::Error::Unsupported {
-                feature: format!(
-                    "{what} for a network with events (event `{}`; simulate it with the exact \
-                     simulators)",
-                    ev.name
-                ),
-            });
+        match self.events.events.first() {
+            Some(ev) => Err(super::event_refusal(what, &ev.name)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Lower and upper bounds of channel `r`'s propensity over the box lo ≤ x ≤ hi (`lo_f`,

@@ -53,6 +53,26 @@ use petgraph::visit::EdgeRef;
 
 use crate::error::{Error, Result};
 
+/// The error for `what` on a reaction with a propensity law.
+pub(crate) fn law_refusal(what: &str, reaction: &str) -> Error {
+    Error::Unsupported {
+        feature: format!(
+            "{what} for reaction {reaction} with a general propensity law (mass action only; \
+             simulate it with the exact simulators)"
+        ),
+    }
+}
+
+/// The error for `what` on a network with events.
+pub(crate) fn event_refusal(what: &str, event: &str) -> Error {
+    Error::Unsupported {
+        feature: format!(
+            "{what} for a network with events (event `{event}`; simulate it with the exact \
+             simulators)"
+        ),
+    }
+}
+
 /// The largest count accepted, 2^53 − 1: every count and its successor are exact in `f64`.
 pub const MAX_COUNT: u64 = (1 << 53) - 1;
 
@@ -355,24 +375,12 @@ impl Network {
         if let Some(r) = (0..self.num_reactions())
             .find(|&r| self.reaction(r).is_ok_and(|x| x.propensity.is_some()))
         {
-            return Err(Error::Unsupported {
-                feature: format!(
-                    "{what} for reaction {} with a general propensity law (mass action only; \
-                     simulate it with the exact simulators)",
-                    self.reaction_name(r)
-                ),
-            });
+            return Err(law_refusal(what, &self.reaction_name(r)));
         }
-        if let Some(ev) = self.events.first() {
-            return Err(Error::Unsupported {
-                feature: format!(
-                    "{what} for a network with events (event `{}`; simulate it with the exact \
-                     simulators)",
-                    ev.name
-                ),
-            });
+        match self.events.first() {
+            Some(ev) => Err(event_refusal(what, &ev.name)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Change the value of parameter `name` and re-evaluate everything that depends on it.

@@ -356,6 +356,19 @@ impl Model {
         })
     }
 
+    /// Species `i` exists in the model; returns the number of species.
+    fn check_species(&self, i: usize) -> Result<usize> {
+        let ns = self.arch.num_species();
+        if i >= ns {
+            return Err(Error::IndexOutOfRange {
+                kind: "species",
+                index: i,
+                len: ns,
+            });
+        }
+        Ok(ns)
+    }
+
     fn check_prompt(&self, prompt: &[f64]) -> Result<()> {
         if prompt.len() != self.arch.prompt_dim || prompt.iter().any(|v| !v.is_finite()) {
             return Err(Error::Surrogate {
@@ -421,14 +434,7 @@ impl Model {
     /// cap_i + 1 probabilities.
     pub fn conditional(&self, i: usize, prefixes: &[u32], prompt: &[f64]) -> Result<Vec<Vec<f64>>> {
         self.check_prompt(prompt)?;
-        let ns = self.arch.num_species();
-        if i >= ns {
-            return Err(Error::IndexOutOfRange {
-                kind: "species",
-                index: i,
-                len: ns,
-            });
-        }
+        self.check_species(i)?;
         let k = prefixes.len().checked_div(i).unwrap_or(1);
         if i > 0 && prefixes.len() != k * i {
             return Err(Error::Surrogate {
@@ -515,14 +521,7 @@ impl Model {
     /// at most [`MAX_ENUMERATED_STATES`] states.
     pub fn marginal(&self, i: usize, prompt: &[f64]) -> Result<Vec<f64>> {
         self.check_prompt(prompt)?;
-        let ns = self.arch.num_species();
-        if i >= ns {
-            return Err(Error::IndexOutOfRange {
-                kind: "species",
-                index: i,
-                len: ns,
-            });
-        }
+        self.check_species(i)?;
         let (states, probs) = self.prefix_joint(i, prompt)?;
         let cond = self.conditional(i, &states, prompt)?;
         let mut m = vec![0.0; self.arch.caps[i] as usize + 1];
