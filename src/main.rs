@@ -213,6 +213,90 @@ enum Command {
         #[arg(long)]
         cases: Option<String>,
     },
+    /// Distil a neural surrogate of a network's CME as configured in CONFIG (TOML): design,
+    /// teacher, training with checkpoints (an interrupted run resumes), held-out accuracy.
+    Distill {
+        /// Configuration file (TOML; see docs/surrogate.md).
+        config: PathBuf,
+        /// Override the output folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Ignore an existing checkpoint and start again.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Query a distilled surrogate: moments, log-probabilities of states, a marginal, the
+    /// joint, or samples of P(x | rates, x0, t).
+    Query {
+        /// Folder written by `crnkit distill` (card.json, model.safetensors).
+        model_dir: PathBuf,
+        /// Rates: NAME=VALUE,... (every parameter of the box) or values in box order.
+        #[arg(long, allow_hyphen_values = true)]
+        rates: String,
+        /// Initial counts: SPECIES=COUNT,... or counts in model order (default: the card's).
+        #[arg(long)]
+        x0: Option<String>,
+        /// Time.
+        #[arg(long, allow_hyphen_values = true)]
+        t: f64,
+        /// Log-probabilities of these states (counts in model order, states separated by `;`).
+        #[arg(long, conflicts_with_all = ["marginal", "sample", "joint"])]
+        state: Option<String>,
+        /// The marginal distribution of this species (CSV n,p).
+        #[arg(long, conflicts_with_all = ["sample", "joint"])]
+        marginal: Option<String>,
+        /// Draw this many samples (CSV, one row per sample).
+        #[arg(long, conflicts_with = "joint")]
+        sample: Option<usize>,
+        /// The joint distribution on the box of caps (CSV <S1>,...,p).
+        #[arg(long)]
+        joint: bool,
+        /// Seed of --sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Refuse rates, initial counts or times outside the trained domain (default: warn).
+        #[arg(long)]
+        strict: bool,
+        /// Write the CSV here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Infer rates from snapshot data (CSV `time,<S1>,<S2>,...`, one row per cell) with a
+    /// distilled surrogate: maximum likelihood (L-BFGS, standard errors), and with --mcmc
+    /// Metropolis–Hastings posterior intervals.
+    Infer {
+        /// Folder written by `crnkit distill`.
+        model_dir: PathBuf,
+        /// Snapshot data: header `time,<S1>,...` (every species once, any order).
+        data: PathBuf,
+        /// Parameters to infer (comma-separated; default: every parameter not fixed).
+        #[arg(long)]
+        free: Option<String>,
+        /// Values of the other parameters: NAME=VALUE,...
+        #[arg(long)]
+        fix: Option<String>,
+        /// Initial counts of every cell: SPECIES=COUNT,... or counts in model order.
+        #[arg(long)]
+        x0: Option<String>,
+        /// Also sample the posterior (uniform prior on the box) by Metropolis–Hastings.
+        #[arg(long)]
+        mcmc: bool,
+        /// Posterior samples per chain.
+        #[arg(long, default_value_t = 2000)]
+        samples: usize,
+        /// Burn-in steps per chain (proposal tuned during them only).
+        #[arg(long, default_value_t = 1000)]
+        burn_in: usize,
+        /// Chains.
+        #[arg(long, default_value_t = 4)]
+        chains: usize,
+        /// Seed (starts and chains).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write fit.json (and posterior.csv with --mcmc) into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// List the bundled example models, or print one as .crn text.
     Models {
         /// Print this model.
@@ -453,6 +537,82 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             };
             print!("{}", crnkit::io::dsmts::table(&reports));
         }
+        Command::Distill { config, out, fresh } => {
+            let s = crnkit::surrogate::config::run(
+                &config,
+                out.as_deref(),
+                fresh,
+                std::io::stderr().is_terminal(),
+            )?;
+            let m = &s.metrics;
+            println!(
+                "distilled in {:.1} s teacher + {:.1} s training ({} epochs, best {}, stop: {:?}{}); held-out joint Hellinger median {:.4}, p90 {:.4}, max {:.4} over {} points × {} times; written to {}",
+                m.teacher_seconds,
+                m.train_seconds,
+                m.epochs_run,
+                m.best_epoch,
+                s.stop,
+                s.resumed_from
+                    .map(|e| format!(", resumed after epoch {e}"))
+                    .unwrap_or_default(),
+                m.hellinger_median,
+                m.hellinger_p90,
+                m.hellinger_max,
+                m.val_points,
+                m.times.len(),
+                s.dir.display()
+            );
+        }
+        Command::Query {
+            model_dir,
+            rates,
+            x0,
+            t,
+            state,
+            marginal,
+            sample,
+            joint,
+            seed,
+            strict,
+            out,
+        } => query(QueryArgs {
+            model_dir,
+            rates,
+            x0,
+            t,
+            state,
+            marginal,
+            sample,
+            joint,
+            seed,
+            strict,
+            out,
+        })?,
+        Command::Infer {
+            model_dir,
+            data,
+            free,
+            fix,
+            x0,
+            mcmc,
+            samples,
+            burn_in,
+            chains,
+            seed,
+            out,
+        } => infer(InferArgs {
+            model_dir,
+            data,
+            free,
+            fix,
+            x0,
+            mcmc,
+            samples,
+            burn_in,
+            chains,
+            seed,
+            out,
+        })?,
         Command::Demo => demo()?,
     }
     Ok(())
@@ -796,4 +956,239 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Arguments of `crnkit query`.
+struct QueryArgs {
+    model_dir: PathBuf,
+    rates: String,
+    x0: Option<String>,
+    t: f64,
+    state: Option<String>,
+    marginal: Option<String>,
+    sample: Option<usize>,
+    joint: bool,
+    seed: u64,
+    strict: bool,
+    out: Option<PathBuf>,
+}
+
+/// CSV of states (flat, one row of counts per state) with a header of the species names
+/// and `suffix`, each row followed by its entry of `extra`.
+fn states_csv(species: &[String], suffix: &str, states: &[u32], extra: &[String]) -> String {
+    let mut csv = format!("{}{suffix}\n", species.join(","));
+    for (row, e) in states.chunks_exact(species.len().max(1)).zip(extra) {
+        let r: Vec<String> = row.iter().map(u32::to_string).collect();
+        csv.push_str(&format!("{}{e}\n", r.join(",")));
+    }
+    csv
+}
+
+fn query(a: QueryArgs) -> crnkit::Result<()> {
+    use crnkit::surrogate::{Surrogate, query as q};
+    let s = Surrogate::load(&a.model_dir)?;
+    let species = s.card.species.clone();
+    let params = q::parse_rates(&a.rates, &s.card.prompt.params.names)?;
+    let x0 = match &a.x0 {
+        Some(text) => q::parse_counts(text, &species, s.initial())?,
+        None => s.initial().to_vec(),
+    };
+    let outside = s.outside(&params, &x0, a.t)?;
+    if !outside.is_empty() {
+        if a.strict {
+            return Err(crnkit::Error::Surrogate {
+                reason: format!(
+                    "outside the trained domain (--strict): {}",
+                    outside.join("; ")
+                ),
+            });
+        }
+        for line in &outside {
+            eprintln!("warning: {line}; the surrogate extrapolates");
+        }
+    }
+    let mut csv = String::new();
+    if let Some(text) = &a.state {
+        let states = q::parse_states(text, &species)?;
+        let lp = s.log_prob_at(&states, &params, &x0, a.t)?;
+        let extra: Vec<String> = lp.iter().map(|l| format!(",{l},{}", l.exp())).collect();
+        csv = states_csv(&species, ",log_prob,prob", &states, &extra);
+    } else if let Some(name) = &a.marginal {
+        let i = species
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| crnkit::Error::Surrogate {
+                reason: format!(
+                    "--marginal: `{name}` is not a species of the surrogate (its species: {})",
+                    species.join(", ")
+                ),
+            })?;
+        let m = s.marginal_at(i, &params, &x0, a.t)?;
+        csv.push_str(&format!("{name},p\n"));
+        for (n, p) in m.iter().enumerate() {
+            csv.push_str(&format!("{n},{p}\n"));
+        }
+    } else if let Some(n) = a.sample {
+        let xs = s.sample_at(n, &params, &x0, a.t, a.seed)?;
+        csv = states_csv(&species, "", &xs, &vec![String::new(); n]);
+    } else if a.joint {
+        let (states, p) = s.joint_at(&params, &x0, a.t)?;
+        let extra: Vec<String> = p.iter().map(|pk| format!(",{pk}")).collect();
+        csv = states_csv(&species, ",p", &states, &extra);
+    } else {
+        let m = q::moments(&s, &params, &x0, a.t)?;
+        csv.push_str("species,mean,sd\n");
+        for (name, (mean, sd)) in species.iter().zip(m) {
+            csv.push_str(&format!("{name},{mean},{sd}\n"));
+        }
+    }
+    match &a.out {
+        Some(path) => std::fs::write(path, csv).map_err(|source| crnkit::Error::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => {
+            print!("{csv}");
+            Ok(())
+        }
+    }
+}
+
+/// Arguments of `crnkit infer`.
+struct InferArgs {
+    model_dir: PathBuf,
+    data: PathBuf,
+    free: Option<String>,
+    fix: Option<String>,
+    x0: Option<String>,
+    mcmc: bool,
+    samples: usize,
+    burn_in: usize,
+    chains: usize,
+    seed: u64,
+    out: Option<PathBuf>,
+}
+
+fn infer(a: InferArgs) -> crnkit::Result<()> {
+    use crnkit::surrogate::inference::{
+        InferenceSpec, Likelihood, McmcConfig, MleConfig, read_snapshots,
+    };
+    use crnkit::surrogate::{Surrogate, query as q};
+    let s = Surrogate::load(&a.model_dir)?;
+    let data = read_snapshots(&a.data, &s.card.species)?;
+    let mut fixed = Vec::new();
+    if let Some(text) = &a.fix {
+        for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| crnkit::Error::Surrogate {
+                    reason: format!("--fix: `{item}` is not NAME=VALUE"),
+                })?;
+            let v: f64 = v.trim().parse().map_err(|_| crnkit::Error::Surrogate {
+                reason: format!("--fix: `{}` is not a number", v.trim()),
+            })?;
+            fixed.push((k.trim().to_string(), v));
+        }
+    }
+    let spec = InferenceSpec {
+        free: a
+            .free
+            .as_deref()
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        fixed,
+        initial: match &a.x0 {
+            Some(t) => Some(q::parse_counts(t, &s.card.species, s.initial())?),
+            None => None,
+        },
+    };
+    let lik = Likelihood::new(&s, &data, &spec)?;
+    let fit = lik.mle(&MleConfig {
+        seed: a.seed,
+        ..MleConfig::default()
+    })?;
+    println!(
+        "maximum likelihood from {} cells ({} distinct rows): log-likelihood {:.3}, {} iterations",
+        lik.num_cells(),
+        lik.num_rows(),
+        fit.log_likelihood,
+        fit.iterations
+    );
+    println!("parameter,estimate,std_error,on_boundary");
+    for j in 0..fit.names.len() {
+        println!(
+            "{},{},{},{}",
+            fit.names[j], fit.estimate[j], fit.std_error[j], fit.on_boundary[j]
+        );
+    }
+    let mut json = serde_json::json!({
+        "cells": lik.num_cells(),
+        "mle": {
+            "names": fit.names,
+            "estimate": fit.estimate,
+            "std_error": fit.std_error,
+            "log_likelihood": fit.log_likelihood,
+            "iterations": fit.iterations,
+            "on_boundary": fit.on_boundary,
+        },
+    });
+    let mut posterior_csv = None;
+    if a.mcmc {
+        let post = lik.mcmc(&McmcConfig {
+            chains: a.chains,
+            burn_in: a.burn_in,
+            samples: a.samples,
+            seed: a.seed,
+            ..McmcConfig::default()
+        })?;
+        println!(
+            "Metropolis–Hastings: {} chains × {} samples, acceptance {:.3}",
+            post.chains.len(),
+            a.samples,
+            post.acceptance
+        );
+        println!("parameter,mean,sd,q2.5,q50,q97.5,rhat");
+        for p in &post.summary {
+            println!(
+                "{},{},{},{},{},{},{}",
+                p.name, p.mean, p.sd, p.q025, p.q50, p.q975, p.rhat
+            );
+        }
+        json["mcmc"] = serde_json::json!({
+            "acceptance": post.acceptance,
+            "summary": post.summary.iter().map(|p| serde_json::json!({
+                "name": p.name, "mean": p.mean, "sd": p.sd, "q025": p.q025,
+                "q50": p.q50, "q975": p.q975, "rhat": p.rhat,
+            })).collect::<Vec<_>>(),
+        });
+        let mut csv = format!("chain,step,{},log_likelihood\n", post.names.join(","));
+        for (c, ch) in post.chains.iter().enumerate() {
+            for (k, (x, l)) in ch.samples.iter().zip(&ch.log_likelihood).enumerate() {
+                let v: Vec<String> = x.iter().map(f64::to_string).collect();
+                csv.push_str(&format!("{c},{k},{},{l}\n", v.join(",")));
+            }
+        }
+        posterior_csv = Some(csv);
+    }
+    if let Some(dir) = &a.out {
+        let io = |source, p: &std::path::Path| crnkit::Error::Io {
+            path: p.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+        let text = serde_json::to_string_pretty(&json).map_err(|e| crnkit::Error::Surrogate {
+            reason: format!("cannot serialise the fit: {e}"),
+        })?;
+        crnkit::io::write_atomic(&dir.join("fit.json"), text.as_bytes())?;
+        if let Some(csv) = posterior_csv {
+            crnkit::io::write_atomic(&dir.join("posterior.csv"), csv.as_bytes())?;
+        }
+    }
+    Ok(())
 }

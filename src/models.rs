@@ -28,6 +28,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "autoregulated_gene",
         include_str!("../examples/models/autoregulated_gene.crn"),
     ),
+    (
+        "autoregulated_feedback",
+        include_str!("../examples/models/autoregulated_feedback.crn"),
+    ),
+    (
+        "toggle_promoters",
+        include_str!("../examples/models/toggle_promoters.crn"),
+    ),
 ];
 
 /// Load the bundled model called `name` (e.g. `"schlogl"`).

@@ -198,3 +198,101 @@ pub fn halton(dim: usize, start: usize, n: usize, seed: u64) -> Vec<Vec<f64>> {
         })
         .collect()
 }
+
+/// Ranges of initial counts a surrogate is conditioned on: species `i` starts anywhere in
+/// `lo[i]..=hi[i]` (a species with `lo == hi` is fixed). Design points draw the varying
+/// species from the Halton coordinates after the parameters'.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitialBox {
+    /// Smallest initial count per species (model order).
+    pub lo: Vec<u64>,
+    /// Largest initial count per species.
+    pub hi: Vec<u64>,
+}
+
+impl InitialBox {
+    /// A box holding only `x0`.
+    pub fn fixed(x0: &[u64]) -> InitialBox {
+        InitialBox {
+            lo: x0.to_vec(),
+            hi: x0.to_vec(),
+        }
+    }
+
+    /// Check: `n` species, lo ≤ hi each.
+    pub fn validate(&self, n: usize) -> Result<()> {
+        if self.lo.len() != n || self.hi.len() != n {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "the initial-state box needs {n} lo and hi counts, found {} and {}",
+                    self.lo.len(),
+                    self.hi.len()
+                ),
+            });
+        }
+        if let Some(i) = (0..n).find(|&i| self.lo[i] > self.hi[i]) {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "initial range of species {i}: lo {} > hi {}",
+                    self.lo[i], self.hi[i]
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Indices of the species whose initial count varies.
+    pub fn varying(&self) -> Vec<usize> {
+        (0..self.lo.len())
+            .filter(|&i| self.lo[i] < self.hi[i])
+            .collect()
+    }
+
+    /// The initial state at unit coordinates `u` (one per varying species): species i gets
+    /// ⌊lo + u (hi − lo + 1)⌋, so every count of the range is equally likely.
+    pub fn from_unit(&self, u: &[f64]) -> Vec<u64> {
+        let mut x = self.lo.clone();
+        for (&i, &ui) in self.varying().iter().zip(u) {
+            let span = (self.hi[i] - self.lo[i] + 1) as f64;
+            x[i] = (self.lo[i] + (ui.clamp(0.0, 1.0) * span) as u64).min(self.hi[i]);
+        }
+        x
+    }
+
+    /// Whether `x` lies in the box.
+    pub fn contains(&self, x: &[u64]) -> bool {
+        x.len() == self.lo.len()
+            && x.iter()
+                .zip(self.lo.iter().zip(&self.hi))
+                .all(|(v, (l, h))| v >= l && v <= h)
+    }
+}
+
+/// One design point: parameter values (box order) and an initial state (model order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignPoint {
+    /// Parameter values.
+    pub params: Vec<f64>,
+    /// Initial counts.
+    pub initial: Vec<u64>,
+}
+
+/// `n` design points over parameters and initial states: shifted Halton points
+/// `start..start + n` of dimension `params.dim() + initial.varying().len()`.
+pub fn design_points(
+    params: &ParamBox,
+    initial: &InitialBox,
+    start: usize,
+    n: usize,
+    seed: u64,
+) -> Vec<DesignPoint> {
+    let dp = params.dim();
+    let dim = dp + initial.varying().len();
+    halton(dim, start, n, seed)
+        .iter()
+        .map(|u| DesignPoint {
+            params: params.from_unit(&u[..dp]),
+            initial: initial.from_unit(&u[dp..]),
+        })
+        .collect()
+}

@@ -15,19 +15,30 @@
 //! KL to one Euler step of the CME; where FSP applies, its solution is an exact teacher
 //! with no sampling noise, and that is what is used here.
 
+pub mod config;
 pub mod design;
+pub mod inference;
 pub mod model;
+pub mod query;
 pub mod teacher;
 pub mod train;
+pub mod trajectory;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use design::{ParamBox, halton};
+pub use design::{DesignPoint, InitialBox, ParamBox, design_points, halton};
+pub use inference::{
+    InferenceSpec, Likelihood, McmcChain, McmcConfig, McmcResult, MleConfig, MleResult, MleStart,
+    ParamSummary, Snapshots, gelman_rubin, parse_snapshots, read_snapshots,
+};
 pub use model::{Activation, Architecture, MAX_ENUMERATED_STATES, Model};
-pub use teacher::{TeacherConfig, TeacherData, TeacherPoint, TeacherSlice, solve_teacher};
-pub use train::{TrainConfig, TrainReport, train};
+pub use teacher::{
+    TeacherConfig, TeacherData, TeacherPoint, TeacherSlice, sample_teacher, solve_teacher,
+};
+pub use train::{TrainConfig, TrainReport, TrainStop, train};
+pub use trajectory::{ChainConfig, Trajectories, chain, path_log_prob};
 
 use crate::network::Network;
 use crate::{Error, Result};
@@ -51,8 +62,11 @@ pub struct PromptSpec {
     pub t_min: f64,
     /// See `t_min`.
     pub t_max: f64,
-    /// The initial counts the surrogate was trained from (entered as x0_i / cap_i).
+    /// The default initial counts (used when a query gives none; entered as x0_i / cap_i).
     pub initial: Vec<u64>,
+    /// The initial states trained on, when they varied (`None`: only `initial`).
+    #[serde(default)]
+    pub initial_box: Option<InitialBox>,
     /// Caps per species.
     pub caps: Vec<u32>,
 }
@@ -63,8 +77,33 @@ impl PromptSpec {
         self.params.dim() + 1 + self.caps.len()
     }
 
-    /// The prompt for parameter values `params` (box order) at time `t`.
+    /// The prompt for parameter values `params` (box order) at time `t` from the default
+    /// initial state.
     pub fn prompt(&self, params: &[f64], t: f64) -> Result<Vec<f64>> {
+        self.prompt_at(params, &self.initial, t)
+    }
+
+    /// The prompt for parameter values `params` (box order), initial counts `x0` (model
+    /// order) and time `t`. Counts above a cap are an error (the model cannot represent
+    /// them); values outside the trained ranges are not (see [`PromptSpec::outside`]).
+    pub fn prompt_at(&self, params: &[f64], x0: &[u64], t: f64) -> Result<Vec<f64>> {
+        if x0.len() != self.caps.len() {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "expected {} initial counts, found {}",
+                    self.caps.len(),
+                    x0.len()
+                ),
+            });
+        }
+        if let Some(i) = (0..x0.len()).find(|&i| x0[i] > self.caps[i] as u64) {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "initial count {} of species {i} exceeds its cap {}",
+                    x0[i], self.caps[i]
+                ),
+            });
+        }
         if !t.is_finite() {
             return Err(Error::Surrogate {
                 reason: format!("time {t} is not finite"),
@@ -77,10 +116,45 @@ impl PromptSpec {
         } else {
             0.0
         });
-        for (&x, &cap) in self.initial.iter().zip(&self.caps) {
+        for (&x, &cap) in x0.iter().zip(&self.caps) {
             c.push(if cap == 0 { 0.0 } else { x as f64 / cap as f64 });
         }
         Ok(c)
+    }
+
+    /// What lies outside the trained domain, one line each (empty when inside): parameters
+    /// outside the box, initial counts outside the trained range, time outside
+    /// [t_min, t_max]. Lengths must already be right ([`PromptSpec::prompt_at`] checks).
+    pub fn outside(&self, params: &[f64], x0: &[u64], t: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        let b = &self.params;
+        for (i, &v) in params.iter().enumerate().take(b.dim()) {
+            if !(v >= b.lo[i] && v <= b.hi[i]) {
+                out.push(format!(
+                    "parameter `{}` = {v} is outside the trained range [{}, {}]",
+                    b.names[i], b.lo[i], b.hi[i]
+                ));
+            }
+        }
+        let ib = self
+            .initial_box
+            .clone()
+            .unwrap_or_else(|| InitialBox::fixed(&self.initial));
+        for (i, &x) in x0.iter().enumerate().take(ib.lo.len()) {
+            if x < ib.lo[i] || x > ib.hi[i] {
+                out.push(format!(
+                    "initial count {x} of species {i} is outside the trained range {}..={}",
+                    ib.lo[i], ib.hi[i]
+                ));
+            }
+        }
+        if !(t >= self.t_min && t <= self.t_max) {
+            out.push(format!(
+                "time {t} is outside the trained range [{}, {}]",
+                self.t_min, self.t_max
+            ));
+        }
+        out
     }
 
     fn validate(&self) -> Result<()> {
@@ -98,6 +172,9 @@ impl PromptSpec {
                     self.caps.len()
                 ),
             });
+        }
+        if let Some(ib) = &self.initial_box {
+            ib.validate(self.caps.len())?;
         }
         Ok(())
     }
@@ -211,33 +288,83 @@ pub struct Surrogate {
 }
 
 impl Surrogate {
-    /// The prompt for parameters `params` (box order) at time `t`.
+    /// The prompt for parameters `params` (box order) at time `t` from the default initial
+    /// state.
     pub fn prompt(&self, params: &[f64], t: f64) -> Result<Vec<f64>> {
         self.card.prompt.prompt(params, t)
     }
 
-    /// ln q(x | params, t) for several states (flat, one row of counts per state).
+    /// The default initial state (the network's, or the one the card was trained from).
+    pub fn initial(&self) -> &[u64] {
+        &self.card.prompt.initial
+    }
+
+    /// Where (params, x0, t) lies outside the trained domain, one line each (empty when
+    /// inside); lengths are checked.
+    pub fn outside(&self, params: &[f64], x0: &[u64], t: f64) -> Result<Vec<String>> {
+        self.card.prompt.prompt_at(params, x0, t)?;
+        Ok(self.card.prompt.outside(params, x0, t))
+    }
+
+    /// ln q(x | params, t) for several states (flat, one row of counts per state), from the
+    /// default initial state.
     pub fn log_prob(&self, states: &[u32], params: &[f64], t: f64) -> Result<Vec<f64>> {
-        let c = self.prompt(params, t)?;
+        self.log_prob_at(states, params, self.initial(), t)
+    }
+
+    /// ln q(x | params, x0, t) for several states (flat, one row of counts per state).
+    pub fn log_prob_at(
+        &self,
+        states: &[u32],
+        params: &[f64],
+        x0: &[u64],
+        t: f64,
+    ) -> Result<Vec<f64>> {
+        let c = self.card.prompt.prompt_at(params, x0, t)?;
         let ns = self.card.species.len();
         let b = states.len() / ns.max(1);
         let prompts: Vec<f64> = (0..b).flat_map(|_| c.iter().copied()).collect();
         self.model.log_prob(states, &prompts)
     }
 
-    /// The joint on the box of caps (states flat, probabilities).
+    /// The joint on the box of caps (states flat, probabilities), default initial state.
     pub fn joint(&self, params: &[f64], t: f64) -> Result<(Vec<u32>, Vec<f64>)> {
-        self.model.joint(&self.prompt(params, t)?)
+        self.joint_at(params, self.initial(), t)
     }
 
-    /// The marginal of species `i` (entry n = q(X_i = n)).
+    /// The joint on the box of caps from initial counts `x0`.
+    pub fn joint_at(&self, params: &[f64], x0: &[u64], t: f64) -> Result<(Vec<u32>, Vec<f64>)> {
+        self.model
+            .joint(&self.card.prompt.prompt_at(params, x0, t)?)
+    }
+
+    /// The marginal of species `i` (entry n = q(X_i = n)), default initial state.
     pub fn marginal(&self, i: usize, params: &[f64], t: f64) -> Result<Vec<f64>> {
-        self.model.marginal(i, &self.prompt(params, t)?)
+        self.marginal_at(i, params, self.initial(), t)
     }
 
-    /// `n` ancestral samples (flat, n × species).
+    /// The marginal of species `i` from initial counts `x0`.
+    pub fn marginal_at(&self, i: usize, params: &[f64], x0: &[u64], t: f64) -> Result<Vec<f64>> {
+        self.model
+            .marginal(i, &self.card.prompt.prompt_at(params, x0, t)?)
+    }
+
+    /// `n` ancestral samples (flat, n × species), default initial state.
     pub fn sample(&self, n: usize, params: &[f64], t: f64, seed: u64) -> Result<Vec<u32>> {
-        self.model.sample(n, &self.prompt(params, t)?, seed)
+        self.sample_at(n, params, self.initial(), t, seed)
+    }
+
+    /// `n` ancestral samples (flat, n × species) from initial counts `x0`.
+    pub fn sample_at(
+        &self,
+        n: usize,
+        params: &[f64],
+        x0: &[u64],
+        t: f64,
+        seed: u64,
+    ) -> Result<Vec<u32>> {
+        self.model
+            .sample(n, &self.card.prompt.prompt_at(params, x0, t)?, seed)
     }
 
     /// Write `model.safetensors` and `card.json` into folder `dir` (created if needed),
@@ -300,7 +427,12 @@ pub fn hellinger_on(model: &Model, spec: &PromptSpec, data: &TeacherData) -> Res
     let mut out = Vec::with_capacity(data.num_pairs());
     for pt in &data.points {
         for s in &pt.slices {
-            let (states, q) = model.joint(&spec.prompt(&pt.params, s.time)?)?;
+            let prompt = if pt.initial.is_empty() {
+                spec.prompt(&pt.params, s.time)?
+            } else {
+                spec.prompt_at(&pt.params, &pt.initial, s.time)?
+            };
+            let (states, q) = model.joint(&prompt)?;
             // Lexicographic index of a state on the box.
             let index = |x: &[u32]| {
                 x.iter()
@@ -334,8 +466,12 @@ pub fn quantile(v: &[f64], q: f64) -> f64 {
 pub struct DistillConfig {
     /// Parameters conditioned on and their ranges.
     pub params: ParamBox,
+    /// Initial states trained on (`None`: the network's).
+    pub initial: Option<InitialBox>,
     /// The teacher (its `times` are the training times).
     pub teacher: TeacherConfig,
+    /// `None`: the exact FSP teacher; `Some((n, seed))`: `n` SSA samples per design point.
+    pub ssa_samples: Option<(usize, u64)>,
     /// Training design points.
     pub train_points: usize,
     /// Held-out design points (the next points of the same Halton sequence).
@@ -374,16 +510,37 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         });
     }
     let t0 = std::time::Instant::now();
-    let train_x = cfg.params.design(0, cfg.train_points, cfg.design_seed);
-    let val_x = cfg
-        .params
-        .design(cfg.train_points, cfg.val_points, cfg.design_seed);
-    let train_data = solve_teacher(net, &cfg.params, &train_x, &cfg.teacher)?;
+    let ib = match &cfg.initial {
+        Some(b) => {
+            b.validate(net.num_species())?;
+            b.clone()
+        }
+        None => InitialBox::fixed(&net.initial_state()),
+    };
+    let train_x = design_points(&cfg.params, &ib, 0, cfg.train_points, cfg.design_seed);
+    let val_x = design_points(
+        &cfg.params,
+        &ib,
+        cfg.train_points,
+        cfg.val_points,
+        cfg.design_seed,
+    );
+    let teach = |x: &[DesignPoint], c: &TeacherConfig| match cfg.ssa_samples {
+        None => solve_teacher(net, &cfg.params, x, c),
+        Some((n, seed)) => sample_teacher(net, &cfg.params, x, c, n, seed),
+    };
+    let train_data = teach(&train_x, &cfg.teacher)?;
     let val_cfg = TeacherConfig {
         caps: Some(train_data.caps.clone()),
         ..cfg.teacher.clone()
     };
-    let val_data = solve_teacher(net, &cfg.params, &val_x, &val_cfg)?;
+    // Held-out accuracy is always measured against the exact FSP where it can be solved
+    // (the SSA teacher's empirical histograms carry sampling noise).
+    let val_data = match solve_teacher(net, &cfg.params, &val_x, &val_cfg) {
+        Ok(d) => d,
+        Err(_) if cfg.ssa_samples.is_some() => teach(&val_x, &val_cfg)?,
+        Err(e) => return Err(e),
+    };
     let teacher_seconds = t0.elapsed().as_secs_f64();
     let caps = train_data.caps.clone();
     let spec = PromptSpec {
@@ -391,6 +548,7 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         t_min: cfg.teacher.times[0],
         t_max: *cfg.teacher.times.last().unwrap_or(&cfg.teacher.times[0]),
         initial: net.initial_state(),
+        initial_box: cfg.initial.clone(),
         caps: caps.clone(),
     };
     let arch = Architecture {

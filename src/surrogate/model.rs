@@ -21,6 +21,9 @@ pub const MAX_ENUMERATED_STATES: usize = 100_000;
 /// Rows per forward pass when evaluating many states.
 const CHUNK_ROWS: usize = 1 << 16;
 
+/// Most distinct rows evaluated by the direct forward pass (more go through candle's gemm).
+const SMALL_ROWS: usize = 32;
+
 /// Hidden-layer nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -322,10 +325,31 @@ impl Model {
     /// ln q(x | c) as a tensor [B] (f64) for B states (flat, B × num_species, each within
     /// the caps) and B prompts (flat, B × prompt_dim); differentiable.
     pub(crate) fn log_prob_tensor(&self, states: &[u32], prompts: &[f32]) -> Result<Tensor> {
+        let b = states.len() / self.arch.num_species();
+        let pt =
+            Tensor::from_slice(prompts, (b, self.arch.prompt_dim), &self.device).map_err(ce)?;
+        self.log_prob_with_prompt_tensor(states, &pt)
+    }
+
+    /// [`Model::log_prob_tensor`] with the prompts given as an f32 tensor [B, prompt_dim]
+    /// on the model's device, so that gradients flow into them (parameter inference).
+    pub(crate) fn log_prob_with_prompt_tensor(
+        &self,
+        states: &[u32],
+        pt: &Tensor,
+    ) -> Result<Tensor> {
         let ns = self.arch.num_species();
-        let d = self.arch.prompt_dim;
         let b = states.len() / ns;
-        let pt = Tensor::from_slice(prompts, (b, d), &self.device).map_err(ce)?;
+        if pt.dims() != [b, self.arch.prompt_dim] {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "prompt tensor of shape {:?} for {b} states of prompt length {}",
+                    pt.dims(),
+                    self.arch.prompt_dim
+                ),
+            });
+        }
+        let pt = pt.to_dtype(DType::F32).map_err(ce)?;
         let scaled: Vec<f32> = states
             .chunks_exact(ns)
             .flat_map(|s| {
@@ -400,32 +424,47 @@ impl Model {
             self.check_prompt(p)?;
         }
         let b = states.len() / ns;
-        let mut out = Vec::with_capacity(b);
-        for start in (0..b).step_by(CHUNK_ROWS) {
-            let end = (start + CHUNK_ROWS).min(b);
-            let mut st = states[start * ns..end * ns].to_vec();
-            let mut outside = vec![false; end - start];
-            for (r, s) in st.chunks_exact_mut(ns).enumerate() {
-                for (x, &c) in s.iter_mut().zip(&self.arch.caps) {
-                    if *x > c {
-                        outside[r] = true;
-                        *x = 0;
-                    }
+        // States beyond a cap are evaluated at 0 (any in-range value would do) and get −∞.
+        let mut st = states.to_vec();
+        let mut outside = vec![false; b];
+        for (r, s) in st.chunks_exact_mut(ns).enumerate() {
+            for (x, &c) in s.iter_mut().zip(&self.arch.caps) {
+                if *x > c {
+                    outside[r] = true;
+                    *x = 0;
                 }
             }
-            let pr: Vec<f32> = prompts[start * d..end * d]
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
-            let lp = self
-                .log_prob_tensor(&st, &pr)?
-                .to_vec1::<f64>()
-                .map_err(ce)?;
-            out.extend(
-                lp.into_iter()
-                    .zip(outside)
-                    .map(|(v, o)| if o { f64::NEG_INFINITY } else { v }),
-            );
+        }
+        let (pid, distinct) = distinct_prompts(prompts, d);
+        let mut out = vec![0.0f64; b];
+        if distinct.len() / d == b && b > SMALL_ROWS {
+            // Every row has its own prompt: nothing to share, one graph per chunk.
+            for start in (0..b).step_by(CHUNK_ROWS) {
+                let end = (start + CHUNK_ROWS).min(b);
+                let pr: Vec<f32> = prompts[start * d..end * d]
+                    .iter()
+                    .map(|&v| v as f32)
+                    .collect();
+                let lp = self
+                    .log_prob_tensor(&st[start * ns..end * ns], &pr)?
+                    .to_vec1::<f64>()
+                    .map_err(ce)?;
+                out[start..end].copy_from_slice(&lp);
+            }
+        } else {
+            // Each distinct (prompt, x_<i) is evaluated once per species.
+            for i in 0..ns {
+                let w = self.arch.caps[i] as usize + 1;
+                let (row_of, lp) = self.conditional_unique(i, &distinct, &pid, &st, ns)?;
+                for (r, o) in out.iter_mut().enumerate() {
+                    *o += lp[row_of[r] * w + st[r * ns + i] as usize];
+                }
+            }
+        }
+        for (o, &x) in out.iter_mut().zip(&outside) {
+            if x {
+                *o = f64::NEG_INFINITY;
+            }
         }
         Ok(out)
     }
@@ -441,40 +480,15 @@ impl Model {
                 reason: format!("prefixes must be K × {i} counts, found {}", prefixes.len()),
             });
         }
-        let d = self.arch.prompt_dim;
-        let pr: Vec<f32> = prompt.iter().map(|&v| v as f32).collect();
-        let mut out = Vec::with_capacity(k);
-        for start in (0..k).step_by(CHUNK_ROWS) {
-            let end = (start + CHUNK_ROWS).min(k);
-            let rows = end - start;
-            let prompts: Vec<f32> = (0..rows).flat_map(|_| pr.iter().copied()).collect();
-            let pt = Tensor::from_vec(prompts, (rows, d), &self.device).map_err(ce)?;
-            let prefix = if i > 0 {
-                let scaled: Vec<f32> = prefixes[start * i..end * i]
-                    .chunks_exact(i)
-                    .flat_map(|s| {
-                        s.iter().zip(&self.arch.caps).map(|(&x, &c)| {
-                            if c == 0 {
-                                0.0
-                            } else {
-                                x.min(c) as f32 / c as f32
-                            }
-                        })
-                    })
-                    .collect();
-                Some(Tensor::from_vec(scaled, (rows, i), &self.device).map_err(ce)?)
-            } else {
-                None
-            };
-            let lp = self
-                .conditional_tensor(i, &pt, prefix.as_ref())?
-                .exp()
-                .map_err(ce)?
-                .to_vec2::<f64>()
-                .map_err(ce)?;
-            out.extend(lp);
-        }
-        Ok(out)
+        // Each distinct prefix is evaluated once; rows are copies of its probabilities.
+        let pid = vec![0usize; k];
+        let (row_of, lp) = self.conditional_unique(i, prompt, &pid, prefixes, i)?;
+        let w = self.arch.caps[i] as usize + 1;
+        let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
+        Ok(row_of
+            .iter()
+            .map(|&u| probs[u * w..(u + 1) * w].to_vec())
+            .collect())
     }
 
     /// Every state of the first `upto` species (flat) with its probability, enumerated
@@ -567,6 +581,281 @@ impl Model {
         }
         Ok(out)
     }
+}
+
+impl Model {
+    /// One exact ancestral sample per prompt row, with its log-probability.
+    ///
+    /// For B prompts c_1, …, c_B (flat, B × prompt_dim) draws x_b ~ q(· | c_b) species by
+    /// species, x_{b,i} ~ q(x_i | x_{b,<i}, c_b) by inversion of the conditional's CDF,
+    /// with one batched forward pass per species for all rows (each distinct
+    /// (c_b, x_{b,<i}) evaluated once), and returns the states (flat, B × num_species) and
+    /// ln q(x_b | c_b) = Σ_i ln q(x_{b,i} | x_{b,<i}, c_b), read off the same log-softmax.
+    /// The uniforms come from crnkit's generator [`crate::rng::stream`]`(seed, stream)`,
+    /// one per row and species, species by species and row by row, so the result is a
+    /// pure function of (weights, prompts, seed, stream). This is the batched form of
+    /// [`Model::sample`] where every row has its own prompt, as chained trajectories need
+    /// (Liu & Wang, PNAS 121:e2317422121, 2024).
+    pub fn sample_rows(
+        &self,
+        prompts: &[f64],
+        seed: u64,
+        stream: u64,
+    ) -> Result<(Vec<u32>, Vec<f64>)> {
+        let d = self.arch.prompt_dim;
+        let ns = self.arch.num_species();
+        if !prompts.len().is_multiple_of(d) {
+            return Err(Error::Surrogate {
+                reason: format!(
+                    "sample_rows needs B × {d} prompt values, found {}",
+                    prompts.len()
+                ),
+            });
+        }
+        for p in prompts.chunks_exact(d) {
+            self.check_prompt(p)?;
+        }
+        let b = prompts.len() / d;
+        let (pid, distinct) = distinct_prompts(prompts, d);
+        let mut rng = crate::rng::stream(seed, stream);
+        let mut out = vec![0u32; b * ns];
+        let mut logp = vec![0.0f64; b];
+        for i in 0..ns {
+            let w = self.arch.caps[i] as usize + 1;
+            let (row_of, lp) = self.conditional_unique(i, &distinct, &pid, &out, ns)?;
+            let probs: Vec<f64> = lp.iter().map(|l| l.exp()).collect();
+            let totals: Vec<f64> = probs.chunks_exact(w).map(|r| r.iter().sum()).collect();
+            for (r, &u_row) in row_of.iter().enumerate() {
+                let row = &probs[u_row * w..(u_row + 1) * w];
+                let u = rng.random::<f64>() * totals[u_row];
+                let mut acc = 0.0;
+                let mut x = w - 1;
+                for (j, &q) in row.iter().enumerate() {
+                    acc += q;
+                    if u < acc {
+                        x = j;
+                        break;
+                    }
+                }
+                out[r * ns + i] = x as u32;
+                logp[r] += lp[u_row * w + x];
+            }
+        }
+        Ok((out, logp))
+    }
+
+    /// ln q(x_i = · | x_<i, c) for the distinct (prompt, prefix) pairs among the rows:
+    /// row r has prompt `prompts[pid[r]]` (flat, distinct prompts × prompt_dim) and prefix
+    /// `prefixes[r · stride..r · stride + i]` (counts, clipped to the caps). Returns the
+    /// distinct-pair index of every row and the log-probabilities of the distinct pairs
+    /// (flat, pairs × (cap_i + 1)).
+    fn conditional_unique(
+        &self,
+        i: usize,
+        prompts: &[f64],
+        pid: &[usize],
+        prefixes: &[u32],
+        stride: usize,
+    ) -> Result<(Vec<usize>, Vec<f64>)> {
+        let d = self.arch.prompt_dim;
+        let mut index: std::collections::HashMap<(usize, &[u32]), usize> = Default::default();
+        let mut row_of = Vec::with_capacity(pid.len());
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut last: Option<((usize, &[u32]), usize)> = None;
+        for (r, &p) in pid.iter().enumerate() {
+            let key = (p, &prefixes[r * stride..r * stride + i]);
+            let u = match last {
+                Some((k, u)) if k == key => u,
+                _ => *index.entry(key).or_insert_with(|| {
+                    firsts.push(r);
+                    firsts.len() - 1
+                }),
+            };
+            last = Some((key, u));
+            row_of.push(u);
+        }
+        let width = d + i;
+        let mut inputs = Vec::with_capacity(firsts.len() * width);
+        for &r in &firsts {
+            inputs.extend(
+                prompts[pid[r] * d..(pid[r] + 1) * d]
+                    .iter()
+                    .map(|&v| v as f32),
+            );
+            inputs.extend(
+                prefixes[r * stride..r * stride + i]
+                    .iter()
+                    .zip(&self.arch.caps)
+                    .map(|(&x, &c)| {
+                        if c == 0 {
+                            0.0
+                        } else {
+                            x.min(c) as f32 / c as f32
+                        }
+                    }),
+            );
+        }
+        Ok((row_of, self.conditional_rows(i, &inputs, firsts.len())?))
+    }
+
+    /// ln q(x_i = · | input) (f64, flat, rows × (cap_i + 1)) for `rows` network inputs
+    /// [c, x_<i / cap] (f32, flat): small batches on the CPU by a direct forward pass (no
+    /// per-operation tensors), larger ones by [`Model::conditional_tensor`] in chunks.
+    fn conditional_rows(&self, i: usize, inputs: &[f32], rows: usize) -> Result<Vec<f64>> {
+        if rows <= SMALL_ROWS
+            && let Some(v) = self.direct_forward(i, inputs, rows)?
+        {
+            return Ok(v);
+        }
+        let width = self.arch.prompt_dim + i;
+        let mut out = Vec::with_capacity(rows * (self.arch.caps[i] as usize + 1));
+        for start in (0..rows).step_by(CHUNK_ROWS) {
+            let end = (start + CHUNK_ROWS).min(rows);
+            let t = Tensor::from_slice(
+                &inputs[start * width..end * width],
+                (end - start, width),
+                &self.device,
+            )
+            .map_err(ce)?;
+            let lp = self
+                .conditional_tensor(i, &t, None)?
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f64>())
+                .map_err(ce)?;
+            out.extend(lp);
+        }
+        Ok(out)
+    }
+
+    /// The forward pass of species `i`'s MLP on the CPU weights, computed directly: the
+    /// same f32 arithmetic as [`Model::conditional_tensor`] (Linear y = W x + b, the
+    /// activation, logits to f64, log-softmax x − max − ln Σ exp(x − max)) up to the order
+    /// of the sums. `None` when the weights are not contiguous f32 on the CPU.
+    fn direct_forward(&self, i: usize, inputs: &[f32], rows: usize) -> Result<Option<Vec<f64>>> {
+        let mut h: std::borrow::Cow<'_, [f32]> = std::borrow::Cow::Borrowed(inputs);
+        let mut width = self.arch.prompt_dim + i;
+        for (k, layer) in self.layers[i].iter().enumerate() {
+            let (ws, wl) = layer.weight().storage_and_layout();
+            let Some(bias) = layer.bias() else {
+                return Ok(None);
+            };
+            let (bs, bl) = bias.storage_and_layout();
+            let (candle_core::Storage::Cpu(wc), candle_core::Storage::Cpu(bc)) = (&*ws, &*bs)
+            else {
+                return Ok(None);
+            };
+            let (out_dim, in_dim) = wl.shape().dims2().map_err(ce)?;
+            if in_dim != width
+                || !wl.is_contiguous()
+                || !bl.is_contiguous()
+                || bl.shape().elem_count() != out_dim
+            {
+                return Ok(None);
+            }
+            let (Ok(w), Ok(b)) = (wc.as_slice::<f32>(), bc.as_slice::<f32>()) else {
+                return Ok(None);
+            };
+            let w = &w[wl.start_offset()..wl.start_offset() + out_dim * in_dim];
+            let b = &b[bl.start_offset()..bl.start_offset() + out_dim];
+            let mut y = vec![0f32; rows * out_dim];
+            linear_rows(&h, w, b, &mut y, in_dim);
+            if k < 2 {
+                match self.arch.activation {
+                    Activation::Silu => y.iter_mut().for_each(|v| *v = *v / (1.0 + (-*v).exp())),
+                    Activation::Tanh => y.iter_mut().for_each(|v| *v = v.tanh()),
+                }
+            }
+            h = std::borrow::Cow::Owned(y);
+            width = out_dim;
+        }
+        let mut out = Vec::with_capacity(rows * width);
+        for row in h.chunks_exact(width) {
+            let max = row
+                .iter()
+                .map(|&v| v as f64)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let ln_sum = row
+                .iter()
+                .map(|&v| (v as f64 - max).exp())
+                .sum::<f64>()
+                .ln();
+            out.extend(row.iter().map(|&v| (v as f64 - max) - ln_sum));
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Distinct prompts (by bit pattern) of B prompt rows: the index of each row's prompt and
+/// the distinct prompts (flat), in order of first appearance.
+fn distinct_prompts(prompts: &[f64], d: usize) -> (Vec<usize>, Vec<f64>) {
+    let mut index: std::collections::HashMap<Vec<u64>, usize> = Default::default();
+    let mut pid = Vec::with_capacity(prompts.len() / d.max(1));
+    let mut distinct: Vec<f64> = Vec::new();
+    let mut prev: Option<(&[f64], usize)> = None;
+    for p in prompts.chunks_exact(d.max(1)) {
+        let id = match prev {
+            Some((q, id)) if q.iter().zip(p).all(|(a, b)| a.to_bits() == b.to_bits()) => id,
+            _ => *index
+                .entry(p.iter().map(|v| v.to_bits()).collect())
+                .or_insert_with(|| {
+                    distinct.extend_from_slice(p);
+                    distinct.len() / d.max(1) - 1
+                }),
+        };
+        prev = Some((p, id));
+        pid.push(id);
+    }
+    (pid, distinct)
+}
+
+/// y_r = W x_r + b for rows x_r (flat, rows × n_in) and W row-major [n_out, n_in]: with
+/// AVX2 where the CPU has it (detected at run time), else with the baseline instructions;
+/// both give the same bits (the sums are in the same order).
+fn linear_rows(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], n_in: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { linear_rows_avx2(x, w, b, y, n_in) };
+        return;
+    }
+    linear_rows_any(x, w, b, y, n_in);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn linear_rows_avx2(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], n_in: usize) {
+    linear_rows_any(x, w, b, y, n_in);
+}
+
+#[inline(always)]
+fn linear_rows_any(x: &[f32], w: &[f32], b: &[f32], y: &mut [f32], n_in: usize) {
+    let n_out = b.len();
+    for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
+        for ((yj, wj), &bj) in yr.iter_mut().zip(w.chunks_exact(n_in)).zip(b) {
+            *yj = dot(xr, wj) + bj;
+        }
+    }
+}
+
+/// Σ a_k b_k in eight interleaved partial sums (so that it vectorises), added in order.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = 0.0;
+    for v in acc {
+        s += v;
+    }
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 /// `path` with `.tmp` appended to its file name.

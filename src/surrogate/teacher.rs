@@ -9,10 +9,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::design::ParamBox;
+use super::design::{DesignPoint, ParamBox};
 use crate::cme::{FspOptions, solve_transient_with};
 use crate::network::Network;
-use crate::ssa::TimeGrid;
+use crate::ssa::{AnySimulator, GridRecorder, Method, Simulator, TimeGrid};
 use crate::{Error, Result};
 
 /// Settings of the teacher.
@@ -86,6 +86,10 @@ impl TeacherSlice {
 pub struct TeacherPoint {
     /// Parameter values (in the order of the box).
     pub params: Vec<f64>,
+    /// Initial counts (model order; empty in data written before initial states varied,
+    /// meaning the prompt's default).
+    #[serde(default)]
+    pub initial: Vec<u64>,
     /// One slice per time.
     pub slices: Vec<TeacherSlice>,
 }
@@ -120,7 +124,7 @@ impl TeacherData {
 
 /// Raw (unclipped) solution of one point.
 struct Raw {
-    params: Vec<f64>,
+    point: DesignPoint,
     slices: Vec<(f64, Vec<u32>, Vec<f64>, f64)>,
 }
 
@@ -136,18 +140,49 @@ fn check_times(times: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// Solve the CME of `net` at every point of `points` (values of the parameters of `pbox`,
-/// in order) on `cfg.times`, and clip to the caps. When `cfg.caps` is `None` the caps are
-/// chosen from these solutions.
-pub fn solve_teacher(
-    net: &Network,
-    pbox: &ParamBox,
-    points: &[Vec<f64>],
-    cfg: &TeacherConfig,
-) -> Result<TeacherData> {
+/// The network at design point `x`: parameters of `pbox` set, initial counts set.
+fn network_at(net: &Network, pbox: &ParamBox, x: &DesignPoint) -> Result<Network> {
+    if x.params.len() != pbox.dim() {
+        return Err(Error::Surrogate {
+            reason: format!(
+                "a design point has {} values, expected {}",
+                x.params.len(),
+                pbox.dim()
+            ),
+        });
+    }
+    if x.initial.len() != net.num_species() {
+        return Err(Error::Surrogate {
+            reason: format!(
+                "a design point has {} initial counts for {} species",
+                x.initial.len(),
+                net.num_species()
+            ),
+        });
+    }
+    let mut n = net.clone();
+    for (name, &v) in pbox.names.iter().zip(&x.params) {
+        n.set_parameter(name, v)?;
+    }
+    for (i, &c) in x.initial.iter().enumerate() {
+        n.set_initial(i, c)?;
+    }
+    Ok(n)
+}
+
+/// Checks shared by both teachers.
+fn check_teacher(net: &Network, pbox: &ParamBox, times: &[f64]) -> Result<TimeGrid> {
     pbox.validate()?;
-    check_times(&cfg.times)?;
-    net.require_mass_action("the surrogate teacher")?;
+    check_times(times)?;
+    if let Some(ev) = net.events().first() {
+        return Err(Error::Unsupported {
+            feature: format!(
+                "a surrogate of a network with events (event `{}`): its prompt cannot hold \
+                 the trigger memory",
+                ev.name
+            ),
+        });
+    }
     for name in &pbox.names {
         if net.parameter(name).is_none() {
             return Err(Error::UnknownParameter {
@@ -156,8 +191,20 @@ pub fn solve_teacher(
             });
         }
     }
-    let ns = net.num_species();
-    let grid = TimeGrid::from_times(cfg.times.clone())?;
+    TimeGrid::from_times(times.to_vec())
+}
+
+/// Solve the CME of `net` at every design point (parameter values of `pbox` and an initial
+/// state) on `cfg.times`, and clip to the caps. When `cfg.caps` is `None` the caps are
+/// chosen from these solutions. Mass-action and general propensity laws are accepted;
+/// events are refused.
+pub fn solve_teacher(
+    net: &Network,
+    pbox: &ParamBox,
+    points: &[DesignPoint],
+    cfg: &TeacherConfig,
+) -> Result<TeacherData> {
+    let grid = check_teacher(net, pbox, &cfg.times)?;
     let opts = FspOptions {
         tol: cfg.tol,
         ..FspOptions::default()
@@ -165,20 +212,7 @@ pub fn solve_teacher(
     let raw: Vec<Raw> = points
         .par_iter()
         .map(|x| -> Result<Raw> {
-            if x.len() != pbox.dim() {
-                return Err(Error::Surrogate {
-                    reason: format!(
-                        "a design point has {} values, expected {}",
-                        x.len(),
-                        pbox.dim()
-                    ),
-                });
-            }
-            let mut n = net.clone();
-            for (name, &v) in pbox.names.iter().zip(x) {
-                n.set_parameter(name, v)?;
-            }
-            let compiled = n.compile();
+            let compiled = network_at(net, pbox, x)?.compile();
             let mut slices = Vec::with_capacity(cfg.times.len());
             solve_transient_with(&compiled, &grid, &opts, |s| {
                 let mut states = Vec::new();
@@ -192,11 +226,80 @@ pub fn solve_teacher(
                 slices.push((s.time, states, probs, s.error_bound));
             })?;
             Ok(Raw {
-                params: x.clone(),
+                point: x.clone(),
                 slices,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    finish(net.num_species(), raw, cfg)
+}
+
+/// The SSA teacher: `samples` exact trajectories per design point (method `auto`, stream
+/// (`seed`, point index × 2³² + run)), the empirical distribution of the states at every
+/// time of `cfg.times` kept as the slice (`fsp_error` = 0, `outside` = fraction of samples
+/// beyond a cap). Parallel over points, independent of the thread count.
+pub fn sample_teacher(
+    net: &Network,
+    pbox: &ParamBox,
+    points: &[DesignPoint],
+    cfg: &TeacherConfig,
+    samples: usize,
+    seed: u64,
+) -> Result<TeacherData> {
+    let grid = check_teacher(net, pbox, &cfg.times)?;
+    if samples == 0 {
+        return Err(Error::Surrogate {
+            reason: "the SSA teacher needs samples > 0".into(),
+        });
+    }
+    let ns = net.num_species();
+    let raw: Vec<Raw> = points
+        .par_iter()
+        .enumerate()
+        .map(|(k, x)| -> Result<Raw> {
+            let n = network_at(net, pbox, x)?;
+            let compiled = n.compile();
+            let mut sim = AnySimulator::new(&compiled, Method::Auto)?;
+            let mut counts: Vec<std::collections::BTreeMap<Vec<u32>, u64>> =
+                vec![Default::default(); grid.len()];
+            for run in 0..samples {
+                let mut rng = crate::rng::stream(seed, ((k as u64) << 32) | run as u64);
+                sim.reset(&x.initial, 0.0)?;
+                let mut rec = GridRecorder::new(&grid);
+                sim.advance_until(grid.end(), &mut rng, &mut rec)?;
+                for (j, row) in rec.states.chunks_exact(ns).enumerate() {
+                    let st: Vec<u32> = row.iter().map(|&v| v.min(u32::MAX as u64) as u32).collect();
+                    *counts[j].entry(st).or_insert(0) += 1;
+                }
+            }
+            let slices = counts
+                .into_iter()
+                .zip(grid.times())
+                .map(|(m, &t)| {
+                    let mut states = Vec::with_capacity(m.len() * ns);
+                    let mut probs = Vec::with_capacity(m.len());
+                    for (st, c) in m {
+                        states.extend_from_slice(&st);
+                        probs.push(c as f64 / samples as f64);
+                    }
+                    (t, states, probs, 0.0)
+                })
+                .collect();
+            Ok(Raw {
+                point: x.clone(),
+                slices,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cfg = TeacherConfig {
+        prune: 0.0,
+        ..cfg.clone()
+    };
+    finish(ns, raw, &cfg)
+}
+
+/// Caps (given or chosen) and clipping.
+fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig) -> Result<TeacherData> {
     let caps = match &cfg.caps {
         Some(c) => {
             if c.len() != ns {
@@ -211,7 +314,8 @@ pub fn solve_teacher(
     let points = raw
         .into_iter()
         .map(|r| TeacherPoint {
-            params: r.params,
+            params: r.point.params,
+            initial: r.point.initial,
             slices: r
                 .slices
                 .into_iter()

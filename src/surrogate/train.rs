@@ -42,6 +42,8 @@ pub struct TrainConfig {
     pub checkpoint_dir: Option<PathBuf>,
     /// Continue from the checkpoint in `checkpoint_dir` if there is one.
     pub resume: bool,
+    /// Stop after the first epoch that ends past this many seconds of training.
+    pub max_seconds: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -56,6 +58,7 @@ impl Default for TrainConfig {
             progress: false,
             checkpoint_dir: None,
             resume: false,
+            max_seconds: None,
         }
     }
 }
@@ -77,14 +80,81 @@ pub struct TrainReport {
     pub seconds: f64,
     /// The epoch a resumed run started after, if it resumed.
     pub resumed_from: Option<usize>,
+    /// Why training stopped.
+    pub stop: TrainStop,
+}
+
+/// Why a training run stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainStop {
+    /// All epochs ran.
+    #[default]
+    Epochs,
+    /// The validation KL stopped improving for `patience` epochs.
+    EarlyStopping,
+    /// The time budget ran out.
+    Budget,
+}
+
+/// The teacher's mass of one pair arranged for species `i`: the distinct prefixes x_<i
+/// that carry mass and, for each, the dense row p̂(x_<i, x_i = 0..=cap_i).
+pub(crate) struct Level {
+    /// Distinct prefixes, flat (rows × i), scaled by the caps for the model's input.
+    pub prefixes: Vec<f32>,
+    /// The nonzero masses p̂(x_<i = prefix `row`, x_i = `col`) as (row, col, mass).
+    pub weights: Vec<(u32, u32, f64)>,
+    /// Number of distinct prefixes.
+    pub rows: usize,
 }
 
 /// One (point, time) pair ready for the model.
 pub(crate) struct Pair {
-    pub states: Vec<u32>,
-    pub weights: Vec<f64>,
     pub prompt: Vec<f32>,
     pub entropy: f64,
+    /// One level per species.
+    pub levels: Vec<Level>,
+}
+
+impl Pair {
+    /// Rows this pair adds to a batch (over every species).
+    fn rows(&self) -> usize {
+        self.levels.iter().map(|l| l.rows).sum::<usize>().max(1)
+    }
+}
+
+/// Arrange a normalised sparse distribution (states flat, weights) by species: for species
+/// i, the marginal mass of (x_<i, x_i) on the distinct prefixes x_<i. Cross-entropy then
+/// needs one conditional per distinct prefix instead of one per state:
+/// −Σ_x p̂(x) ln q(x) = −Σ_i Σ_{x_<i} Σ_{x_i} p̂(x_<i, x_i) ln q(x_i | x_<i).
+fn levels(states: &[u32], weights: &[f64], caps: &[u32]) -> Vec<Level> {
+    let ns = caps.len();
+    (0..ns)
+        .map(|i| {
+            let mut index: std::collections::BTreeMap<&[u32], usize> = Default::default();
+            let mut cells: std::collections::BTreeMap<(u32, u32), f64> = Default::default();
+            let mut prefixes = Vec::new();
+            for (k, &p) in weights.iter().enumerate() {
+                let st = &states[k * ns..(k + 1) * ns];
+                let next = index.len();
+                let row = *index.entry(&st[..i]).or_insert_with(|| {
+                    prefixes.extend(
+                        st[..i]
+                            .iter()
+                            .zip(caps)
+                            .map(|(&x, &c)| if c == 0 { 0.0 } else { x as f32 / c as f32 }),
+                    );
+                    next
+                });
+                *cells.entry((row as u32, st[i])).or_insert(0.0) += p;
+            }
+            Level {
+                prefixes,
+                rows: index.len(),
+                weights: cells.into_iter().map(|((r, c), w)| (r, c, w)).collect(),
+            }
+        })
+        .collect()
 }
 
 /// Pairs of a teacher data set, with prompts from `spec`.
@@ -101,14 +171,17 @@ pub(crate) fn pairs(data: &TeacherData, spec: &PromptSpec) -> Result<Vec<Pair>> 
                     ),
                 });
             }
+            let weights: Vec<f64> = s.probs.iter().map(|p| p / z).collect();
             out.push(Pair {
-                states: s.states.clone(),
-                weights: s.probs.iter().map(|p| p / z).collect(),
-                prompt: spec
-                    .prompt(&pt.params, s.time)?
-                    .into_iter()
-                    .map(|v| v as f32)
-                    .collect(),
+                levels: levels(&s.states, &weights, &data.caps),
+                prompt: if pt.initial.is_empty() {
+                    spec.prompt(&pt.params, s.time)?
+                } else {
+                    spec.prompt_at(&pt.params, &pt.initial, s.time)?
+                }
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
                 entropy: s.entropy(),
             });
         }
@@ -116,25 +189,52 @@ pub(crate) fn pairs(data: &TeacherData, spec: &PromptSpec) -> Result<Vec<Pair>> 
     Ok(out)
 }
 
-/// Σ over the pairs `idx` of −Σ_x p̂ ln q, as a scalar tensor, and the number of pairs.
+/// Σ over the pairs `idx` of −Σ_x p̂ ln q, as a scalar tensor: per species, one batched
+/// conditional over every distinct prefix of every pair.
 fn batch_ce(model: &Model, data: &[Pair], idx: &[usize]) -> Result<Tensor> {
-    let mut states = Vec::new();
-    let mut prompts = Vec::new();
-    let mut weights = Vec::new();
-    for &k in idx {
-        let p = &data[k];
-        states.extend_from_slice(&p.states);
-        for _ in 0..p.weights.len() {
-            prompts.extend_from_slice(&p.prompt);
+    let ns = model.arch().num_species();
+    let d = model.arch().prompt_dim;
+    let dev = model.device();
+    let mut total: Option<Tensor> = None;
+    for i in 0..ns {
+        let width = model.arch().caps[i] as usize + 1;
+        let rows: usize = idx.iter().map(|&k| data[k].levels[i].rows).sum();
+        let mut prompts = Vec::with_capacity(rows * d);
+        let mut prefixes = Vec::with_capacity(rows * i);
+        let mut weights = vec![0.0f64; rows * width];
+        let mut base = 0;
+        for &k in idx {
+            let l = &data[k].levels[i];
+            for _ in 0..l.rows {
+                prompts.extend_from_slice(&data[k].prompt);
+            }
+            prefixes.extend_from_slice(&l.prefixes);
+            for &(r, c, w) in &l.weights {
+                weights[(base + r as usize) * width + c as usize] = w;
+            }
+            base += l.rows;
         }
-        weights.extend_from_slice(&p.weights);
+        if rows == 0 {
+            continue;
+        }
+        let pt = Tensor::from_vec(prompts, (rows, d), dev).map_err(ce)?;
+        let prefix = if i > 0 {
+            Some(Tensor::from_vec(prefixes, (rows, i), dev).map_err(ce)?)
+        } else {
+            None
+        };
+        let lp = model.conditional_tensor(i, &pt, prefix.as_ref())?;
+        let w = Tensor::from_vec(weights, (rows, width), dev).map_err(ce)?;
+        let term = (lp * w).map_err(ce)?.sum_all().map_err(ce)?;
+        total = Some(match total {
+            None => term,
+            Some(t) => (t + term).map_err(ce)?,
+        });
     }
-    let lp = model.log_prob_tensor(&states, &prompts)?;
-    let w = Tensor::from_vec(weights, lp.dims(), model.device()).map_err(ce)?;
-    (lp * w)
-        .map_err(ce)?
-        .sum_all()
-        .map_err(ce)?
+    total
+        .ok_or_else(|| Error::Surrogate {
+            reason: "an empty training batch".into(),
+        })?
         .neg()
         .map_err(ce)
 }
@@ -158,7 +258,7 @@ pub(crate) fn mean_kl(model: &Model, data: &[Pair]) -> Result<f64> {
     };
     for (k, pair) in data.iter().enumerate() {
         batch.push(k);
-        rows += pair.weights.len();
+        rows += pair.rows();
         if rows > 1 << 15 {
             flush(&mut batch, &mut total)?;
             rows = 0;
@@ -276,6 +376,14 @@ pub fn train(
     let mut order: Vec<usize> = (0..train_pairs.len()).collect();
     for epoch in first_epoch..=cfg.epochs {
         if report.best_epoch > 0 && epoch - report.best_epoch > cfg.patience {
+            report.stop = TrainStop::EarlyStopping;
+            break;
+        }
+        if cfg
+            .max_seconds
+            .is_some_and(|m| start.elapsed().as_secs_f64() > m)
+        {
+            report.stop = TrainStop::Budget;
             break;
         }
         let progress = (epoch - 1) as f64 / cfg.epochs as f64;

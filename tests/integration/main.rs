@@ -13,4 +13,7 @@ mod sbml;
 mod ssa;
 mod stats;
 mod surrogate;
+mod surrogate_cli;
+mod surrogate_infer;
+mod surrogate_traj;
 mod thermo;

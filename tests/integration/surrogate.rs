@@ -2,19 +2,20 @@
 //! save and load.
 
 use crnkit::surrogate::{
-    Activation, Architecture, DistillConfig, Model, ParamBox, PromptSpec, Surrogate, TeacherConfig,
-    TrainConfig, distill, halton, hellinger, quantile, solve_teacher, train,
+    Activation, Architecture, DistillConfig, InitialBox, Model, ParamBox, PromptSpec, Surrogate,
+    TeacherConfig, TrainConfig, design_points, distill, halton, hellinger, quantile, solve_teacher,
+    train,
 };
 use crnkit::{Error, Network};
 use rand::Rng as _;
 
 const BIRTH_DEATH: &str = "parameters: k = 5, g = 1\nspecies: X = 0\n0 -> X @ k\nX -> 0 @ g\n";
 
-fn birth_death() -> Network {
+pub(crate) fn birth_death() -> Network {
     Network::from_crn_str(BIRTH_DEATH, "bd.crn").unwrap()
 }
 
-fn bd_box() -> ParamBox {
+pub(crate) fn bd_box() -> ParamBox {
     ParamBox::new(
         vec!["k".into(), "g".into()],
         vec![1.0, 0.5],
@@ -150,9 +151,13 @@ fn autoregressive_model_is_exactly_normalised() {
     }
 }
 
-fn fast_config() -> DistillConfig {
+/// The fast recipe: immigration–death over the box, x0 = 0, times 0.5..5 (shared by the
+/// inference and trajectory tests, which adjust it).
+pub(crate) fn fast_config() -> DistillConfig {
     DistillConfig {
         params: bd_box(),
+        initial: None,
+        ssa_samples: None,
         teacher: TeacherConfig {
             times: (1..=10).map(|k| 0.5 * k as f64).collect(),
             ..TeacherConfig::default()
@@ -236,6 +241,7 @@ fn tiny_surrogate() -> Surrogate {
         t_min: 0.5,
         t_max: 5.0,
         initial: vec![0],
+        initial_box: None,
         caps: caps.clone(),
     };
     let arch = Architecture {
@@ -364,11 +370,17 @@ fn small_problem() -> (
         times: vec![1.0, 2.0, 4.0],
         ..TeacherConfig::default()
     };
-    let tr = solve_teacher(&net, &b, &b.design(0, 8, 4), &cfg).unwrap();
+    let tr = solve_teacher(
+        &net,
+        &b,
+        &design_points(&b, &InitialBox::fixed(&[0]), 0, 8, 4),
+        &cfg,
+    )
+    .unwrap();
     let va = solve_teacher(
         &net,
         &b,
-        &b.design(8, 4, 4),
+        &design_points(&b, &InitialBox::fixed(&[0]), 8, 4, 4),
         &TeacherConfig {
             caps: Some(tr.caps.clone()),
             ..cfg
@@ -380,6 +392,7 @@ fn small_problem() -> (
         t_min: 1.0,
         t_max: 4.0,
         initial: vec![0],
+        initial_box: None,
         caps: tr.caps.clone(),
     };
     let arch = Architecture {
@@ -474,4 +487,102 @@ fn training_checkpoints_and_resumes() {
         Err(Error::Surrogate { .. })
     ));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The SSA teacher's empirical distributions agree with the exact Poisson law of
+/// immigration–death (chi-square per slice), and do not depend on the thread count.
+#[test]
+fn ssa_teacher_histograms_follow_the_exact_law() {
+    use crnkit::surrogate::sample_teacher;
+    let net = birth_death();
+    let b = bd_box();
+    let pts = design_points(&b, &InitialBox::fixed(&[0]), 0, 6, 11);
+    let cfg = TeacherConfig {
+        times: vec![0.5, 2.0, 5.0],
+        caps: Some(vec![40]),
+        ..TeacherConfig::default()
+    };
+    let n = 4000;
+    let data = sample_teacher(&net, &b, &pts, &cfg, n, 5).unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| sample_teacher(&net, &b, &pts, &cfg, n, 5).unwrap());
+    assert_eq!(
+        serde_json::to_string(&data).unwrap(),
+        serde_json::to_string(&one).unwrap()
+    );
+    // Chi-square over bins with expected count ≥ 5 (the rest pooled), 18 slices: each at
+    // level 1e-4 (Bonferroni 18 × 1e-4 ≈ 2e-3 overall); the critical value is the
+    // Wilson–Hilferty approximation of the chi-square quantile.
+    let mut worst: f64 = 0.0;
+    for pt in &data.points {
+        let (k, g) = (pt.params[0], pt.params[1]);
+        for s in &pt.slices {
+            let mean = k / g * (1.0 - (-g * s.time).exp());
+            let mut exact = vec![(-mean).exp()];
+            for x in 1..=40 {
+                let last = exact[x - 1];
+                exact.push(last * mean / x as f64);
+            }
+            let mut obs = vec![0.0; 41];
+            for (st, &p) in s.states.iter().zip(&s.probs) {
+                obs[*st as usize] += p * n as f64;
+            }
+            let (mut chi, mut dof, mut pool_o, mut pool_e) = (0.0, 0usize, 0.0, 0.0);
+            for x in 0..=40 {
+                let e = exact[x] * n as f64;
+                if e >= 5.0 {
+                    chi += (obs[x] - e).powi(2) / e;
+                    dof += 1;
+                } else {
+                    pool_o += obs[x];
+                    pool_e += e;
+                }
+            }
+            pool_e += (1.0 - exact.iter().sum::<f64>()) * n as f64;
+            pool_o += s.outside * n as f64;
+            if pool_e > 0.0 {
+                chi += (pool_o - pool_e).powi(2) / pool_e;
+                dof += 1;
+            }
+            let nu = (dof - 1) as f64;
+            let z = 3.719; // one-sided 1e-4
+            let crit = nu * (1.0 - 2.0 / (9.0 * nu) + z * (2.0 / (9.0 * nu)).sqrt()).powi(3);
+            worst = worst.max(chi / crit);
+            assert!(chi < crit, "k {k} g {g} t {}: chi2 {chi} > {crit}", s.time);
+        }
+    }
+    eprintln!("SSA teacher: largest chi2 / critical value {worst:.3}");
+}
+
+/// Distillation from SSA samples (maximum likelihood) approaches the exact law: held-out
+/// Hellinger against the FSP solution.
+#[test]
+fn distils_from_ssa_samples() {
+    let mut cfg = fast_config();
+    cfg.ssa_samples = Some((1000, 7));
+    cfg.teacher.caps = Some(vec![40]);
+    let d = distill(&birth_death(), &cfg).unwrap();
+    let m = &d.surrogate.card.metrics;
+    eprintln!(
+        "birth-death from SSA samples: Hellinger vs FSP median {:.4} p90 {:.4} max {:.4}",
+        m.hellinger_median, m.hellinger_p90, m.hellinger_max
+    );
+    // One empirical histogram of N = 1000 draws over K ≈ 15 occupied bins is at
+    // Hellinger ≈ sqrt((K − 1)/(8N)) ≈ 0.042 from the truth; the model pools 48 points and
+    // must do better than a single histogram.
+    assert!(m.hellinger_median < 0.042, "median {}", m.hellinger_median);
+    // The validation data are the exact law, not samples.
+    let pt = &d.validation.points[0];
+    let s = &pt.slices[0];
+    let mean = pt.params[0] / pt.params[1] * (1.0 - (-pt.params[1] * s.time).exp());
+    for (x, p) in s.states.iter().zip(&s.probs) {
+        let mut e = (-mean).exp();
+        for j in 1..=*x {
+            e *= mean / j as f64;
+        }
+        assert!((p - e).abs() < 1e-7, "x {x}: {p} vs {e}");
+    }
 }
