@@ -199,7 +199,7 @@ fn distils_birth_death_within_a_measured_bound() {
     assert!(m.max_outside < 1e-8);
     // Validation KL fell from the random initialisation's.
     assert!(d.report.val_kl[0] > 10.0 * m.val_kl);
-    // Measured on this seed: median 0.0158, p90 0.0328, max 0.054 (4.6 s, 2 cores). The
+    // Measured on this seed: median 0.0158, p90 0.0328, max 0.054 (1.1 s, 2 cores). The
     // bounds leave room for other CPUs' rounding (f32 kernels differ by instruction set).
     assert!(
         m.hellinger_median < 0.025,
@@ -210,7 +210,6 @@ fn distils_birth_death_within_a_measured_bound() {
 }
 
 #[test]
-#[ignore = "full budget (about two minutes in release on 2 cores); run with --ignored"]
 fn distils_birth_death_to_the_acceptance_target() {
     let mut cfg = fast_config();
     cfg.train_points = 128;
