@@ -30,7 +30,12 @@ pub struct Study {
 impl Study {
     /// Parse the options and create `<out>/<name>/`.
     pub fn start(name: &str) -> anyhow::Result<Study> {
-        let options = Options::parse();
+        Study::with_options(name, Options::parse())
+    }
+
+    /// Create `<out>/<name>/` from options parsed elsewhere (a binary with options of its
+    /// own flattens [`Options`] into them).
+    pub fn with_options(name: &str, options: Options) -> anyhow::Result<Study> {
         let dir = options.out.join(name);
         std::fs::create_dir_all(&dir)?;
         Ok(Study {

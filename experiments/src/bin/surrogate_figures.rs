@@ -39,6 +39,7 @@ use crnkit::cme::{FspOptions, solve_transient_with};
 use crnkit::ssa::TimeGrid;
 use crnkit::surrogate::{Surrogate, hellinger};
 use crnkit_experiments::Options;
+use crnkit_experiments::Study;
 use crnkit_experiments::plot::{PALETTE, register_font};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -72,40 +73,6 @@ struct Args {
     /// whole map and the real FSP time instead of the extrapolated one.
     #[arg(long)]
     fsp_all: bool,
-}
-
-/// The output folder and its atomic writes (the study harness's, with this binary's own
-/// `--model` option on top of the common ones).
-struct Out {
-    dir: PathBuf,
-    options: Options,
-}
-
-impl Out {
-    fn start(options: Options) -> anyhow::Result<Out> {
-        let dir = options.out.join(STUDY);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Out { dir, options })
-    }
-
-    fn write(&self, file: &str, bytes: impl AsRef<[u8]>) -> anyhow::Result<PathBuf> {
-        let path = self.dir.join(file);
-        crnkit::io::write_atomic(&path, bytes.as_ref())?;
-        Ok(path)
-    }
-
-    fn finish(&self, extra: serde_json::Value) -> anyhow::Result<()> {
-        let meta = serde_json::json!({
-            "study": STUDY,
-            "seed": self.options.seed,
-            "crnkit_version": env!("CARGO_PKG_VERSION"),
-            "command": std::env::args().collect::<Vec<_>>(),
-            "results": extra,
-        });
-        self.write("metadata.json", serde_json::to_string_pretty(&meta)? + "\n")?;
-        eprintln!("results in {}", self.dir.display());
-        Ok(())
-    }
 }
 
 /// The modes of a distribution p on 0, 1, 2, …: the local maxima with p > [`MIN_PEAK`]
@@ -595,7 +562,7 @@ fn main() -> anyhow::Result<()> {
     if args.grid < 2 || args.every == 0 {
         bail!("--grid must be at least 2 and --every at least 1");
     }
-    let out = Out::start(args.common.clone())?;
+    let out = Study::with_options(STUDY, args.common.clone())?;
     let sur = Surrogate::load(&args.model)
         .with_context(|| format!("loading the surrogate in {}", args.model.display()))?;
     let net = sur.network()?;
@@ -717,7 +684,7 @@ fn main() -> anyhow::Result<()> {
         }));
     }
     out.write("marginals.csv", csv)?;
-    save_curves(&out.dir.join("marginals"), &panels, 3, (1500, 1050))?;
+    save_curves(&out.dir().join("marginals"), &panels, 3, (1500, 1050))?;
 
     // 2. Bimodality map.
     let n = args.grid;
@@ -931,7 +898,7 @@ fn main() -> anyhow::Result<()> {
         ),
         title_bc: "Sarle's bimodality coefficient (surrogate)".into(),
     };
-    save_map(&out.dir.join("bimodality"), &fig, (1650, 520))?;
+    save_map(&out.dir().join("bimodality"), &fig, (1650, 520))?;
 
     println!(
         "bimodality map {n}×{n} (σb = {sigma_b}, ρu = {rho_u}, t = {t_map}): surrogate {map_total_secs:.2} s \

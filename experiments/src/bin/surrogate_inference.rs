@@ -62,6 +62,7 @@ use crnkit::surrogate::{
     hellinger,
 };
 use crnkit_experiments::Options;
+use crnkit_experiments::Study;
 use crnkit_experiments::plot::{PALETTE, register_font};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -122,40 +123,6 @@ struct Args {
     /// Do not copy the posterior SVG to docs/figures/surrogate_posterior.svg.
     #[arg(long)]
     no_docs: bool,
-}
-
-/// The output folder and its atomic writes (the study harness's, with this binary's own
-/// options on top of the common ones).
-struct Out {
-    dir: PathBuf,
-    options: Options,
-}
-
-impl Out {
-    fn start(options: Options) -> anyhow::Result<Out> {
-        let dir = options.out.join(STUDY);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Out { dir, options })
-    }
-
-    fn write(&self, file: &str, bytes: impl AsRef<[u8]>) -> anyhow::Result<PathBuf> {
-        let path = self.dir.join(file);
-        crnkit::io::write_atomic(&path, bytes.as_ref())?;
-        Ok(path)
-    }
-
-    fn finish(&self, extra: Value) -> anyhow::Result<()> {
-        let meta = json!({
-            "study": STUDY,
-            "seed": self.options.seed,
-            "crnkit_version": env!("CARGO_PKG_VERSION"),
-            "command": std::env::args().collect::<Vec<_>>(),
-            "results": extra,
-        });
-        self.write("metadata.json", serde_json::to_string_pretty(&meta)? + "\n")?;
-        eprintln!("results in {}", self.dir.display());
-        Ok(())
-    }
 }
 
 /// `net` with the parameters `params` (box order) and initial state `x0`.
@@ -734,7 +701,7 @@ fn main() -> anyhow::Result<()> {
     if args.small_cells > args.cells {
         bail!("--small-cells must not exceed --cells (the small data sets are subsets)");
     }
-    let out = Out::start(args.common.clone())?;
+    let out = Study::with_options(STUDY, args.common.clone())?;
     let seed = args.common.seed;
     let sur = Surrogate::load(&args.model)
         .with_context(|| format!("loading the surrogate in {}", args.model.display()))?;
@@ -1245,7 +1212,7 @@ fn main() -> anyhow::Result<()> {
             legend: k == 0,
         });
     }
-    let stem = out.dir.join("posterior");
+    let stem = out.dir().join("posterior");
     save_panels(&stem, &panels, 2, (1800, 860))?;
     out.write("posterior_hist.csv", &hist_csv)?;
     out.write("data_vs_model.csv", &dm_csv)?;
