@@ -44,7 +44,8 @@
 //!
 //! [output]
 //! dir = "out/surrogates/autoregulated" # model.safetensors, card.json, report.json,
-//!                                      # validation.csv, checkpoint/ (resumable)
+//!                                      # validation.csv, checkpoint/ (resumable),
+//!                                      # teacher/ (cached teacher solutions)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -391,6 +392,7 @@ impl DistillFile {
                 resume: true,
                 max_seconds: tr.budget_minutes.map(|m| m * 60.0),
             },
+            teacher_cache: Some(out.join("teacher")),
         };
         Ok(Resolved {
             network,
@@ -414,7 +416,8 @@ pub struct DistillSummary {
 }
 
 /// Run the distillation in `path`: resolve, distil (resuming from `out/checkpoint` unless
-/// `fresh`), and write `model.safetensors`, `card.json`, `report.json` (the training curve
+/// `fresh`; reusing the teacher solutions cached in `out/teacher` when they were written
+/// under the same settings, whether or not `fresh`), and write `model.safetensors`, `card.json`, `report.json` (the training curve
 /// and metrics) and `validation.csv` (Hellinger distance per held-out point and time).
 pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Result<DistillSummary> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -427,6 +430,7 @@ pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Resu
     if let Some(o) = out {
         r.out = o.to_path_buf();
         r.config.train.checkpoint_dir = Some(r.out.join("checkpoint"));
+        r.config.teacher_cache = Some(r.out.join("teacher"));
     }
     let cp = r.out.join("checkpoint");
     if fresh && cp.exists() {

@@ -15,6 +15,7 @@
 //! KL to one Euler step of the CME; where FSP applies, its solution is an exact teacher
 //! with no sampling noise, and that is what is used here.
 
+pub mod cache;
 pub mod config;
 pub mod design;
 pub mod inference;
@@ -211,6 +212,10 @@ pub struct Metrics {
     pub design_seed: u64,
     /// Largest teacher mass beyond the caps.
     pub max_outside: f64,
+    /// Per species: the cap is a natural bound, never exceeded by any exact teacher solution
+    /// (see [`TeacherData::closed`]); empty in cards written before it was recorded.
+    #[serde(default)]
+    pub closed_caps: Vec<bool>,
 }
 
 /// The model card (`card.json`).
@@ -486,6 +491,35 @@ pub struct DistillConfig {
     pub init_seed: u64,
     /// Training settings.
     pub train: TrainConfig,
+    /// Folder of the teacher cache (`train.bin`, `val.bin`; see [`cache`]): solutions found
+    /// there under the same settings are reused, others are solved and written there.
+    /// `None`: always solve.
+    pub teacher_cache: Option<std::path::PathBuf>,
+}
+
+/// The key of a teacher cache file: everything the solutions depend on.
+fn teacher_key(
+    net: &Network,
+    cfg: &DistillConfig,
+    ib: &InitialBox,
+    teacher: &TeacherConfig,
+    first: usize,
+    count: usize,
+) -> String {
+    serde_json::json!({
+        "crnkit": env!("CARGO_PKG_VERSION"),
+        "network": net.to_crn_string(),
+        "params": cfg.params,
+        "initial": ib,
+        "times": teacher.times,
+        "tol": teacher.tol,
+        "caps": teacher.caps,
+        "cap_mass": teacher.cap_mass,
+        "prune": teacher.prune,
+        "ssa": cfg.ssa_samples,
+        "design": [first, count, cfg.design_seed as usize],
+    })
+    .to_string()
 }
 
 /// A distilled surrogate with what it took.
@@ -525,22 +559,60 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         cfg.val_points,
         cfg.design_seed,
     );
+    // Look in the cache first; solve and store on a miss.
+    let cached = |name: &str,
+                  first: usize,
+                  x: &[DesignPoint],
+                  c: &TeacherConfig,
+                  solve: &dyn Fn() -> Result<TeacherData>|
+     -> Result<TeacherData> {
+        let Some(dir) = &cfg.teacher_cache else {
+            return solve();
+        };
+        let path = dir.join(name);
+        let key = teacher_key(net, cfg, &ib, c, first, x.len());
+        let why = match cache::load(&path, &key) {
+            cache::Lookup::Hit(d) => {
+                if cfg.train.progress {
+                    eprintln!("teacher: reusing {}", path.display());
+                }
+                return Ok(d);
+            }
+            cache::Lookup::Absent => None,
+            cache::Lookup::Stale => Some("written for other settings".to_string()),
+            cache::Lookup::Corrupt(e) => Some(e),
+        };
+        if let (Some(why), true) = (why, cfg.train.progress) {
+            eprintln!("teacher: not reusing {} ({why}); solving", path.display());
+        }
+        let d = solve()?;
+        cache::store(&path, &key, &d)?;
+        Ok(d)
+    };
     let teach = |x: &[DesignPoint], c: &TeacherConfig| match cfg.ssa_samples {
         None => solve_teacher(net, &cfg.params, x, c),
         Some((n, seed)) => sample_teacher(net, &cfg.params, x, c, n, seed),
     };
-    let train_data = teach(&train_x, &cfg.teacher)?;
+    let train_data = cached("train.bin", 0, &train_x, &cfg.teacher, &|| {
+        teach(&train_x, &cfg.teacher)
+    })?;
     let val_cfg = TeacherConfig {
         caps: Some(train_data.caps.clone()),
         ..cfg.teacher.clone()
     };
     // Held-out accuracy is always measured against the exact FSP where it can be solved
     // (the SSA teacher's empirical histograms carry sampling noise).
-    let val_data = match solve_teacher(net, &cfg.params, &val_x, &val_cfg) {
-        Ok(d) => d,
-        Err(_) if cfg.ssa_samples.is_some() => teach(&val_x, &val_cfg)?,
-        Err(e) => return Err(e),
-    };
+    let val_data = cached(
+        "val.bin",
+        cfg.train_points,
+        &val_x,
+        &val_cfg,
+        &|| match solve_teacher(net, &cfg.params, &val_x, &val_cfg) {
+            Ok(d) => Ok(d),
+            Err(_) if cfg.ssa_samples.is_some() => teach(&val_x, &val_cfg),
+            Err(e) => Err(e),
+        },
+    )?;
     let teacher_seconds = t0.elapsed().as_secs_f64();
     let caps = train_data.caps.clone();
     let spec = PromptSpec {
@@ -560,6 +632,7 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
     let mut model = Model::new(arch.clone(), cfg.init_seed)?;
     let report = train::train(&mut model, &spec, &train_data, &val_data, &cfg.train)?;
     let hel = hellinger_on(&model, &spec, &val_data)?;
+    let caps_len = train_data.caps.len();
     let best = report.best_epoch.saturating_sub(1);
     let metrics = Metrics {
         train_kl: report.train_kl.get(best).copied().unwrap_or(f64::NAN),
@@ -576,6 +649,12 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         times: cfg.teacher.times.clone(),
         design_seed: cfg.design_seed,
         max_outside: train_data.max_outside().max(val_data.max_outside()),
+        closed_caps: (0..caps_len)
+            .map(|i| {
+                train_data.closed.get(i).copied().unwrap_or(false)
+                    && val_data.closed.get(i).copied().unwrap_or(false)
+            })
+            .collect(),
     };
     let card = Card {
         format: CARD_FORMAT.into(),

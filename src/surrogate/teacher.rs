@@ -101,6 +101,11 @@ pub struct TeacherData {
     pub num_species: usize,
     /// Caps per species.
     pub caps: Vec<u32>,
+    /// Per species: true when no solution reached a count above its cap, so the cap is a
+    /// natural bound (a gene state ≤ 1) rather than a truncation. Only the exact teacher
+    /// can tell; the SSA teacher leaves every entry false.
+    #[serde(default)]
+    pub closed: Vec<bool>,
     /// Output times.
     pub times: Vec<f64>,
     /// One entry per design point, in design order.
@@ -231,7 +236,7 @@ pub fn solve_teacher(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    finish(net.num_species(), raw, cfg)
+    finish(net.num_species(), raw, cfg, true)
 }
 
 /// The SSA teacher: `samples` exact trajectories per design point (method `auto`, stream
@@ -295,11 +300,11 @@ pub fn sample_teacher(
         prune: 0.0,
         ..cfg.clone()
     };
-    finish(ns, raw, &cfg)
+    finish(ns, raw, &cfg, false)
 }
 
-/// Caps (given or chosen) and clipping.
-fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig) -> Result<TeacherData> {
+/// Caps (given or chosen), which caps are closed (`exact` teachers only) and clipping.
+fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig, exact: bool) -> Result<TeacherData> {
     let caps = match &cfg.caps {
         Some(c) => {
             if c.len() != ns {
@@ -311,6 +316,16 @@ fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig) -> Result<TeacherData> 
         }
         None => choose_caps(&raw, ns, cfg.cap_mass),
     };
+    let mut closed = vec![exact; ns];
+    for r in &raw {
+        for (_, states, _, _) in &r.slices {
+            for row in states.chunks_exact(ns) {
+                for i in 0..ns {
+                    closed[i] &= row[i] <= caps[i];
+                }
+            }
+        }
+    }
     let points = raw
         .into_iter()
         .map(|r| TeacherPoint {
@@ -328,6 +343,7 @@ fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig) -> Result<TeacherData> 
     Ok(TeacherData {
         num_species: ns,
         caps,
+        closed,
         times: cfg.times.clone(),
         points,
     })

@@ -42,7 +42,8 @@ pub struct TrainConfig {
     pub checkpoint_dir: Option<PathBuf>,
     /// Continue from the checkpoint in `checkpoint_dir` if there is one.
     pub resume: bool,
-    /// Stop after the first epoch that ends past this many seconds of training.
+    /// Stop after the first epoch that ends past this many seconds of training (counting
+    /// the runs a resumed run continues).
     pub max_seconds: Option<f64>,
 }
 
@@ -76,7 +77,7 @@ pub struct TrainReport {
     pub train_kl: Vec<f64>,
     /// Mean validation KL per epoch (nats).
     pub val_kl: Vec<f64>,
-    /// Wall-clock seconds of this call.
+    /// Wall-clock training seconds, over this call and the runs it resumed.
     pub seconds: f64,
     /// The epoch a resumed run started after, if it resumed.
     pub resumed_from: Option<usize>,
@@ -278,6 +279,9 @@ struct Checkpoint {
     train_kl: Vec<f64>,
     val_kl: Vec<f64>,
     seed: u64,
+    /// Training seconds spent up to this checkpoint (over every earlier run).
+    #[serde(default)]
+    seconds: f64,
 }
 
 /// Write `text` to `path` atomically (temporary file + rename).
@@ -324,6 +328,8 @@ pub fn train(
     };
     let mut best = model.snapshot()?;
     let mut first_epoch = 1;
+    // Seconds spent by the runs a resumed run continues (they count toward the budget).
+    let mut prior_seconds = 0.0;
     if let Some(dir) = &cfg.checkpoint_dir {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.display().to_string(),
@@ -347,6 +353,7 @@ pub fn train(
             report.train_kl = cp.train_kl;
             report.val_kl = cp.val_kl;
             report.resumed_from = Some(cp.epoch);
+            prior_seconds = cp.seconds;
             first_epoch = cp.epoch + 1;
         }
     }
@@ -381,7 +388,7 @@ pub fn train(
         }
         if cfg
             .max_seconds
-            .is_some_and(|m| start.elapsed().as_secs_f64() > m)
+            .is_some_and(|m| prior_seconds + start.elapsed().as_secs_f64() > m)
         {
             report.stop = TrainStop::Budget;
             break;
@@ -431,6 +438,7 @@ pub fn train(
                 train_kl: report.train_kl.clone(),
                 val_kl: report.val_kl.clone(),
                 seed: cfg.seed,
+                seconds: prior_seconds + start.elapsed().as_secs_f64(),
             };
             let text = serde_json::to_vec_pretty(&cp).map_err(|e| Error::Surrogate {
                 reason: format!("cannot serialise the checkpoint: {e}"),
@@ -446,6 +454,6 @@ pub fn train(
         b.finish_and_clear();
     }
     model.restore(&best)?;
-    report.seconds = start.elapsed().as_secs_f64();
+    report.seconds = prior_seconds + start.elapsed().as_secs_f64();
     Ok(report)
 }

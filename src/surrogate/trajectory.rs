@@ -69,8 +69,9 @@ pub struct Trajectories {
     pub states: Vec<u32>,
     /// ln q(x_1, …, x_K | x_0) = Σ_k ln q(x_{k+1} | θ, x_k, Δt) per run (nats).
     pub log_prob: Vec<f64>,
-    /// Number of runs that reached a cap (some species with cap > 0 at its cap) at some
-    /// step k ≥ 1.
+    /// Number of runs that reached a cap at some step k ≥ 1: some species at its cap
+    /// (> 0) where the cap is a truncation, not a natural bound
+    /// ([`super::Metrics::closed_caps`]).
     pub at_cap: usize,
     /// Number of runs that visited a state outside the trained initial range at some step
     /// k ≥ 1 before the last (so a later transition extrapolates).
@@ -299,6 +300,9 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
     }
     let mut logp = vec![0.0f64; n];
     let mut hit_cap = vec![false; n];
+    // A species whose cap is a natural bound (never exceeded by the exact teacher) cannot
+    // go beyond it, so sitting there is no warning.
+    let closed = |i: usize| s.card.metrics.closed_caps.get(i).copied().unwrap_or(false);
     let mut left = vec![false; n];
     let mut prompts = Prompts::new(s, params, cfg.dt);
     let mut pr: Vec<f64> = Vec::with_capacity(n * s.card.prompt.dim());
@@ -316,7 +320,7 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
             let at = (r * width) + (k + 1) * ns;
             states[at..at + ns].copy_from_slice(x);
             logp[r] += lp[r];
-            if !hit_cap[r] && x.iter().zip(&caps).any(|(&v, &c)| c > 0 && v >= c) {
+            if !hit_cap[r] && (0..x.len()).any(|i| !closed(i) && caps[i] > 0 && x[i] >= caps[i]) {
                 hit_cap[r] = true;
                 new_cap += 1;
             }

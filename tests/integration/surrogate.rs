@@ -176,7 +176,79 @@ pub(crate) fn fast_config() -> DistillConfig {
             seed: 3,
             ..TrainConfig::default()
         },
+        teacher_cache: None,
     }
+}
+
+/// Caps that are natural bounds (a conserved pair A + B = 1) are marked closed by the exact
+/// teacher; a truncated count (X) is not; the SSA teacher marks none.
+#[test]
+fn teacher_marks_natural_bounds_as_closed() {
+    let net = Network::from_crn_str(
+        "parameters: k = 5, g = 1\nspecies: A = 1, B = 0, X = 0\nA -> B @ 1\nB -> A @ 2\n0 -> X @ k\nX -> 0 @ g\n",
+        "ab.crn",
+    )
+    .unwrap();
+    let pts = design_points(&bd_box(), &InitialBox::fixed(&[1, 0, 0]), 0, 6, 1);
+    let cfg = TeacherConfig {
+        times: vec![0.5, 2.0],
+        ..TeacherConfig::default()
+    };
+    let exact = solve_teacher(&net, &bd_box(), &pts, &cfg).unwrap();
+    assert_eq!(exact.caps[..2], [1, 1]);
+    assert_eq!(exact.closed, vec![true, true, false]);
+    let sampled = crnkit::surrogate::sample_teacher(&net, &bd_box(), &pts, &cfg, 200, 3).unwrap();
+    assert_eq!(sampled.closed, vec![false; 3]);
+}
+
+/// The teacher cache: a second run reads the solutions back (shown by planting altered data
+/// under the right key), and other settings or a damaged file mean solving again.
+#[test]
+fn teacher_cache_is_reused_only_under_the_same_settings() {
+    use crnkit::surrogate::cache::{self, Lookup};
+    let dir = std::env::temp_dir().join(format!("crnkit-teacher-cache-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let mut cfg = fast_config();
+    cfg.train_points = 12;
+    cfg.val_points = 4;
+    cfg.train.epochs = 2;
+    cfg.teacher_cache = Some(dir.clone());
+    let net = birth_death();
+    let first = distill(&net, &cfg).unwrap();
+    let val = dir.join("val.bin");
+    let bytes = std::fs::read(&val).unwrap();
+    let key_len = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    let key = std::str::from_utf8(&bytes[16..16 + key_len])
+        .unwrap()
+        .to_string();
+    let Lookup::Hit(mut data) = cache::load(&val, &key) else {
+        panic!("the cache just written does not read back");
+    };
+    assert_eq!(data.points.len(), 4);
+    assert_eq!(
+        serde_json::to_string(&data.points).unwrap(),
+        serde_json::to_string(&first.validation.points).unwrap()
+    );
+    // Plant a shorter validation set under the same key: the next run must use it.
+    data.points.pop();
+    cache::store(&val, &key, &data).unwrap();
+    let second = distill(&net, &cfg).unwrap();
+    assert_eq!(second.validation.points.len(), 3);
+    assert_eq!(second.hellinger.len(), 3 * cfg.teacher.times.len());
+    // Other settings: the planted file is stale and is replaced by a fresh solve.
+    cfg.teacher.tol = 1e-9;
+    let third = distill(&net, &cfg).unwrap();
+    assert_eq!(third.validation.points.len(), 4);
+    assert!(matches!(cache::load(&val, &key), Lookup::Stale));
+    // A damaged file is solved again, never trusted.
+    let mut bytes = std::fs::read(&val).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0x40;
+    std::fs::write(&val, &bytes).unwrap();
+    let fourth = distill(&net, &cfg).unwrap();
+    assert_eq!(fourth.validation.points.len(), 4);
+    assert_eq!(fourth.hellinger, third.hellinger);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -477,6 +549,22 @@ fn training_checkpoints_and_resumes() {
     assert_eq!(second.epochs_run, 4);
     assert_eq!(second.val_kl.len(), 4);
     assert_eq!(second.val_kl[..2], first.val_kl[..]);
+    // Training time accumulates over resumed runs and counts toward the budget: a
+    // checkpoint recording 1,000 s stops a run with a 500 s budget before any epoch.
+    let cp_path = dir.join("checkpoint.json");
+    let mut cp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cp_path).unwrap()).unwrap();
+    assert!(cp["seconds"].as_f64().unwrap() >= first.seconds);
+    cp["seconds"] = serde_json::json!(1000.0);
+    std::fs::write(&cp_path, cp.to_string()).unwrap();
+    cfg.epochs = 6;
+    cfg.max_seconds = Some(500.0);
+    let mut third_model = Model::new(fresh.arch().clone(), 0).unwrap();
+    let third = train(&mut third_model, &spec, &tr, &va, &cfg).unwrap();
+    assert_eq!(third.stop, crnkit::surrogate::TrainStop::Budget);
+    assert_eq!(third.epochs_run, 4);
+    assert!(third.seconds >= 1000.0);
+    cfg.max_seconds = None;
     // A corrupt checkpoint is an error, not a panic.
     std::fs::write(dir.join("checkpoint.safetensors"), b"garbage").unwrap();
     cfg.epochs = 6;

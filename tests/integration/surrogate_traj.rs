@@ -474,6 +474,13 @@ fn chain_domain_errors() {
             .iter()
             .any(|l| l.contains("left the trained initial range"))
     );
+    // A cap the exact teacher never exceeded is a natural bound: sitting there is no warning.
+    let mut bounded = wide_surrogate();
+    bounded.card.metrics.closed_caps = vec![true];
+    let tb = chain(&bounded, &PARAMS, &[0], &cfg).unwrap();
+    assert_eq!(tb.states, tr.states);
+    assert_eq!(tb.at_cap, 0);
+    assert!(!tb.warnings.iter().any(|l| l.contains("reached a cap")));
     let reason = err(chain(&s, &PARAMS, &[0], &strict));
     assert!(
         reason.contains("reached a cap") || reason.contains("left the trained initial range"),
