@@ -227,76 +227,11 @@ enum Command {
     },
     /// Query a distilled surrogate: moments, log-probabilities of states, a marginal, the
     /// joint, or samples of P(x | rates, x0, t).
-    Query {
-        /// Folder written by `crnkit distill` (card.json, model.safetensors).
-        model_dir: PathBuf,
-        /// Rates: NAME=VALUE,... (every parameter of the box) or values in box order.
-        #[arg(long, allow_hyphen_values = true)]
-        rates: String,
-        /// Initial counts: SPECIES=COUNT,... or counts in model order (default: the card's).
-        #[arg(long)]
-        x0: Option<String>,
-        /// Time.
-        #[arg(long, allow_hyphen_values = true)]
-        t: f64,
-        /// Log-probabilities of these states (counts in model order, states separated by `;`).
-        #[arg(long, conflicts_with_all = ["marginal", "sample", "joint"])]
-        state: Option<String>,
-        /// The marginal distribution of this species (CSV n,p).
-        #[arg(long, conflicts_with_all = ["sample", "joint"])]
-        marginal: Option<String>,
-        /// Draw this many samples (CSV, one row per sample).
-        #[arg(long, conflicts_with = "joint")]
-        sample: Option<usize>,
-        /// The joint distribution on the box of caps (CSV <S1>,...,p).
-        #[arg(long)]
-        joint: bool,
-        /// Seed of --sample.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Refuse rates, initial counts or times outside the trained domain (default: warn).
-        #[arg(long)]
-        strict: bool,
-        /// Write the CSV here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Query(QueryArgs),
     /// Infer rates from snapshot data (CSV `time,<S1>,<S2>,...`, one row per cell) with a
     /// distilled surrogate: maximum likelihood (L-BFGS, standard errors), and with --mcmc
     /// Metropolis–Hastings posterior intervals.
-    Infer {
-        /// Folder written by `crnkit distill`.
-        model_dir: PathBuf,
-        /// Snapshot data: header `time,<S1>,...` (every species once, any order).
-        data: PathBuf,
-        /// Parameters to infer (comma-separated; default: every parameter not fixed).
-        #[arg(long)]
-        free: Option<String>,
-        /// Values of the other parameters: NAME=VALUE,...
-        #[arg(long)]
-        fix: Option<String>,
-        /// Initial counts of every cell: SPECIES=COUNT,... or counts in model order.
-        #[arg(long)]
-        x0: Option<String>,
-        /// Also sample the posterior (uniform prior on the box) by Metropolis–Hastings.
-        #[arg(long)]
-        mcmc: bool,
-        /// Posterior samples per chain.
-        #[arg(long, default_value_t = 2000)]
-        samples: usize,
-        /// Burn-in steps per chain (proposal tuned during them only).
-        #[arg(long, default_value_t = 1000)]
-        burn_in: usize,
-        /// Chains.
-        #[arg(long, default_value_t = 4)]
-        chains: usize,
-        /// Seed (starts and chains).
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Write fit.json (and posterior.csv with --mcmc) into this folder.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Infer(InferArgs),
     /// List the bundled example models, or print one as .crn text.
     Models {
         /// Print this model.
@@ -563,56 +498,8 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                 s.dir.display()
             );
         }
-        Command::Query {
-            model_dir,
-            rates,
-            x0,
-            t,
-            state,
-            marginal,
-            sample,
-            joint,
-            seed,
-            strict,
-            out,
-        } => query(QueryArgs {
-            model_dir,
-            rates,
-            x0,
-            t,
-            state,
-            marginal,
-            sample,
-            joint,
-            seed,
-            strict,
-            out,
-        })?,
-        Command::Infer {
-            model_dir,
-            data,
-            free,
-            fix,
-            x0,
-            mcmc,
-            samples,
-            burn_in,
-            chains,
-            seed,
-            out,
-        } => infer(InferArgs {
-            model_dir,
-            data,
-            free,
-            fix,
-            x0,
-            mcmc,
-            samples,
-            burn_in,
-            chains,
-            seed,
-            out,
-        })?,
+        Command::Query(args) => query(args)?,
+        Command::Infer(args) => infer(args)?,
         Command::Demo => demo()?,
     }
     Ok(())
@@ -974,17 +861,39 @@ fn main() -> ExitCode {
 }
 
 /// Arguments of `crnkit query`.
+#[derive(clap::Args)]
 struct QueryArgs {
+    /// Folder written by `crnkit distill` (card.json, model.safetensors).
     model_dir: PathBuf,
+    /// Rates: NAME=VALUE,... (every parameter of the box) or values in box order.
+    #[arg(long, allow_hyphen_values = true)]
     rates: String,
+    /// Initial counts: SPECIES=COUNT,... or counts in model order (default: the card's).
+    #[arg(long)]
     x0: Option<String>,
+    /// Time.
+    #[arg(long, allow_hyphen_values = true)]
     t: f64,
+    /// Log-probabilities of these states (counts in model order, states separated by `;`).
+    #[arg(long, conflicts_with_all = ["marginal", "sample", "joint"])]
     state: Option<String>,
+    /// The marginal distribution of this species (CSV n,p).
+    #[arg(long, conflicts_with_all = ["sample", "joint"])]
     marginal: Option<String>,
+    /// Draw this many samples (CSV, one row per sample).
+    #[arg(long, conflicts_with = "joint")]
     sample: Option<usize>,
+    /// The joint distribution on the box of caps (CSV <S1>,...,p).
+    #[arg(long)]
     joint: bool,
+    /// Seed of --sample.
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Refuse rates, initial counts or times outside the trained domain (default: warn).
+    #[arg(long)]
     strict: bool,
+    /// Write the CSV here instead of standard output.
+    #[arg(long)]
     out: Option<PathBuf>,
 }
 
@@ -1070,17 +979,38 @@ fn query(a: QueryArgs) -> crnkit::Result<()> {
 }
 
 /// Arguments of `crnkit infer`.
+#[derive(clap::Args)]
 struct InferArgs {
+    /// Folder written by `crnkit distill`.
     model_dir: PathBuf,
+    /// Snapshot data: header `time,<S1>,...` (every species once, any order).
     data: PathBuf,
+    /// Parameters to infer (comma-separated; default: every parameter not fixed).
+    #[arg(long)]
     free: Option<String>,
+    /// Values of the other parameters: NAME=VALUE,...
+    #[arg(long)]
     fix: Option<String>,
+    /// Initial counts of every cell: SPECIES=COUNT,... or counts in model order.
+    #[arg(long)]
     x0: Option<String>,
+    /// Also sample the posterior (uniform prior on the box) by Metropolis–Hastings.
+    #[arg(long)]
     mcmc: bool,
+    /// Posterior samples per chain.
+    #[arg(long, default_value_t = 2000)]
     samples: usize,
+    /// Burn-in steps per chain (proposal tuned during them only).
+    #[arg(long, default_value_t = 1000)]
     burn_in: usize,
+    /// Chains.
+    #[arg(long, default_value_t = 4)]
     chains: usize,
+    /// Seed (starts and chains).
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Write fit.json (and posterior.csv with --mcmc) into this folder.
+    #[arg(long)]
     out: Option<PathBuf>,
 }
 

@@ -1,8 +1,59 @@
 //! Shared harness for the study binaries: command-line options (seed, output folder), an
 //! output folder per study, atomic writes, and a `metadata.json` next to the results with
-//! the study name, seed, crate version and command line; figures (`plot`).
+//! the study name, seed, crate version and command line; figures (`plot`, and
+//! [`save_grid`] for studies that draw their own panels).
 
 pub use crnkit::plot;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// A figure panel that draws itself into one cell of a grid (see [`save_grid`]).
+pub trait DrawPanel {
+    /// Draw into `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+fn draw_grid<DB: DrawingBackend, P: DrawPanel>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[P],
+    rows: usize,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)
+        .map_err(|e| anyhow::anyhow!("drawing failed: {e:?}"))?;
+    let cols = panels.len().div_ceil(rows.max(1));
+    for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
+        p.draw(area)?;
+    }
+    root.present()
+        .map_err(|e| anyhow::anyhow!("writing the figure failed: {e:?}"))?;
+    Ok(())
+}
+
+/// Draw `panels` row by row on a grid of `rows` rows to `<stem>.png` and `<stem>.svg`.
+pub fn save_grid<P: DrawPanel>(
+    stem: &Path,
+    panels: &[P],
+    rows: usize,
+    size: (u32, u32),
+) -> anyhow::Result<()> {
+    plot::register_font();
+    draw_grid(
+        BitMapBackend::new(&stem.with_extension("png"), size).into_drawing_area(),
+        panels,
+        rows,
+    )?;
+    draw_grid(
+        SVGBackend::new(&stem.with_extension("svg"), size).into_drawing_area(),
+        panels,
+        rows,
+    )
+}
 
 use std::path::{Path, PathBuf};
 

@@ -297,42 +297,13 @@ where
     Ok(())
 }
 
-/// Draw `panels` on a grid of `rows` rows to `<stem>.png` and `<stem>.svg`.
-fn save_curves(
-    stem: &Path,
-    panels: &[CurvePanel],
-    rows: usize,
-    size: (u32, u32),
-) -> anyhow::Result<()> {
-    fn draw<DB: DrawingBackend>(
-        root: DrawingArea<DB, Shift>,
-        panels: &[CurvePanel],
-        rows: usize,
-    ) -> anyhow::Result<()>
+impl crnkit_experiments::DrawPanel for CurvePanel {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
-        root.fill(&WHITE)
-            .map_err(|e| anyhow::anyhow!("drawing failed: {e:?}"))?;
-        let cols = panels.len().div_ceil(rows.max(1));
-        for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
-            draw_curves(area, p)?;
-        }
-        root.present()
-            .map_err(|e| anyhow::anyhow!("writing the figure failed: {e:?}"))?;
-        Ok(())
+        draw_curves(area, self)
     }
-    register_font();
-    draw(
-        BitMapBackend::new(&stem.with_extension("png"), size).into_drawing_area(),
-        panels,
-        rows,
-    )?;
-    draw(
-        SVGBackend::new(&stem.with_extension("svg"), size).into_drawing_area(),
-        panels,
-        rows,
-    )
 }
 
 /// Colours of the mode counts 1, 2, ≥ 3 (0 never occurs: some entry exceeds 1e-3).
@@ -684,7 +655,7 @@ fn main() -> anyhow::Result<()> {
         }));
     }
     out.write("marginals.csv", csv)?;
-    save_curves(&out.dir().join("marginals"), &panels, 3, (1500, 1050))?;
+    crnkit_experiments::save_grid(&out.dir().join("marginals"), &panels, 3, (1500, 1050))?;
 
     // 2. Bimodality map.
     let n = args.grid;

@@ -68,7 +68,7 @@ use crnkit::surrogate::{
 };
 use crnkit_experiments::Options;
 use crnkit_experiments::Study;
-use crnkit_experiments::plot::{PALETTE, register_font};
+use crnkit_experiments::plot::PALETTE;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use rayon::prelude::*;
@@ -395,37 +395,13 @@ where
     Ok(())
 }
 
-/// Draw `panels` on a grid of `rows` rows to `<stem>.png` and `<stem>.svg`.
-fn save_panels(stem: &Path, panels: &[Panel], rows: usize, size: (u32, u32)) -> anyhow::Result<()> {
-    fn draw<DB: DrawingBackend>(
-        root: DrawingArea<DB, Shift>,
-        panels: &[Panel],
-        rows: usize,
-    ) -> anyhow::Result<()>
+impl crnkit_experiments::DrawPanel for Panel {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
-        root.fill(&WHITE)
-            .map_err(|e| anyhow::anyhow!("drawing failed: {e:?}"))?;
-        let cols = panels.len().div_ceil(rows.max(1));
-        for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
-            draw_panel(area, p)?;
-        }
-        root.present()
-            .map_err(|e| anyhow::anyhow!("writing the figure failed: {e:?}"))?;
-        Ok(())
+        draw_panel(area, self)
     }
-    register_font();
-    draw(
-        BitMapBackend::new(&stem.with_extension("png"), size).into_drawing_area(),
-        panels,
-        rows,
-    )?;
-    draw(
-        SVGBackend::new(&stem.with_extension("svg"), size).into_drawing_area(),
-        panels,
-        rows,
-    )
 }
 
 /// A tick label: at most 4 significant digits, no trailing zeros.
@@ -1422,7 +1398,7 @@ fn main() -> anyhow::Result<()> {
         });
     }
     let stem = out.dir().join("posterior");
-    save_panels(&stem, &panels, 2, (1800, 860))?;
+    crnkit_experiments::save_grid(&stem, &panels, 2, (1800, 860))?;
     out.write("posterior_hist.csv", &hist_csv)?;
     out.write("data_vs_model.csv", &dm_csv)?;
     let svg = stem.with_extension("svg");
