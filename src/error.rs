@@ -157,8 +157,8 @@ pub enum Error {
         /// The largest count allowed.
         limit: u64,
     },
-    /// A propensity became infinite or NaN.
-    #[error("propensity of reaction {reaction} overflowed ({value})")]
+    /// A propensity (or its bound) became infinite or NaN, or too large to be handled.
+    #[error("propensity of reaction {reaction} overflowed ({value:e})")]
     PropensityOverflow {
         /// Reaction name.
         reaction: String,

@@ -3,7 +3,7 @@
 use rand::Rng as _;
 
 use super::events::EventMemory;
-use super::kernel::Kernel;
+use super::kernel::{Clock, Exit, Kernel};
 use super::{Recorder, Simulator, StopReason, apply, check_state, checked, exponential};
 use crate::error::Result;
 use crate::network::CompiledNetwork;
@@ -92,7 +92,8 @@ impl<'a> Direct<'a> {
     }
 
     fn resum(&mut self) {
-        self.a0 = self.a.iter().sum();
+        // (With the kernel, `a` ends in its sentinel slot.)
+        self.a0 = self.a[..self.net.num_channels()].iter().sum();
         self.since_refresh = 0;
     }
 
@@ -105,9 +106,11 @@ impl<'a> Direct<'a> {
     }
 
     /// The event loop with the compact kernel: the same draws in the same order as the
-    /// generic driver (waiting time, then the uniform for the channel), with every array
-    /// borrowed once for the whole loop. The integer state is written from the `f64` state
-    /// only when a recorder looks at it.
+    /// generic driver (waiting time, then the uniform for the channel). The hot part is
+    /// [`Kernel::run`], which fires events until the next one lies beyond the next sample
+    /// time, the re-sum is due, or something rare happens; this loop does the rare work
+    /// (samples, re-sums, re-sorts, errors). The integer state is written from the `f64`
+    /// state only when a recorder looks at it.
     fn advance_kernel<R: Recorder>(
         &mut self,
         t_end: f64,
@@ -140,22 +143,46 @@ impl<'a> Direct<'a> {
                 *xi = v as i64 as u64;
             }
         };
-        let mut total = *a0;
-        let mut now = *t;
+        // Channels; `a` has one more slot, the kernel's search sentinel.
+        let m = net.num_channels();
+        let mut clock = Clock {
+            now: *t,
+            total: *a0,
+            fired: 0,
+        };
         let mut fired: u64 = 0;
         let mut since = *since_refresh;
         let mut next_ts = rec.next_sample();
         let zig = crate::rng::exp_tables();
+        // Counts far below MAX_COUNT cannot reach it before the next re-sum (at most
+        // REFRESH events away), so the per-event overflow test is needed only near it.
+        let mut safe = k.headroom(xf, REFRESH);
+        // An event drawn but not yet applied (its time lay beyond a sample time).
+        let mut pending: Option<(f64, f64)> = None;
         let stop = loop {
-            if total <= 0.0 {
-                total = a.iter().sum();
+            if !(clock.total > 0.0 && clock.total < f64::INFINITY) {
+                clock.total = a[..m].iter().sum();
+                // A new re-sum block starts here: renew the headroom for it.
                 since = 0;
-                if total <= 0.0 {
+                safe = k.headroom(xf, REFRESH);
+                if !clock.total.is_finite() {
+                    // An overflowing propensity: report it by name. (The total is kept as it
+                    // is, so that a later call starts by re-checking it.)
+                    sync(x, xf);
+                    *a0 = clock.total;
+                    *t = clock.now;
+                    *events += fired;
+                    self.recompute()?;
+                    return Ok(StopReason::ReachedTime);
+                }
+                if clock.total <= 0.0 {
                     break StopReason::Absorbed;
                 }
             }
-            let t_next = now + crate::rng::exp1_with(rng, zig) / total;
-            let target = rng.random::<f64>() * total;
+            let (t_next, target) = pending.take().unwrap_or_else(|| {
+                let t_next = clock.now + crate::rng::exp1_with(rng, zig) / clock.total;
+                (t_next, rng.random::<f64>() * clock.total)
+            });
             if next_ts < t_next && next_ts <= t_end {
                 sync(x, xf);
                 while next_ts < t_next && next_ts <= t_end {
@@ -166,55 +193,57 @@ impl<'a> Direct<'a> {
             if t_next > t_end {
                 break StopReason::ReachedTime;
             }
-            let mut acc = 0.0;
-            let mut slot = usize::MAX;
-            for (i, &ai) in a.iter().enumerate() {
-                acc += ai;
-                if acc > target {
-                    slot = i;
-                    break;
+            // Events due before both the next sample time and the end.
+            let limit = if next_ts <= t_end { next_ts } else { t_end };
+            let budget = REFRESH - since % REFRESH;
+            let drawn = (t_next, target);
+            let exit = match (safe, R::EVENTS) {
+                (true, false) => {
+                    k.run::<false, false>(xf, a, rng, zig, &mut clock, drawn, limit, budget)
                 }
-            }
-            if slot == usize::MAX {
-                // Round-off: the running total fell short. Re-sum and draw again.
-                total = a.iter().sum();
-                continue;
-            }
-            // SAFETY: slot < a.len() (found in `a`) and the lengths were checked above.
-            match unsafe { k.fire(slot, xf, a, total) } {
-                Ok(v) => total = v,
-                Err(()) => {
+                (false, false) => {
+                    k.run::<true, false>(xf, a, rng, zig, &mut clock, drawn, limit, budget)
+                }
+                (_, true) => k.run::<true, true>(xf, a, rng, zig, &mut clock, drawn, limit, budget),
+            };
+            fired += u64::from(clock.fired);
+            since += clock.fired;
+            match exit {
+                Exit::Time(t_next, target) => pending = Some((t_next, target)),
+                Exit::Budget => {}
+                Exit::Short => {
+                    // Round-off: the running total fell short. Re-sum and draw again.
+                    clock.total = a[..m].iter().sum();
+                    continue;
+                }
+                Exit::Overflow(slot) => {
                     sync(x, xf);
-                    *a0 = total;
-                    *t = now;
+                    *a0 = clock.total;
+                    *t = clock.now;
                     *events += fired;
                     let r = k.id(slot);
                     return apply(net, r, &mut x[..n].to_vec()).map(|_| StopReason::ReachedTime);
                 }
-            }
-            now = t_next;
-            fired += 1;
-            if !total.is_finite() {
-                sync(x, xf);
-                *t = now;
-                *events += fired;
-                self.recompute()?;
-                return Ok(StopReason::ReachedTime);
-            }
-            if R::EVENTS {
-                sync(x, xf);
-                rec.event(now, k.id(slot), &x[..n]);
-                next_ts = rec.next_sample();
+                Exit::Fired(slot) => {
+                    sync(x, xf);
+                    rec.event(clock.now, k.id(slot), &x[..n]);
+                    next_ts = rec.next_sample();
+                }
+                Exit::Layout => {
+                    return Err(crate::error::Error::Unsupported {
+                        feature: "direct-method kernel with inconsistent buffers".into(),
+                    });
+                }
             }
             // One counter: re-sum every REFRESH events, re-sort every RESORT events.
-            since += 1;
-            if since % REFRESH == 0 {
-                total = a.iter().sum();
+            if clock.fired > 0 && since % REFRESH == 0 {
+                clock.total = a[..m].iter().sum();
+                safe = k.headroom(xf, REFRESH);
                 if since >= super::kernel::RESORT {
                     since = 0;
                     if k.resort(net) {
                         sync(x, xf);
-                        total = k.init(&x[..n], xf, a);
+                        clock.total = k.init(&x[..n], xf, a);
                     }
                 }
             }
@@ -225,7 +254,7 @@ impl<'a> Direct<'a> {
         while rec.next_sample() <= t_end {
             rec.sample(&x[..n]);
         }
-        *a0 = total;
+        *a0 = clock.total;
         *t = t_end;
         Ok(stop)
     }
@@ -241,8 +270,12 @@ impl<'a> Direct<'a> {
             return self.recompute();
         }
         let n = self.net.num_species();
-        // SAFETY: slot is a storage slot (< a.len()) and the lengths were just checked.
-        match unsafe { k.fire(slot, &mut self.xf, &mut self.a, self.a0) } {
+        // SAFETY: slot is a storage slot (< number of channels) and the layout was just
+        // checked.
+        match unsafe {
+            k.parts()
+                .fire::<true>(slot, &mut self.xf, &mut self.a, self.a0)
+        } {
             Ok(a0) => {
                 self.a0 = a0;
                 for (xi, &v) in self.x[..n].iter_mut().zip(&self.xf) {
@@ -315,7 +348,8 @@ impl Simulator for Direct<'_> {
             let tau = exponential(rng, self.a0);
             let target = rng.random::<f64>() * self.a0;
             let mut acc = 0.0;
-            for (k, &ak) in self.a.iter().enumerate() {
+            let m = self.net.num_channels();
+            for (k, &ak) in self.a[..m].iter().enumerate() {
                 acc += ak;
                 if acc > target {
                     let r = match &self.kernel {

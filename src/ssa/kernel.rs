@@ -1,14 +1,20 @@
 //! A compact direct-method kernel for networks whose channels have order ≤ 2 and change at
 //! most three species — most hand-written models and the Vilar oscillator among them.
 //!
-//! Everything the inner loop touches is in flat structure-of-arrays form in *storage order*:
-//! propensity forms c · x_i · (x_j − s), up to three (species, change) pairs per channel
-//! (unused pairs point at a dummy slot with change 0, so the update is branch-free), and
-//! dependency lists as storage indices. Storage order is the search order: every
-//! [`RESORT`] events the channels are re-sorted by how often they fired, so the linear
-//! search finds frequent channels first (a batched form of the sorting direct method).
+//! Everything the inner loop touches is flat and in *storage order*: per channel a row with
+//! up to three (species, change) pairs (unused pairs point at a dummy slot with change 0, so
+//! the update is branch-free) and the range of its dependency edges; each edge carries the
+//! dependent's propensity form c · x_i · (x_j − s) and storage slot inline, so an update
+//! reads one contiguous run of memory instead of chasing an index into a second table.
+//! Propensities sit in storage order followed by a +∞ sentinel, so the linear search needs
+//! no bounds test. Storage order is the search order: every [`RESORT`] events the channels
+//! are re-sorted by how often they fired, so the search finds frequent channels first (a
+//! batched form of the sorting direct method).
+
+use rand::Rng as _;
 
 use crate::network::{CompiledNetwork, MAX_COUNT};
+use crate::rng::{ExpZiggurat, Rng, exp1_with};
 
 /// c · x_i · (x_j − s).
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +23,27 @@ struct Lin {
     s: f64,
     i: u32,
     j: u32,
+}
+
+/// What firing the channel at one storage slot does: up to three (species, change) pairs
+/// (unused pairs point at the dummy slot with change 0) and its range in the edge list.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    d: [f64; 3],
+    s: [u32; 3],
+    lo: u32,
+    hi: u32,
+}
+
+/// One dependency edge: the propensity form of a dependent and its storage slot, stored
+/// inline so that an update reads one contiguous run of memory.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    c: f64,
+    s: f64,
+    i: u32,
+    j: u32,
+    slot: u32,
 }
 
 /// Re-sort the search order this often (events).
@@ -29,15 +56,47 @@ pub(crate) struct Kernel {
     /// Channel id at each storage slot, and the slot of each channel id.
     id: Vec<u32>,
     slot: Vec<u32>,
-    /// Propensity forms (c, i, j, s) in storage order.
+    /// Propensity forms (c, i, j, s) and species changes, in storage order.
     lin: Vec<Lin>,
     ch_s: Vec<[u32; 3]>,
     ch_d: Vec<[f64; 3]>,
-    dep_off: Vec<u32>,
-    dep: Vec<u32>,
+    /// What the event loop reads: one row per storage slot (changes, edge range) and the
+    /// dependency edges (built from the above by [`Kernel::rebuild_deps`]).
+    rows: Vec<Row>,
+    edges: Vec<Edge>,
     /// Firings per storage slot since the last re-sort.
     fired: Vec<u32>,
     since_sort: u32,
+    /// The largest increase of any count by one firing (0 when nothing ever increases).
+    dmax: f64,
+}
+
+/// Why [`Kernel::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Exit {
+    /// The next event, drawn but not applied, lies beyond the limit: its time and its
+    /// search target.
+    Time(f64, f64),
+    /// The event budget is spent, or the total left (0, ∞) (re-sum it).
+    Budget,
+    /// The running sum fell short of the target (round-off), or the drawn target or the
+    /// total was unusable: re-sum and draw again.
+    Short,
+    /// Firing the channel at this storage slot would take a count past [`MAX_COUNT`];
+    /// nothing has changed.
+    Overflow(usize),
+    /// One event fired at this storage slot (only with `EACH`, for event recorders).
+    Fired(usize),
+    /// `xf` or `a` does not have the kernel's layout ([`Kernel::fits`]); nothing ran.
+    Layout,
+}
+
+/// The running state [`Kernel::run`] advances: time, total propensity, events fired.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    pub(crate) now: f64,
+    pub(crate) total: f64,
+    pub(crate) fired: u32,
 }
 
 impl Kernel {
@@ -56,10 +115,11 @@ impl Kernel {
             lin: Vec::with_capacity(m),
             ch_s: Vec::with_capacity(m),
             ch_d: Vec::with_capacity(m),
-            dep_off: Vec::new(),
-            dep: Vec::new(),
+            rows: Vec::new(),
+            edges: Vec::new(),
             fired: vec![0; m],
             since_sort: 0,
+            dmax: 0.0,
         };
         let dummy = n as u32 + 1;
         for r in 0..m {
@@ -83,6 +143,7 @@ impl Kernel {
             for (q, (&sp, &d)) in cs.iter().zip(cd).enumerate() {
                 s3[q] = sp;
                 d3[q] = d as f64;
+                k.dmax = k.dmax.max(d as f64);
             }
             k.ch_s.push(s3);
             k.ch_d.push(d3);
@@ -91,16 +152,29 @@ impl Kernel {
         Some(k)
     }
 
-    /// Dependency lists in storage indices, in storage order.
+    /// Rows and dependency edges in storage order (edges name storage slots).
     fn rebuild_deps(&mut self, net: &CompiledNetwork) {
-        self.dep_off.clear();
-        self.dep.clear();
-        self.dep_off.push(0);
-        for &r in &self.id {
+        self.rows.clear();
+        self.edges.clear();
+        for (k, &r) in self.id.iter().enumerate() {
+            let lo = self.edges.len() as u32;
             for &j in net.dependents_of(r as usize) {
-                self.dep.push(self.slot[j as usize]);
+                let slot = self.slot[j as usize];
+                let l = self.lin[slot as usize];
+                self.edges.push(Edge {
+                    c: l.c,
+                    s: l.s,
+                    i: l.i,
+                    j: l.j,
+                    slot,
+                });
             }
-            self.dep_off.push(self.dep.len() as u32);
+            self.rows.push(Row {
+                d: self.ch_d[k],
+                s: self.ch_s[k],
+                lo,
+                hi: self.edges.len() as u32,
+            });
         }
     }
 
@@ -140,8 +214,8 @@ impl Kernel {
         self.id[k] as usize
     }
 
-    /// Fill `xf` (n + 2 slots) from `x` and every propensity into `a` (storage order);
-    /// returns the total.
+    /// Fill `xf` (n + 2 slots) from `x` and every propensity into `a` (storage order),
+    /// followed by the search sentinel +∞; returns the total.
     pub(crate) fn init(&self, x: &[u64], xf: &mut Vec<f64>, a: &mut Vec<f64>) -> f64 {
         xf.clear();
         xf.extend(x.iter().map(|&v| v as i64 as f64));
@@ -154,64 +228,110 @@ impl Kernel {
             a.push(v);
             total += v;
         }
+        a.push(f64::INFINITY);
         total
     }
 
-    /// Check the lengths [`Kernel::fire`] relies on.
+    /// Check the layout [`Parts::fire`] and [`Kernel::run`] rely on: `xf` has n + 2 slots,
+    /// `a` one per channel and the sentinel +∞ last.
     pub(crate) fn fits(&self, xf: &[f64], a: &[f64]) -> bool {
-        xf.len() == self.n + 2 && a.len() == self.lin.len()
+        let m = self.lin.len();
+        xf.len() == self.n + 2 && a.len() == m + 1 && a[m] == f64::INFINITY
     }
 
-    /// Fire the channel at storage slot `k`: update `xf` (n + 2 slots: counts, the 1.0
-    /// slot, the dummy slot) and the dependents' propensities in `a`; return the new total,
-    /// or `Err(())` for a count of 2^53 or more (then nothing has changed). Counts cannot go
-    /// negative: a channel fires only with positive propensity, so every species it
-    /// consumes has at least its coefficient.
+    /// True when `events` more firings cannot take any count in `xf` past [`MAX_COUNT`]
+    /// (no count is within `events` · (largest increase) of it), so that the overflow test
+    /// may be skipped for that many events.
+    pub(crate) fn headroom(&self, xf: &[f64], events: u32) -> bool {
+        let top = xf[..self.n].iter().fold(0.0f64, |m, &v| m.max(v));
+        top + f64::from(events) * self.dmax <= MAX_COUNT as f64
+    }
+
+    /// The direct method's event loop, from the drawn event (`t_next`, `target`) on: find
+    /// the channel (linear search of the running sum), fire it, draw the next waiting time
+    /// and target, until the next event lies beyond `limit`, `budget` (≥ 1) events have
+    /// fired, the total leaves (0, ∞), or the search falls short. Draws in the same order as
+    /// [`super::drive`]: the waiting time, then the uniform for the channel. With
+    /// `CHECK = false` the overflow test is skipped (the caller has [`Kernel::headroom`] for
+    /// `budget` events); with `EACH` it returns after every event.
     ///
-    /// # Safety
-    /// `k < a.len()` and [`Kernel::fits`]`(xf, a)`.
+    /// Every array is borrowed once for the whole loop, so the hot state stays in registers.
+    /// The search needs no bounds test: it stops at the sentinel +∞ after the last channel
+    /// at the latest, because the target is finite (the total is checked to be in (0, ∞)
+    /// before every draw).
+    // The negated comparisons are deliberate: a NaN must end the loop, not continue it.
+    #[allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord)]
     #[inline(always)]
-    pub(crate) unsafe fn fire(
+    pub(crate) fn run<const CHECK: bool, const EACH: bool>(
         &mut self,
-        k: usize,
         xf: &mut [f64],
         a: &mut [f64],
-        mut a0: f64,
-    ) -> Result<f64, ()> {
-        debug_assert!(k < a.len() && self.fits(xf, a));
-        // SAFETY (all unchecked accesses): k is a storage slot (< c.len() = a.len()); change
-        // species are species indices or the dummy n + 1 < xf.len(); propensity indices are
-        // species or the 1.0 slot n; dep entries are storage slots < a.len(); dep_off has
-        // c.len() + 1 non-decreasing entries ending at dep.len(). `new` and `permute`
-        // establish this, the caller the lengths.
-        unsafe {
-            let s = *self.ch_s.get_unchecked(k);
-            let d = *self.ch_d.get_unchecked(k);
-            let v0 = *xf.get_unchecked(s[0] as usize) + d[0];
-            let v1 = *xf.get_unchecked(s[1] as usize) + d[1];
-            let v2 = *xf.get_unchecked(s[2] as usize) + d[2];
-            if v0.max(v1).max(v2) > MAX_COUNT as f64 {
-                return Err(());
-            }
-            *xf.get_unchecked_mut(s[0] as usize) = v0;
-            *xf.get_unchecked_mut(s[1] as usize) = v1;
-            *xf.get_unchecked_mut(s[2] as usize) = v2;
-            let (lo, hi) = (
-                *self.dep_off.get_unchecked(k) as usize,
-                *self.dep_off.get_unchecked(k + 1) as usize,
-            );
-            for &j in self.dep.get_unchecked(lo..hi) {
-                let j = j as usize;
-                let l = *self.lin.get_unchecked(j);
-                let v =
-                    l.c * *xf.get_unchecked(l.i as usize) * (*xf.get_unchecked(l.j as usize) - l.s);
-                let old = a.get_unchecked_mut(j);
-                a0 += v - *old;
-                *old = v;
-            }
-            *self.fired.get_unchecked_mut(k) += 1;
+        rng: &mut Rng,
+        zig: &ExpZiggurat,
+        clock: &mut Clock,
+        (mut t_next, mut target): (f64, f64),
+        limit: f64,
+        budget: u32,
+    ) -> Exit {
+        let m = self.lin.len();
+        if !self.fits(xf, a) {
+            return Exit::Layout;
         }
-        Ok(a0)
+        if !target.is_finite() || !valid(clock.total) {
+            return Exit::Short;
+        }
+        let mut parts = self.parts();
+        let mut now = clock.now;
+        let mut total = clock.total;
+        let mut fired = 0u32;
+        let exit = loop {
+            if !(t_next <= limit) {
+                break Exit::Time(t_next, target);
+            }
+            let mut acc = 0.0;
+            let mut slot = 0;
+            loop {
+                // SAFETY: slot ≤ m < a.len(): at a[m] = +∞ the sum is +∞ or NaN, and either
+                // ends the loop (the target is finite; a NaN sum ends it at once).
+                acc += unsafe { *a.get_unchecked(slot) };
+                if !(acc <= target) {
+                    break;
+                }
+                slot += 1;
+            }
+            if slot >= m {
+                break Exit::Short;
+            }
+            // SAFETY: slot < m (checked just above) and the layout was checked on entry.
+            match unsafe { parts.fire::<CHECK>(slot, xf, a, total) } {
+                Ok(v) => total = v,
+                Err(()) => break Exit::Overflow(slot),
+            }
+            now = t_next;
+            fired += 1;
+            if EACH {
+                break Exit::Fired(slot);
+            }
+            if fired >= budget || !valid(total) {
+                break Exit::Budget;
+            }
+            t_next = now + exp1_with(rng, zig) / total;
+            target = rng.random::<f64>() * total;
+        };
+        clock.now = now;
+        clock.total = total;
+        clock.fired = fired;
+        exit
+    }
+
+    /// The arrays the event loop reads, borrowed once; [`Parts::fire`] fires a channel.
+    #[inline(always)]
+    pub(crate) fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            rows: &self.rows,
+            edges: &self.edges,
+            fired: &mut self.fired,
+        }
     }
 
     /// Count an event; every [`RESORT`] events, re-sort the storage by firing frequency.
@@ -243,5 +363,69 @@ impl Kernel {
         }
         self.permute(net, &ids);
         true
+    }
+}
+
+/// A total propensity the event loop can draw with: positive and finite (one integer
+/// comparison: the bit patterns of the positive finite doubles are 1 ..= 0x7fef_ffff_ffff_ffff).
+#[inline(always)]
+fn valid(total: f64) -> bool {
+    total.to_bits().wrapping_sub(1) < 0x7fef_ffff_ffff_ffff
+}
+
+/// Borrowed views of a [`Kernel`]'s arrays (see [`Kernel::parts`]).
+pub(crate) struct Parts<'a> {
+    rows: &'a [Row],
+    edges: &'a [Edge],
+    fired: &'a mut [u32],
+}
+
+impl Parts<'_> {
+    /// Fire the channel at storage slot `k`: update `xf` (n + 2 slots: counts, the 1.0
+    /// slot, the dummy slot) and the dependents' propensities in `a`; return the new total,
+    /// or `Err(())` for a count of 2^53 or more (then nothing has changed). Counts cannot go
+    /// negative: a channel fires only with positive propensity, so every species it
+    /// consumes has at least its coefficient. With `CHECK = false` the overflow test is
+    /// skipped (the caller has established [`Kernel::headroom`]).
+    ///
+    /// # Safety
+    /// `k` is a storage slot (< number of channels) and `xf`, `a` fit the kernel these parts
+    /// came from ([`Kernel::fits`]).
+    #[inline(always)]
+    pub(crate) unsafe fn fire<const CHECK: bool>(
+        &mut self,
+        k: usize,
+        xf: &mut [f64],
+        a: &mut [f64],
+        mut a0: f64,
+    ) -> Result<f64, ()> {
+        debug_assert!(k < self.rows.len() && a.len() == self.rows.len() + 1);
+        // SAFETY (all unchecked accesses): k is a storage slot (< rows.len() < a.len());
+        // change species are species indices or the dummy n + 1 < xf.len(); propensity
+        // indices are species or the 1.0 slot n; edge slots are storage slots < rows.len();
+        // every row's lo ≤ hi ≤ edges.len(). `new` and `permute` establish this, the caller
+        // the lengths.
+        unsafe {
+            let row = *self.rows.get_unchecked(k);
+            let (s, d) = (row.s, row.d);
+            let v0 = *xf.get_unchecked(s[0] as usize) + d[0];
+            let v1 = *xf.get_unchecked(s[1] as usize) + d[1];
+            let v2 = *xf.get_unchecked(s[2] as usize) + d[2];
+            if CHECK && v0.max(v1).max(v2) > MAX_COUNT as f64 {
+                return Err(());
+            }
+            *xf.get_unchecked_mut(s[0] as usize) = v0;
+            *xf.get_unchecked_mut(s[1] as usize) = v1;
+            *xf.get_unchecked_mut(s[2] as usize) = v2;
+            for l in self.edges.get_unchecked(row.lo as usize..row.hi as usize) {
+                let v =
+                    l.c * *xf.get_unchecked(l.i as usize) * (*xf.get_unchecked(l.j as usize) - l.s);
+                let old = a.get_unchecked_mut(l.slot as usize);
+                a0 += v - *old;
+                *old = v;
+            }
+            *self.fired.get_unchecked_mut(k) += 1;
+        }
+        Ok(a0)
     }
 }

@@ -420,39 +420,41 @@ fn bad_runs_give_clear_errors() {
         }),
         Error::InvalidSetting { name: "runs", .. }
     ));
-    // A count that would reach 2^53.
-    let net =
-        Network::from_crn_str("species: X = 9007199254740980\n0 -> X @ 1e6", "t.crn").unwrap();
-    for method in Method::ALL {
-        let e = EnsembleConfig {
+    // The error every method gives for one run of `crn` to t = 1.
+    let run_err = |crn: &str, method: Method| {
+        let net = Network::from_crn_str(crn, "t.crn").unwrap();
+        EnsembleConfig {
             until: 1.0,
             runs: 1,
             method,
             ..EnsembleConfig::default()
         }
         .run(&net)
-        .unwrap_err();
-        assert!(
-            matches!(e, Error::CountOutOfRange { ref species, .. } if species == "X"),
-            "{e}"
-        );
-    }
-    // A propensity that overflows.
-    let net =
-        Network::from_crn_str("species: X = 9007199254740991\n30 X -> 0 @ 1e300", "t.crn").unwrap();
+        .unwrap_err()
+    };
     for method in Method::ALL {
-        let e = EnsembleConfig {
-            until: 1.0,
-            runs: 1,
-            method,
-            ..EnsembleConfig::default()
+        // A count that would reach 2^53 at once, and one that reaches it thousands of events
+        // into the run (the direct method skips the per-event test while counts are far
+        // from the limit; it must still stop exactly there).
+        for x0 in ["9007199254740980", "9007199254735991"] {
+            let e = run_err(&format!("species: X = {x0}\n0 -> X @ 1e6"), method);
+            assert!(
+                matches!(e, Error::CountOutOfRange { ref species, .. } if species == "X"),
+                "{method}: {e}"
+            );
         }
-        .run(&net)
-        .unwrap_err();
-        assert!(
-            matches!(e, Error::PropensityOverflow { .. }),
-            "{method}: {e}"
-        );
+        // Propensities that overflow: at once, and after ~13,000 events of autocatalytic
+        // growth (1e300 · Y · (Y − 1) passes f64::MAX near Y = 13,400).
+        for crn in [
+            "species: X = 9007199254740991\n30 X -> 0 @ 1e300",
+            "species: Y = 2\n2 Y -> 3 Y @ 1e300",
+        ] {
+            let e = run_err(crn, method);
+            assert!(
+                matches!(e, Error::PropensityOverflow { .. }),
+                "{method}: {e}"
+            );
+        }
     }
     // NaN or negative rates after parameter substitution are refused before simulation.
     let mut net =
