@@ -3,7 +3,7 @@
 use rand::Rng as _;
 
 use super::events::EventMemory;
-use super::kernel::{Clock, Exit, Kernel};
+use super::kernel::{Clock, Exit, Kernel, valid};
 use super::{Recorder, Simulator, StopReason, apply, check_state, checked, exponential};
 use crate::error::Result;
 use crate::network::CompiledNetwork;
@@ -160,7 +160,7 @@ impl<'a> Direct<'a> {
         // An event drawn but not yet applied (its time lay beyond a sample time).
         let mut pending: Option<(f64, f64)> = None;
         let stop = loop {
-            if !(clock.total > 0.0 && clock.total < f64::INFINITY) {
+            if !valid(clock.total) {
                 clock.total = a[..m].iter().sum();
                 // A new re-sum block starts here: renew the headroom for it.
                 since = 0;
@@ -279,15 +279,7 @@ impl<'a> Direct<'a> {
         let n = self.net.num_species();
         // SAFETY: slot is a storage slot (< number of channels) and the layout was just
         // checked.
-        match unsafe {
-            if k.inline() {
-                k.parts()
-                    .fire::<true, true>(slot, &mut self.xf, &mut self.a, self.a0)
-            } else {
-                k.parts()
-                    .fire::<true, false>(slot, &mut self.xf, &mut self.a, self.a0)
-            }
-        } {
+        match unsafe { k.fire_checked(slot, &mut self.xf, &mut self.a, self.a0) } {
             Ok(a0) => {
                 self.a0 = a0;
                 for (xi, &v) in self.x[..n].iter_mut().zip(&self.xf) {

@@ -360,9 +360,34 @@ impl Kernel {
         exit
     }
 
+    /// Fire the channel at storage slot `k` with the overflow test, in whichever edge layout
+    /// the kernel has (for firings one at a time, outside [`Kernel::run`]).
+    ///
+    /// # Safety
+    /// `k` is a storage slot (< number of channels) and [`Kernel::fits`]`(xf, a)`.
+    #[inline(always)]
+    pub(crate) unsafe fn fire_checked(
+        &mut self,
+        k: usize,
+        xf: &mut [f64],
+        a: &mut [f64],
+        a0: f64,
+    ) -> Result<f64, ()> {
+        let inline = self.inline;
+        let mut parts = self.parts();
+        // SAFETY: passed on from the caller; the layout parameter matches the kernel's.
+        unsafe {
+            if inline {
+                parts.fire::<true, true>(k, xf, a, a0)
+            } else {
+                parts.fire::<true, false>(k, xf, a, a0)
+            }
+        }
+    }
+
     /// The arrays the event loop reads, borrowed once; [`Parts::fire`] fires a channel.
     #[inline(always)]
-    pub(crate) fn parts(&mut self) -> Parts<'_> {
+    fn parts(&mut self) -> Parts<'_> {
         Parts {
             rows: &self.rows,
             edges: &self.edges,
@@ -407,12 +432,12 @@ impl Kernel {
 /// A total propensity the event loop can draw with: positive and finite (one integer
 /// comparison: the bit patterns of the positive finite doubles are 1 ..= 0x7fef_ffff_ffff_ffff).
 #[inline(always)]
-fn valid(total: f64) -> bool {
+pub(crate) fn valid(total: f64) -> bool {
     total.to_bits().wrapping_sub(1) < 0x7fef_ffff_ffff_ffff
 }
 
 /// Borrowed views of a [`Kernel`]'s arrays (see [`Kernel::parts`]).
-pub(crate) struct Parts<'a> {
+struct Parts<'a> {
     rows: &'a [Row],
     edges: &'a [Edge],
     dep: &'a [u32],
@@ -432,7 +457,7 @@ impl Parts<'_> {
     /// `k` is a storage slot (< number of channels) and `xf`, `a` fit the kernel these parts
     /// came from ([`Kernel::fits`]).
     #[inline(always)]
-    pub(crate) unsafe fn fire<const CHECK: bool, const INLINE: bool>(
+    unsafe fn fire<const CHECK: bool, const INLINE: bool>(
         &mut self,
         k: usize,
         xf: &mut [f64],
