@@ -13,7 +13,7 @@ use crnkit::cme::{self, FspOptions};
 use crnkit::ssa::TimeGrid;
 
 fn cascade() -> crnkit::CompiledNetwork {
-    Network::from_file(concat!(
+    crnkit::io::read_network(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/benches/models/cascade.crn"
     ))

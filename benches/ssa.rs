@@ -153,7 +153,7 @@ fn bionetgen(c: &mut Criterion) {
     ];
     for (name, t_end, methods) in cases {
         let path = dir.join(format!("{name}.net"));
-        let Ok(net) = Network::from_file(&path) else {
+        let Ok(net) = crnkit::io::read_network(&path) else {
             eprintln!("skipping {name}: {} not found", path.display());
             continue;
         };

@@ -1,17 +1,36 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub mod cme;
-pub mod error;
-pub mod io;
-pub mod learn;
-pub mod models;
-pub mod network;
+pub use crnkit_core::{error, fs, models, network, progress, rng};
+pub use crnkit_sim::{cme, ssa, thermo};
+
+/// Model files: any supported format into a [`Network`], SBML and BioNetGen import, the
+/// DSMTS suite runner (the `crnkit-io` crate).
+#[cfg(feature = "io")]
+pub mod io {
+    pub use crnkit_io::*;
+}
+
+/// Chemical learning (the `crnkit-learn` crate), and [`job`](crate::learn::job): learning
+/// jobs described in TOML.
+#[cfg(feature = "learn")]
+pub mod learn {
+    pub use crnkit_learn::*;
+    #[cfg(feature = "plot")]
+    pub mod job;
+}
+
+/// Neural distillation (the `crnkit-surrogate` crate), and [`config`](crate::surrogate::config):
+/// distillation runs described in TOML.
+#[cfg(feature = "surrogate")]
+pub mod surrogate {
+    pub use crnkit_surrogate::*;
+    pub mod config;
+}
+
+pub mod bars;
+#[cfg(feature = "plot")]
 pub mod plot;
-pub mod rng;
-pub mod ssa;
-pub mod surrogate;
-pub mod thermo;
 
 pub use error::{Error, Location, Result};
 pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};
@@ -19,6 +38,8 @@ pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder
 /// The most used items in one import.
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    #[cfg(feature = "io")]
+    pub use crate::io::read_network;
     pub use crate::network::{
         Analysis, CompiledNetwork, Expr, Network, NetworkBuilder, ThermodynamicBuilder,
     };

@@ -245,7 +245,7 @@ enum Command {
 fn run(cli: Cli) -> crnkit::Result<()> {
     match cli.command {
         Command::Check { model, json } => {
-            let net = Network::from_file(&model)?;
+            let net = crnkit::io::read_network(&model)?;
             let report = CheckReport::new(&net)?;
             if json {
                 println!("{}", report.to_json());
@@ -267,7 +267,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             keep,
             histograms,
         } => {
-            let net = Network::from_file(&model)?;
+            let net = crnkit::io::read_network(&model)?;
             let cfg = EnsembleConfig {
                 until,
                 every,
@@ -276,7 +276,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                 method: method.parse::<Method>()?,
                 keep_trajectories: if trajectories.is_some() { keep } else { 0 },
                 histograms: histograms.is_some(),
-                progress: std::io::stderr().is_terminal(),
+                progress: crnkit::bars::on_terminal(),
             };
             let start = std::time::Instant::now();
             let result = cfg.run_with_threads(&net, threads)?;
@@ -325,7 +325,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             json,
             export_matrix,
         } => {
-            let mut net = Network::from_file(&model)?;
+            let mut net = crnkit::io::read_network(&model)?;
             apply_overrides(&mut net, &inits, &sets)?;
             let compiled = net.compile();
             let opts = FspOptions {
@@ -333,7 +333,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                 max_states,
                 bounds: parse_bounds(&net, &bounds)?,
                 adaptive: !fixed,
-                progress: std::io::stderr().is_terminal(),
+                progress: crnkit::bars::on_terminal(),
             };
             let pool = thread_pool(threads)?;
             let job = SolveJob {
@@ -363,7 +363,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             atol,
             out,
         } => {
-            let net = Network::from_file(&model)?.compile();
+            let net = crnkit::io::read_network(&model)?.compile();
             let grid = crnkit::ssa::TimeGrid::new(until, every)?;
             let x0: Vec<f64> = net.initial_state().iter().map(|&v| v as f64).collect();
             let sol = crnkit::thermo::ode::integrate(&net, &x0, &grid, rtol, atol)?;
@@ -381,7 +381,7 @@ fn run(cli: Cli) -> crnkit::Result<()> {
             pair_catalysed,
             out,
         } => {
-            let net = Network::from_file(&model)?;
+            let net = crnkit::io::read_network(&model)?;
             let cfg = crnkit::thermo::ThermoConfig {
                 until,
                 every,
@@ -393,14 +393,14 @@ fn run(cli: Cli) -> crnkit::Result<()> {
                     max_states,
                     ..FspOptions::default()
                 },
-                progress: std::io::stderr().is_terminal(),
+                progress: crnkit::bars::on_terminal(),
                 pair_catalysed,
             };
             let table = crnkit::thermo::thermo_table(&net, &cfg)?;
             emit(out.as_deref(), &table)?;
         }
         Command::Convert { input, output } => {
-            let net = Network::from_file(&input)?;
+            let net = crnkit::io::read_network(&input)?;
             net.to_file(&output)?;
             eprintln!("wrote {}", output.display());
         }
@@ -752,7 +752,7 @@ fn demo() -> crnkit::Result<()> {
         method: Method::Auto,
         keep_trajectories: 0,
         histograms: false,
-        progress: std::io::stderr().is_terminal(),
+        progress: crnkit::bars::on_terminal(),
     };
     let start = std::time::Instant::now();
     let r = cfg.run(&net)?;
@@ -782,7 +782,7 @@ fn demo() -> crnkit::Result<()> {
     let toggle = crnkit::models::bundled("toggle_switch")?.compile();
     let grid = crnkit::ssa::TimeGrid::new(10.0, 2.0)?;
     let opts = FspOptions {
-        progress: std::io::stderr().is_terminal(),
+        progress: crnkit::bars::on_terminal(),
         ..FspOptions::default()
     };
     let start = std::time::Instant::now();

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use super::chemical::{LearningCurve, RunConfig};
 use super::limit::LimitMode;
-use super::{Environment, GenerativeModel, Learner, LearnerConfig, Target};
+use super::{Environment, GenerativeModel, Learner, LearnerConfig};
 use crate::{Error, Network, Result};
 
 /// The whole configuration file.
@@ -241,7 +241,7 @@ fn load_network(base: &Path, spec: &str) -> Result<Network> {
     if let Some(name) = spec.strip_prefix("builtin:") {
         return crate::models::bundled(name);
     }
-    Network::from_file(base.join(spec))
+    crate::io::read_network(base.join(spec))
 }
 
 fn exactly_one(what: &'static str, n: usize) -> Result<()> {
@@ -283,7 +283,7 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
             + usize::from(m.boltzmann.is_some()),
     )?;
     let net = if let Some(f) = &m.file {
-        Network::from_file(base.join(f))?
+        crate::io::read_network(base.join(f))?
     } else if let Some(b) = &m.builtin {
         crate::models::bundled(b)?
     } else if let Some(b) = &m.boltzmann {
@@ -357,7 +357,7 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
         until: l.until,
         every: l.every,
         seed: l.seed,
-        progress,
+        progress: crate::bars::bars(progress),
         checkpoint: Some(dir.join("checkpoint.json")),
         stop_after: None,
     };
@@ -383,7 +383,7 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
         }
         JobMethod::Exact => {
             let fit = super::fit_exact(&model, &target, &g_start, l.max_iters)?;
-            curve_from_g(
+            super::curve_from_g(
                 &learner,
                 "exact",
                 names.clone(),
@@ -391,7 +391,15 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
             )?
         }
         JobMethod::Sampled => {
-            let c = sampled(&model, &learner, &target, &g_start, l, &run)?;
+            let sampled = super::SampledConfig {
+                learning_rate: l.learning_rate,
+                until: l.until,
+                every: l.every,
+                runs: l.runs,
+                burn_in: l.burn_in,
+                seed: l.seed,
+            };
+            let c = super::learn_sampled(&model, &learner, &target, &g_start, &sampled, &run)?;
             let _ = std::fs::remove_file(dir.join("checkpoint.json"));
             c
         }
@@ -416,98 +424,6 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
     Ok(summary)
 }
 
-/// A curve from free energies at given times (exact and sampled methods).
-fn curve_from_g(
-    learner: &Learner,
-    method: &str,
-    names: Vec<String>,
-    rows: impl Iterator<Item = (f64, Vec<f64>)>,
-) -> Result<LearningCurve> {
-    let g0 = learner.model.initial.clone();
-    let mut points = Vec::new();
-    for (t, g) in rows {
-        let p: Vec<f64> = g.iter().zip(&g0).map(|(g, g0)| (g - g0).exp()).collect();
-        let e = learner.model.expectations(&learner.target, &g)?;
-        let mut pt = learner.point(t, p, e.free, e.clamped, [f64::NAN; 4])?;
-        pt.kl = e.divergence;
-        points.push(pt);
-    }
-    Ok(LearningCurve {
-        method: method.into(),
-        names,
-        g0,
-        points,
-        balance: Vec::new(),
-    })
-}
-
-fn sampled(
-    model: &GenerativeModel,
-    learner: &Learner,
-    target: &Target,
-    g_start: &[f64],
-    l: &LearnSection,
-    run: &RunConfig,
-) -> Result<LearningCurve> {
-    if !(l.learning_rate.is_finite() && l.learning_rate > 0.0) {
-        return Err(Error::InvalidSetting {
-            name: "learning_rate",
-            value: l.learning_rate.to_string(),
-            reason: "must be a finite number > 0",
-        });
-    }
-    let steps = (l.until / l.learning_rate).round() as u64;
-    let every = ((l.every / l.learning_rate).round() as u64).max(1);
-    let names: Vec<String> = model
-        .parameter_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let fp = format!(
-        "sampled|{:?}|{:?}|{g_start:?}|{}",
-        l,
-        target,
-        model.network().to_crn_string()
-    );
-    // Resume: the state is (next step, G); the rows so far are the checkpoint's curve.
-    let (first, mut g, mut rows) = match super::chemical::load_checkpoint(run, &fp)? {
-        Some((state, curve)) if !state.is_empty() => {
-            let rows: Vec<(f64, Vec<f64>)> = (0..curve.points.len())
-                .map(|k| (curve.points[k].time, curve.effective(k)))
-                .collect();
-            (state[0] as u64, state[1..].to_vec(), rows)
-        }
-        _ => (0, g_start.to_vec(), vec![(0.0, g_start.to_vec())]),
-    };
-    let bar = crate::cme::labelled_progress_bar(run.progress, l.until, "learning (sampled)");
-    for s in first..steps {
-        let sg = model.sampled_gradient(
-            target,
-            &g,
-            l.runs,
-            l.burn_in,
-            rand::RngCore::next_u64(&mut crate::rng::stream(l.seed, s)),
-        )?;
-        for (gi, d) in g.iter_mut().zip(&sg.gradient) {
-            *gi -= l.learning_rate * d;
-        }
-        if (s + 1) % every == 0 || s + 1 == steps {
-            rows.push(((s + 1) as f64 * l.learning_rate, g.clone()));
-            let curve = curve_from_g(learner, "sampled", names.clone(), rows.iter().cloned())?;
-            let mut state = vec![(s + 1) as f64];
-            state.extend_from_slice(&g);
-            super::chemical::save_checkpoint(run, &fp, &state, &curve)?;
-        }
-        if let Some(b) = &bar {
-            b.set_position(1000 * (s + 1) / steps.max(1));
-        }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    curve_from_g(learner, "sampled", names, rows.into_iter())
-}
-
 fn write_outputs(
     learner: &Learner,
     curve: &LearningCurve,
@@ -519,7 +435,7 @@ fn write_outputs(
     let g = curve.effective(last);
     if g.iter().all(|v| v.is_finite()) {
         learner
-            .model
+            .model()
             .network_at(&g)?
             .to_file(dir.join("learned.crn"))?;
     }
@@ -571,9 +487,9 @@ fn write_outputs(
     }
     save(&dir.join("learning"), &panels, (1200, 450))?;
     // Target vs learned over the visible configurations.
-    let model = &learner.model;
+    let model = learner.model();
     let pv = model.visible_marginal(&g)?;
-    let t = &learner.target;
+    let t = learner.target();
     let q: Vec<f64> = model
         .visible_states()
         .iter()

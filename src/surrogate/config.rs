@@ -262,7 +262,7 @@ impl DistillFile {
     pub fn resolve(&self, base: &Path, progress: bool) -> Result<Resolved> {
         let bad = |reason: String| Error::Surrogate { reason };
         let network = match (&self.model.file, &self.model.builtin) {
-            (Some(f), None) => Network::from_file(base.join(f))?,
+            (Some(f), None) => crate::io::read_network(base.join(f))?,
             (None, Some(b)) => crate::models::bundled(b)?,
             _ => {
                 return Err(bad(
@@ -387,7 +387,7 @@ impl DistillFile {
                 weight_decay: tr.weight_decay,
                 patience: tr.patience,
                 seed: tr.seed,
-                progress,
+                progress: crate::bars::bars(progress),
                 checkpoint_dir: Some(out.join("checkpoint")),
                 resume: true,
                 max_seconds: tr.budget_minutes.map(|m| m * 60.0),
@@ -461,7 +461,7 @@ pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Resu
         "metrics": d.surrogate.card.metrics,
         "training": d.report,
     });
-    super::train::write_atomic(
+    crate::fs::write_atomic(
         &r.out.join("report.json"),
         &serde_json::to_vec_pretty(&report).map_err(io)?,
     )?;
@@ -487,7 +487,7 @@ pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Resu
             k += 1;
         }
     }
-    super::train::write_atomic(&r.out.join("validation.csv"), csv.as_bytes())?;
+    crate::fs::write_atomic(&r.out.join("validation.csv"), csv.as_bytes())?;
     Ok(DistillSummary {
         dir: r.out,
         metrics: d.surrogate.card.metrics.clone(),

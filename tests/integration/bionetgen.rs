@@ -25,7 +25,7 @@ fn benchmark_networks_load_with_their_sizes() {
         ("fceri_gamma2", 3744, 58276, 0),
         ("BCR", 1122, 24388, 0),
     ] {
-        let net = Network::from_file(dir.join(format!("{name}.net")))
+        let net = crnkit::io::read_network(dir.join(format!("{name}.net")))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(net.num_species(), species, "{name}");
         assert_eq!(net.num_reactions(), reactions, "{name}");
@@ -45,7 +45,7 @@ fn multistate_details_and_simulation() {
     if !path.exists() {
         return;
     }
-    let net = Network::from_file(&path).unwrap();
+    let net = crnkit::io::read_network(&path).unwrap();
     // Parameters and species amounts from expressions.
     assert_eq!(net.parameter("R0"), Some(5360.0));
     assert_eq!(net.initial_state()[..3], [5360, 1160, 5360]);
@@ -88,7 +88,7 @@ fn large_networks_simulate_with_rejection() {
         if !path.exists() {
             continue;
         }
-        let net = Network::from_file(&path).unwrap();
+        let net = crnkit::io::read_network(&path).unwrap();
         let r = EnsembleConfig {
             until: t,
             every: t,

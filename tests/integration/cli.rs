@@ -92,8 +92,8 @@ fn convert_between_formats() {
     let json = dir.join("vilar.json");
     let out = crnkit(&["convert", src.to_str().unwrap(), json.to_str().unwrap()]);
     assert!(out.status.success());
-    let a = crnkit::Network::from_file(&src).unwrap();
-    let b = crnkit::Network::from_file(&json).unwrap();
+    let a = crnkit::io::read_network(&src).unwrap();
+    let b = crnkit::io::read_network(&json).unwrap();
     assert_eq!(a, b);
     std::fs::remove_dir_all(&dir).ok();
 }

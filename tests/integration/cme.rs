@@ -365,7 +365,7 @@ fn product_form_of_first_order_network_is_multinomial() {
         assert!((p - exact).abs() < 1e-14, "{s:?}");
     }
     // Not complex balanced: refused by name.
-    let schlogl = Network::from_file(concat!(
+    let schlogl = crnkit::io::read_network(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/models/autoregulated_gene.crn"
     ))

@@ -49,7 +49,7 @@ fn files_by_extension_and_atomic_write() {
     for ext in ["crn", "json", "toml"] {
         let path = dir.join(format!("m.{ext}"));
         net.to_file(&path).unwrap();
-        assert_eq!(Network::from_file(&path).unwrap(), net, "{ext}");
+        assert_eq!(crnkit::io::read_network(&path).unwrap(), net, "{ext}");
     }
     // No temporary files are left behind.
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -59,11 +59,11 @@ fn files_by_extension_and_atomic_write() {
         .collect();
     assert!(leftovers.is_empty());
     assert!(matches!(
-        Network::from_file(dir.join("m.xyz")).unwrap_err(),
+        crnkit::io::read_network(dir.join("m.xyz")).unwrap_err(),
         Error::UnknownFormat { .. } | Error::Io { .. }
     ));
     assert!(matches!(
-        Network::from_file(dir.join("missing.crn")).unwrap_err(),
+        crnkit::io::read_network(dir.join("missing.crn")).unwrap_err(),
         Error::Io { .. }
     ));
     std::fs::remove_dir_all(&dir).ok();
@@ -308,7 +308,7 @@ fn propensity_laws_and_events_round_trip() {
     for ext in ["crn", "json", "toml"] {
         let path = dir.join(format!("m.{ext}"));
         net.to_file(&path).unwrap();
-        assert_eq!(Network::from_file(&path).unwrap(), net, "{ext}");
+        assert_eq!(crnkit::io::read_network(&path).unwrap(), net, "{ext}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use crnkit::Error;
 use crnkit::io::dsmts::{CaseOutcome, run_case};
 use crnkit::io::sbml::from_sbml_str;
 use crnkit::network::{CmpOp, Condition, Expr};
-use crnkit::{Error, Network};
 
 fn suite() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/models/sbml-stochastic")
@@ -77,15 +77,18 @@ fn dsmts_models_import_as_mass_action() {
         return;
     }
     for level in ["l3v2", "l2v4"] {
-        let net = Network::from_file(dir.join(format!("00030/00030-sbml-{level}.xml"))).unwrap();
+        let net =
+            crnkit::io::read_network(dir.join(format!("00030/00030-sbml-{level}.xml"))).unwrap();
         let text = net.to_crn_string();
         assert!(text.contains("Dimerisation: 2 P -> P2 @ 0.0005"), "{text}");
         assert!(text.contains("Disassociation: P2 -> 2 P @ 0.01"), "{text}");
         // Source -> X with a boundary Source at 0: the law (Alpha) is the propensity.
-        let net = Network::from_file(dir.join(format!("00024/00024-sbml-{level}.xml"))).unwrap();
+        let net =
+            crnkit::io::read_network(dir.join(format!("00024/00024-sbml-{level}.xml"))).unwrap();
         assert!(net.to_crn_string().contains("Immigration: 0 -> X @ 10"));
         // An assignment rule y = 2X becomes an observable.
-        let net = Network::from_file(dir.join(format!("00019/00019-sbml-{level}.xml"))).unwrap();
+        let net =
+            crnkit::io::read_network(dir.join(format!("00019/00019-sbml-{level}.xml"))).unwrap();
         assert_eq!(net.observables().len(), 1);
     }
 }
@@ -432,7 +435,7 @@ fn every_suite_case_loads() {
     for case in 1..=39 {
         for level in ["l3v2", "l2v4"] {
             let path = dir.join(format!("{case:05}/{case:05}-sbml-{level}.xml"));
-            if let Err(e) = Network::from_file(&path) {
+            if let Err(e) = crnkit::io::read_network(&path) {
                 panic!("{}: {e}", path.display());
             }
         }
@@ -447,7 +450,7 @@ fn suite_events_and_general_laws_are_read() {
     }
     for level in ["l3v2", "l2v4"] {
         let load = |case: &str| {
-            Network::from_file(dir.join(format!("{case}/{case}-sbml-{level}.xml"))).unwrap()
+            crnkit::io::read_network(dir.join(format!("{case}/{case}-sbml-{level}.xml"))).unwrap()
         };
         // Level 3 states initialValue="false"; Level 2 behaves as true.
         let initial = level == "l2v4";
@@ -548,8 +551,8 @@ fn dsmts_event_and_law_cases_match_the_reference() {
             .map(|l| l.split(',').map(|v| v.trim().parse().unwrap()).collect())
             .collect();
         for (j, level) in ["l3v2", "l2v4"].iter().enumerate() {
-            let net =
-                Network::from_file(dir.join(c).join(format!("{c}-sbml-{level}.xml"))).unwrap();
+            let net = crnkit::io::read_network(dir.join(c).join(format!("{c}-sbml-{level}.xml")))
+                .unwrap();
             assert!(
                 !net.events().is_empty() || net.has_propensity_laws(),
                 "{c} {level}"

@@ -54,7 +54,7 @@ fn detailed_balance_means_no_entropy_production() {
         seed: 7,
         method: Method::Direct,
         bin: 0.5,
-        progress: false,
+        progress: Default::default(),
     };
     let grid = TimeGrid::new(cfg.until, cfg.every).unwrap();
     let dists: Vec<Distribution> = (0..grid.len()).map(|_| st.distribution.clone()).collect();
@@ -137,7 +137,7 @@ fn integral_fluctuation_theorem_and_mean_entropy_production() {
         seed: 11,
         method: Method::Direct,
         bin: 0.5,
-        progress: false,
+        progress: Default::default(),
     };
     let grid = TimeGrid::new(cfg.until, cfg.every).unwrap();
     let opts = FspOptions {

@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let study = Study::start("cme_figure")?;
     let opts = FspOptions {
         tol: 1e-8,
-        progress: true,
+        progress: crnkit::bars::bars(true),
         ..FspOptions::default()
     };
     let mut panels = Vec::new();

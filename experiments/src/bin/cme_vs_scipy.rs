@@ -12,7 +12,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
-use crnkit::Network;
 use crnkit::cme::{self, FspOptions};
 use crnkit::ssa::TimeGrid;
 
@@ -47,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let dir = args.out.join("cme_vs_scipy");
     std::fs::create_dir_all(&dir)?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let net = Network::from_file(root.join("benches/models/cascade.crn"))?.compile();
+    let net = crnkit::io::read_network(root.join("benches/models/cascade.crn"))?.compile();
     let bounds = vec![Some(44), Some(119), Some(189)];
     let grid = TimeGrid::from_times(vec![0.0, args.t])?;
     let solve = |tol: f64| -> anyhow::Result<(cme::TransientSolution, f64)> {

@@ -26,7 +26,7 @@ use rand::Rng as _;
 
 fn run(until: f64, every: f64, seed: u64) -> RunConfig {
     RunConfig {
-        progress: true,
+        progress: crnkit::bars::bars(true),
         ..RunConfig::new(until, every, seed)
     }
 }

@@ -17,7 +17,7 @@ fn main() -> anyhow::Result<()> {
         method: Method::Auto,
         keep_trajectories: 3,
         histograms: false,
-        progress: true,
+        progress: crnkit::bars::bars(true),
     };
     let r = cfg.run(&net)?;
     study.write("stats.csv", r.stats_csv())?;

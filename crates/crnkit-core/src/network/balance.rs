@@ -1,0 +1,439 @@
+//! Detailed balance (Wegscheider conditions), free energies and the thermodynamic builder.
+//!
+//! Every reaction must be reversible: a reversible reaction is a pair of channels, and an
+//! irreversible reaction is paired with another irreversible reaction connecting the same
+//! complexes the other way. Rate constants are taken in the effective network (constant
+//! species folded in as concentrations (n)_ν / Ω^ν). The network is detailed balanced —
+//! every reaction pair balanced on its own, for every conservation class — iff
+//!
+//! ln K ∈ range(Sᵀ),  K_e = k⁺_e / k⁻_e,
+//!
+//! equivalently iff the affinity Σ_e α_e ln K_e of every cycle α ∈ ker S vanishes (Wegscheider
+//! 1901; Schuster & Schuster, J. Math. Chem. 3:25, 1989, doi:10.1007/BF01171883). We test the
+//! cycle conditions exactly on an integer basis of ker S, report the least-squares residual
+//! ‖Sᵀ G + ln K‖₂, and when the test fails, a basis cycle with non-zero affinity. When it
+//! holds, the free energies G solve ln K = −Sᵀ G (units of kT; the minimum-norm solution, so
+//! G is unique up to adding conservation laws), and c_i = e^(−G_i) is an equilibrium
+//! concentration.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::analysis::{Complex, reduce_complex};
+use super::spec::{ParameterSpec, ReactionSpec, SpeciesSpec, Terms};
+use super::{BinOp, Expr, Network, NetworkSpec};
+use crate::error::{Error, Result};
+
+/// A reaction cycle: reactions with integer multiplicities (negative: run backwards) whose
+/// net stoichiometric change is zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cycle {
+    /// (reaction index, multiplicity).
+    pub reactions: Vec<(usize, i64)>,
+    /// Cycle affinity Σ α_e ln K_e (zero for a detailed-balanced network).
+    pub affinity: f64,
+}
+
+/// Result of the detailed-balance test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailedBalance {
+    /// The network is detailed balanced.
+    pub balanced: bool,
+    /// ‖Sᵀ G + ln K‖₂ for the least-squares G (0 when balanced, up to rounding).
+    pub residual: f64,
+    /// Free energies G_i (kT) per species when balanced; `None` for constant species.
+    pub free_energies: Option<Vec<Option<f64>>>,
+    /// A cycle with non-zero affinity, when the cycle conditions fail.
+    pub violating_cycle: Option<Cycle>,
+    /// Every cycle of an integer basis of ker S with its affinity ln Π k⁺/k⁻ along it (the
+    /// thermodynamic driving force, in kT): all zero iff the network is detailed balanced.
+    /// Empty when a reaction is one-way (its affinity is infinite).
+    pub cycles: Vec<Cycle>,
+    /// Why the test failed, in words.
+    pub reason: Option<String>,
+}
+
+/// Falling factorial (n)_k as f64.
+fn falling(n: u64, k: u32) -> f64 {
+    (0..u64::from(k))
+        .map(|j| n.saturating_sub(j) as f64)
+        .product()
+}
+
+/// Effective (concentration-scale) rate constant of one direction: k · Π_c (n_c)_ν / Ω^ν
+/// over constant species c.
+fn effective_rate(net: &Network, k: f64, reactants: &[(usize, u32)]) -> f64 {
+    let omega = net.volume();
+    let mut k = k;
+    for &(i, nu) in reactants {
+        if let Ok(s) = net.species_at(i)
+            && s.constant
+        {
+            k *= falling(s.initial, nu) / omega.powi(nu as i32);
+        }
+    }
+    k
+}
+
+/// A reversible pair of channels between complexes `from` and `to`.
+struct Edge {
+    from: Complex,
+    to: Complex,
+    forward: f64,
+    backward: f64,
+    /// The reaction running from → to, with its orientation (+1 forward, −1 its reverse).
+    fwd: (usize, i64),
+    /// The reaction running to → from, with its orientation.
+    bwd: (usize, i64),
+}
+
+pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
+    if let Some(r) =
+        (0..net.num_reactions()).find(|&r| net.reaction(r).is_ok_and(|x| x.propensity.is_some()))
+    {
+        return Ok(DetailedBalance {
+            balanced: false,
+            residual: f64::NAN,
+            free_energies: None,
+            violating_cycle: None,
+            cycles: Vec::new(),
+            reason: Some(format!(
+                "reaction {} has a general propensity law, not mass action",
+                net.reaction_name(r)
+            )),
+        });
+    }
+    // Pair channels: a reversible reaction is a pair; an irreversible reaction is paired with
+    // a later irreversible reaction that connects the same complexes the other way.
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut single: Vec<(usize, Complex, Complex, f64)> = Vec::new();
+    for (r, rx) in net.reactions().enumerate() {
+        let (lhs, rhs) = (net.reactants(r), net.products(r));
+        let (y, yp) = (reduce_complex(net, &lhs), reduce_complex(net, &rhs));
+        let kf = effective_rate(net, rx.forward.value, &lhs);
+        match &rx.reverse {
+            Some(rev) => edges.push(Edge {
+                from: y,
+                to: yp,
+                forward: kf,
+                backward: effective_rate(net, rev.value, &rhs),
+                fwd: (r, 1),
+                bwd: (r, -1),
+            }),
+            None => single.push((r, y, yp, kf)),
+        }
+    }
+    let mut used = vec![false; single.len()];
+    for i in 0..single.len() {
+        if used[i] {
+            continue;
+        }
+        used[i] = true;
+        let (r, y, yp, kf) = single[i].clone();
+        let partner =
+            (i + 1..single.len()).find(|&j| !used[j] && single[j].1 == yp && single[j].2 == y);
+        match partner {
+            Some(j) => {
+                used[j] = true;
+                edges.push(Edge {
+                    from: y,
+                    to: yp,
+                    forward: kf,
+                    backward: single[j].3,
+                    fwd: (r, 1),
+                    bwd: (single[j].0, 1),
+                });
+            }
+            None => edges.push(Edge {
+                from: y,
+                to: yp,
+                forward: kf,
+                backward: 0.0,
+                fwd: (r, 1),
+                bwd: (r, -1),
+            }),
+        }
+    }
+    edges.retain(|e| e.forward > 0.0 || e.backward > 0.0);
+    let not_balanced = |reason: String| DetailedBalance {
+        balanced: false,
+        residual: f64::INFINITY,
+        free_energies: None,
+        violating_cycle: None,
+        cycles: Vec::new(),
+        reason: Some(reason),
+    };
+    for e in &edges {
+        if e.forward == 0.0 || e.backward == 0.0 {
+            let r = if e.forward > 0.0 { e.fwd.0 } else { e.bwd.0 };
+            return Ok(not_balanced(format!(
+                "reaction {} has no reverse reaction (it is irreversible), so detailed balance is impossible",
+                net.reaction_name(r)
+            )));
+        }
+    }
+
+    let ns = net.num_species();
+    let m = edges.len();
+    // S_e = to - from over all species (constant species have been reduced away).
+    let mut s = vec![vec![0i128; m]; ns];
+    for (e, edge) in edges.iter().enumerate() {
+        for &(i, c) in &edge.from.0 {
+            s[i][e] -= i128::from(c);
+        }
+        for &(i, c) in &edge.to.0 {
+            s[i][e] += i128::from(c);
+        }
+    }
+    let ln_k: Vec<f64> = edges
+        .iter()
+        .map(|e| (e.forward / e.backward).ln())
+        .collect();
+
+    // Cycle conditions on an integer basis of ker S.
+    let scale: f64 = ln_k.iter().map(|x| x.abs()).fold(0.0, f64::max).max(1.0);
+    let mut violating: Option<(usize, Vec<i128>, f64)> = None;
+    let to_cycle = |alpha: &[i128], affinity: f64| Cycle {
+        reactions: alpha
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a != 0)
+            .map(|(e, &a)| {
+                let a = a as i64;
+                if a > 0 {
+                    (edges[e].fwd.0, edges[e].fwd.1 * a)
+                } else {
+                    (edges[e].bwd.0, edges[e].bwd.1 * -a)
+                }
+            })
+            .collect(),
+        affinity,
+    };
+    let mut cycles = Vec::new();
+    for alpha in super::linalg::nullspace(s.clone(), m)? {
+        let affinity: f64 = alpha.iter().zip(&ln_k).map(|(&a, &l)| a as f64 * l).sum();
+        cycles.push(to_cycle(&alpha, affinity));
+        let weight: f64 = alpha.iter().map(|&a| (a as f64).abs()).sum();
+        if affinity.abs() > 1e-9 * scale * weight {
+            let support = alpha.iter().filter(|&&a| a != 0).count();
+            if violating
+                .as_ref()
+                .is_none_or(|(best, _, _)| support < *best)
+            {
+                violating = Some((support, alpha, affinity));
+            }
+        }
+    }
+
+    // Least-squares free energies: minimise ‖Sᵀ G + ln K‖.
+    let st = DMatrix::from_fn(m, ns, |e, i| s[i][e] as f64);
+    let rhs = -DVector::from_vec(ln_k.clone());
+    let g = if m == 0 || ns == 0 {
+        DVector::zeros(ns)
+    } else {
+        st.clone()
+            .svd(true, true)
+            .solve(&rhs, 1e-12)
+            .map_err(|e| Error::Unsupported {
+                feature: format!("free-energy least squares: {e}"),
+            })?
+    };
+    let residual = (&st * &g - &rhs).norm();
+
+    match violating {
+        None => {
+            let constant: Vec<bool> = net.species().map(|s| s.constant).collect();
+            Ok(DetailedBalance {
+                balanced: true,
+                residual,
+                free_energies: Some(
+                    (0..ns)
+                        .map(|i| (!constant[i]).then_some(g[i] + 0.0))
+                        .collect(),
+                ),
+                violating_cycle: None,
+                cycles,
+                reason: None,
+            })
+        }
+        Some((_, alpha, affinity)) => {
+            let cycle = to_cycle(&alpha, affinity);
+            let reason = format!(
+                "the Wegscheider condition fails on the cycle {} (affinity {:.6e})",
+                describe_cycle(net, &cycle),
+                affinity
+            );
+            Ok(DetailedBalance {
+                balanced: false,
+                residual,
+                free_energies: None,
+                violating_cycle: Some(cycle),
+                cycles,
+                reason: Some(reason),
+            })
+        }
+    }
+}
+
+impl DetailedBalance {
+    /// The free energies, or [`Error::Unsupported`] naming `what` needed them and why the
+    /// network is not detailed balanced.
+    pub fn require_free_energies(self, what: &str) -> Result<Vec<Option<f64>>> {
+        match (self.balanced, self.free_energies) {
+            (true, Some(g)) => Ok(g),
+            _ => Err(Error::Unsupported {
+                feature: format!(
+                    "{what}: the network is not detailed balanced ({})",
+                    self.reason.unwrap_or_default()
+                ),
+            }),
+        }
+    }
+}
+
+/// The cycle in words, e.g. `r1 + r2 - 2·r3`.
+pub(crate) fn describe_cycle(net: &Network, c: &Cycle) -> String {
+    let mut out = String::new();
+    for (k, &(r, a)) in c.reactions.iter().enumerate() {
+        if k == 0 {
+            if a < 0 {
+                out.push('-');
+            }
+        } else {
+            out.push_str(if a < 0 { " - " } else { " + " });
+        }
+        if a.unsigned_abs() != 1 {
+            out.push_str(&format!("{}·", a.unsigned_abs()));
+        }
+        out.push_str(&net.reaction_name(r));
+    }
+    out
+}
+
+/// Reactants, products, barrier and label of a reaction in a [`ThermodynamicBuilder`].
+type ThermoReaction = (Vec<(String, u32)>, Vec<(String, u32)>, f64, Option<String>);
+
+/// Builds networks from species free energies G_i and reaction barriers B_r (units of kT):
+///
+/// k⁺_r = exp(−(B_r − Σ_i ν_ir G_i)),  k⁻_r = exp(−(B_r − Σ_i ν′_ir G_i)),
+///
+/// so k⁺/k⁻ = exp(−ΔG_r) with ΔG_r = Σ_i (ν′_ir − ν_ir) G_i, and every network it makes is
+/// detailed balanced with equilibrium concentrations c_i = e^(−G_i). The energies become
+/// parameters `G_<species>` and `B_<n>` (or `B_<label>`), and the rates expressions of them,
+/// so the written model shows its thermodynamic structure.
+///
+/// ```
+/// use crnkit_core::network::ThermodynamicBuilder;
+/// let net = ThermodynamicBuilder::new()
+///     .species("A", 0.0, 10)
+///     .species("B", 1.0, 0)
+///     .reaction(&[("A", 1)], &[("B", 1)], 2.0)
+///     .build()?;
+/// assert!(net.analyze()?.detailed_balance.balanced);
+/// # Ok::<(), crnkit_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ThermodynamicBuilder {
+    volume: Option<f64>,
+    species: Vec<(String, f64, u64)>,
+    reactions: Vec<ThermoReaction>,
+}
+
+impl ThermodynamicBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the volume Ω.
+    pub fn volume(mut self, omega: f64) -> Self {
+        self.volume = Some(omega);
+        self
+    }
+
+    /// A species with free energy `g` (kT) and an initial count.
+    pub fn species(mut self, name: &str, g: f64, initial: u64) -> Self {
+        self.species.push((name.to_string(), g, initial));
+        self
+    }
+
+    /// A reversible reaction with barrier `b` (kT).
+    pub fn reaction(mut self, reactants: &[(&str, u32)], products: &[(&str, u32)], b: f64) -> Self {
+        let conv = |t: &[(&str, u32)]| t.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+        self.reactions
+            .push((conv(reactants), conv(products), b, None));
+        self
+    }
+
+    /// Label the most recently added reaction (its barrier parameter becomes `B_<label>`).
+    pub fn label(mut self, label: &str) -> Self {
+        if let Some(r) = self.reactions.last_mut() {
+            r.3 = Some(label.to_string());
+        }
+        self
+    }
+
+    /// Build the network (validated like any other).
+    pub fn build(self) -> Result<Network> {
+        let gname = |s: &str| format!("G_{s}");
+        let mut spec = NetworkSpec {
+            volume: Expr::Num(self.volume.unwrap_or(1.0)),
+            ..NetworkSpec::default()
+        };
+        for (name, g, _) in &self.species {
+            spec.parameters.push(ParameterSpec {
+                name: gname(name),
+                value: Expr::Num(*g),
+            });
+        }
+        for (r, (lhs, rhs, b, label)) in self.reactions.iter().enumerate() {
+            let bname = match label {
+                Some(l) => format!("B_{l}"),
+                None => format!("B_{}", r + 1),
+            };
+            spec.parameters.push(ParameterSpec {
+                name: bname.clone(),
+                value: Expr::Num(*b),
+            });
+            // exp(sum nu G - B)
+            let rate = |side: &[(String, u32)]| -> Expr {
+                let mut e: Option<Expr> = None;
+                for (name, c) in side {
+                    let mut term = Expr::var(gname(name));
+                    if *c != 1 {
+                        term = Expr::Bin(
+                            BinOp::Mul,
+                            Box::new(Expr::Num(f64::from(*c))),
+                            Box::new(term),
+                        );
+                    }
+                    e = Some(match e {
+                        None => term,
+                        Some(acc) => Expr::Bin(BinOp::Add, Box::new(acc), Box::new(term)),
+                    });
+                }
+                let b = Expr::var(bname.clone());
+                let arg = match e {
+                    None => Expr::Neg(Box::new(b)),
+                    Some(sum) => Expr::Bin(BinOp::Sub, Box::new(sum), Box::new(b)),
+                };
+                Expr::Call(super::Func::Exp, vec![arg])
+            };
+            spec.reactions.push(ReactionSpec {
+                label: label.clone(),
+                reactants: Terms(lhs.clone()),
+                products: Terms(rhs.clone()),
+                rate: rate(lhs),
+                reverse: Some(rate(rhs)),
+                propensity: None,
+            });
+        }
+        for (name, _, n) in &self.species {
+            spec.species.push(SpeciesSpec {
+                name: name.clone(),
+                initial: *n as f64,
+                constant: false,
+            });
+        }
+        spec.build()
+    }
+}

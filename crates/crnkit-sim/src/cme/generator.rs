@@ -1,0 +1,320 @@
+//! The sparse CME generator on a finite state projection.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::space::{StateSpace, propensity_u32, step_state};
+use crnkit_core::network::CompiledNetwork;
+use crnkit_core::{Error, Result};
+
+/// Rows per block of the generator: blocks are built and multiplied in parallel.
+pub(crate) const BLOCK_ROWS: usize = 4096;
+
+/// One block of consecutive rows in CSR form with block-local row offsets.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Block {
+    pub row_ptr: Vec<u32>,
+    pub cols: Vec<u32>,
+    pub vals: Vec<f64>,
+}
+
+/// The CME generator A restricted to a projection X_J, dp/dt = A p:
+/// A_{yx} = Σ_{r : x + S_r = y} a_r(x) for x ≠ y in X_J and A_{xx} = −Σ_r a_r(x) over every
+/// channel that changes the state, including those that leave X_J.
+///
+/// Columns of A sum to −(rate of leaving X_J) ≤ 0: probability that leaves the projection
+/// is lost, which is what makes the finite state projection a certified under-estimate
+/// (Munsky & Khammash 2006). The rate of leaving from each state is kept in
+/// [`Generator::exit_rates`].
+///
+/// Storage: rows in blocks of 4096, each block CSR with `u32` columns and `f64` values,
+/// built in parallel (each row *pulls* its incoming transitions, so no two threads write
+/// the same row) without ever holding a second copy of the matrix.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    n: usize,
+    pub(crate) blocks: Vec<Block>,
+    exit: Vec<f64>,
+    max_rate: f64,
+}
+
+impl Generator {
+    /// Build the generator of `net` on `space`. Propensities must be finite.
+    pub fn build(net: &CompiledNetwork, space: &StateSpace) -> Result<Generator> {
+        Self::build_bounded(net, space, &vec![u32::MAX - 1; net.num_species()])
+    }
+
+    pub(crate) fn build_bounded(
+        net: &CompiledNetwork,
+        space: &StateSpace,
+        bounds: &[u32],
+    ) -> Result<Generator> {
+        super::space::refuse_events(net)?;
+        let n = space.len();
+        let ns = net.num_species();
+        let moving: Vec<usize> = (0..net.num_channels())
+            .filter(|&r| net.changes_of(r).1.iter().any(|&d| d != 0))
+            .collect();
+        let nblocks = n.div_ceil(BLOCK_ROWS);
+        let built: Vec<Result<(Block, Vec<f64>, f64)>> = (0..nblocks)
+            .into_par_iter()
+            .map(|b| {
+                let lo = b * BLOCK_ROWS;
+                let hi = (lo + BLOCK_ROWS).min(n);
+                let mut block = Block {
+                    row_ptr: Vec::with_capacity(hi - lo + 1),
+                    cols: Vec::new(),
+                    vals: Vec::new(),
+                };
+                block.row_ptr.push(0);
+                let mut exit = Vec::with_capacity(hi - lo);
+                let mut max_rate = 0.0f64;
+                let mut row: Vec<(u32, f64)> = Vec::with_capacity(2 * moving.len() + 1);
+                let mut x = vec![0u32; ns];
+                let mut buf = vec![0u64; ns];
+                for yi in lo..hi {
+                    let y = space.state(yi);
+                    row.clear();
+                    let mut out_rate = 0.0;
+                    let mut leave = 0.0;
+                    for &r in &moving {
+                        // Outgoing: a_r(y), to y + S_r.
+                        let a = propensity_u32(net, r, y, &mut buf);
+                        if !a.is_finite() {
+                            let (rx, rev) = net.origin(r);
+                            return Err(Error::PropensityOverflow {
+                                reaction: format!(
+                                    "#{}{}",
+                                    rx + 1,
+                                    if rev { " (reverse)" } else { "" }
+                                ),
+                                value: a,
+                            });
+                        }
+                        if a > 0.0 {
+                            out_rate += a;
+                            let inside = step_state(net, r, y, bounds, &mut x).is_some()
+                                && space.index_of(&x).is_some();
+                            if !inside {
+                                leave += a;
+                            }
+                        }
+                        // Incoming: from x = y − S_r.
+                        let (sp, d) = net.changes_of(r);
+                        x.copy_from_slice(y);
+                        let mut ok = true;
+                        for (&i, &dv) in sp.iter().zip(d) {
+                            let v = i64::from(x[i as usize]) - dv;
+                            if v < 0 || v >= i64::from(u32::MAX) {
+                                ok = false;
+                                break;
+                            }
+                            x[i as usize] = v as u32;
+                        }
+                        if !ok {
+                            continue;
+                        }
+                        if let Some(xi) = space.index_of(&x) {
+                            let a = propensity_u32(net, r, &x, &mut buf);
+                            if a > 0.0 && a.is_finite() {
+                                row.push((xi as u32, a));
+                            }
+                        }
+                    }
+                    row.push((yi as u32, -out_rate));
+                    row.sort_unstable_by_key(|e| e.0);
+                    let mut last = u32::MAX;
+                    for &(c, v) in &row {
+                        if c == last {
+                            *block.vals.last_mut().expect("merged entry") += v;
+                        } else {
+                            block.cols.push(c);
+                            block.vals.push(v);
+                            last = c;
+                        }
+                    }
+                    block.row_ptr.push(block.cols.len() as u32);
+                    exit.push(leave);
+                    max_rate = max_rate.max(out_rate);
+                }
+                block.cols.shrink_to_fit();
+                block.vals.shrink_to_fit();
+                Ok((block, exit, max_rate))
+            })
+            .collect();
+        let mut blocks = Vec::with_capacity(nblocks);
+        let mut exit = Vec::with_capacity(n);
+        let mut max_rate = 0.0f64;
+        for b in built {
+            let (block, e, m) = b?;
+            blocks.push(block);
+            exit.extend_from_slice(&e);
+            max_rate = max_rate.max(m);
+        }
+        Ok(Generator {
+            n,
+            blocks,
+            exit,
+            max_rate,
+        })
+    }
+
+    /// Number of states (rows and columns).
+    pub fn dim(&self) -> usize {
+        self.n
+    }
+
+    /// Number of stored entries (diagonal included).
+    pub fn nnz(&self) -> usize {
+        self.blocks.iter().map(|b| b.cols.len()).sum()
+    }
+
+    /// Bytes held by the matrix (row offsets, columns, values).
+    pub fn bytes(&self) -> usize {
+        self.blocks
+            .iter()
+            .map(|b| b.row_ptr.len() * 4 + b.cols.len() * 4 + b.vals.len() * 8)
+            .sum()
+    }
+
+    /// Rate of leaving the projection from each state: Σ_r a_r(x) over the channels whose
+    /// target lies outside it.
+    pub fn exit_rates(&self) -> &[f64] {
+        &self.exit
+    }
+
+    /// The largest total exit rate max_x |A_xx|: the uniformization rate.
+    pub fn max_rate(&self) -> f64 {
+        self.max_rate
+    }
+
+    /// Entries of row `y` as (column, value) pairs.
+    pub fn row(&self, y: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let b = &self.blocks[y / BLOCK_ROWS];
+        let r = y % BLOCK_ROWS;
+        let (lo, hi) = (b.row_ptr[r] as usize, b.row_ptr[r + 1] as usize);
+        b.cols[lo..hi]
+            .iter()
+            .zip(&b.vals[lo..hi])
+            .map(|(&c, &v)| (c as usize, v))
+    }
+
+    /// out = A v (parallel over row blocks; every row is summed in a fixed order, so the
+    /// result does not depend on the thread count).
+    pub fn mul_vec(&self, v: &[f64], out: &mut [f64]) {
+        assert_eq!(v.len(), self.n);
+        assert_eq!(out.len(), self.n);
+        out.par_chunks_mut(BLOCK_ROWS)
+            .zip(self.blocks.par_iter())
+            .for_each(|(o, b)| {
+                for (r, oy) in o.iter_mut().enumerate() {
+                    let (lo, hi) = (b.row_ptr[r] as usize, b.row_ptr[r + 1] as usize);
+                    let mut s = 0.0;
+                    for k in lo..hi {
+                        s += b.vals[k] * v[b.cols[k] as usize];
+                    }
+                    *oy = s;
+                }
+            });
+    }
+
+    /// The matrix in global CSR form (row offsets, columns, values), e.g. for export or a
+    /// sparse factorisation.
+    pub fn to_csr(&self) -> (Vec<usize>, Vec<u32>, Vec<f64>) {
+        let mut ptr = Vec::with_capacity(self.n + 1);
+        let mut cols = Vec::with_capacity(self.nnz());
+        let mut vals = Vec::with_capacity(self.nnz());
+        ptr.push(0);
+        for b in &self.blocks {
+            for r in 0..b.row_ptr.len() - 1 {
+                let (lo, hi) = (b.row_ptr[r] as usize, b.row_ptr[r + 1] as usize);
+                cols.extend_from_slice(&b.cols[lo..hi]);
+                vals.extend_from_slice(&b.vals[lo..hi]);
+                ptr.push(cols.len());
+            }
+        }
+        (ptr, cols, vals)
+    }
+
+    /// Write the matrix as raw little-endian arrays a NumPy/SciPy script can load:
+    /// `indptr.i64`, `indices.i32`, `data.f64` and `shape.json`, into directory `dir`.
+    pub fn write_raw(&self, dir: &Path) -> Result<()> {
+        let io = |e: std::io::Error| Error::Io {
+            path: dir.display().to_string(),
+            source: e,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let (ptr, cols, vals) = self.to_csr();
+        let mut b = Vec::with_capacity(ptr.len() * 8);
+        for p in &ptr {
+            b.extend_from_slice(&(*p as i64).to_le_bytes());
+        }
+        crnkit_core::fs::write_atomic(&dir.join("indptr.i64"), &b)?;
+        let mut b = Vec::with_capacity(cols.len() * 4);
+        for c in &cols {
+            b.extend_from_slice(&(*c as i32).to_le_bytes());
+        }
+        crnkit_core::fs::write_atomic(&dir.join("indices.i32"), &b)?;
+        crnkit_core::fs::write_atomic(&dir.join("data.f64"), &f64_bytes(&vals))?;
+        let shape = format!(
+            "{{\"rows\": {}, \"cols\": {}, \"nnz\": {}}}\n",
+            self.n,
+            self.n,
+            vals.len()
+        );
+        crnkit_core::fs::write_atomic(&dir.join("shape.json"), shape.as_bytes())
+    }
+}
+
+/// Little-endian bytes of an `f64` slice.
+pub(crate) fn f64_bytes(v: &[f64]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(v.len() * 8);
+    for x in v {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cme::space::enumerate;
+    use crnkit_core::Network;
+
+    #[test]
+    fn columns_sum_to_minus_exit_rate() {
+        let net = Network::from_crn_str(
+            "species: X = 0\nbirth: 0 -> X @ 2\ndeath: X -> 0 @ 0.5\n",
+            "t",
+        )
+        .unwrap();
+        let c = net.compile();
+        let space = enumerate(&c, c.initial_state(), &[Some(5)], 100).unwrap();
+        let g = Generator::build(&c, &space).unwrap();
+        assert_eq!(g.dim(), 6);
+        let mut colsum = [0.0; 6];
+        for y in 0..6 {
+            for (x, v) in g.row(y) {
+                colsum[x] += v;
+            }
+        }
+        for (x, c) in colsum.iter().enumerate() {
+            assert!((c + g.exit_rates()[x]).abs() < 1e-12, "{x}");
+        }
+        // Only the top state leaks (by birth, rate 2).
+        let top = space.index_of(&[5]).unwrap();
+        assert_eq!(g.exit_rates()[top], 2.0);
+        assert_eq!(g.max_rate(), 2.0 + 2.5);
+        let v: Vec<f64> = (0..6).map(|i| i as f64).collect();
+        let mut out = vec![0.0; 6];
+        g.mul_vec(&v, &mut out);
+        let (ptr, cols, vals) = g.to_csr();
+        for y in 0..6 {
+            let s: f64 = (ptr[y]..ptr[y + 1])
+                .map(|k| vals[k] * v[cols[k] as usize])
+                .sum();
+            assert_eq!(s, out[y]);
+        }
+    }
+}
