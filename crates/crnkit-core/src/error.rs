@@ -197,7 +197,7 @@ pub enum Error {
     },
     /// A state space (CME projection) would exceed its size limit.
     #[error(
-        "the state space needs more than {limit} states ({context}); raise --max-states or bound the species"
+        "the state space needs more than {limit} states ({context}); raise the state limit (`max_states`) or bound the species"
     )]
     TooManyStates {
         /// The limit that was reached.

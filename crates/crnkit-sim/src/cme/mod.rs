@@ -72,14 +72,14 @@ impl FspOptions {
     pub fn validate(&self) -> Result<()> {
         if !(self.tol > 0.0 && self.tol < 1.0) {
             return Err(Error::InvalidSetting {
-                name: "--tol",
+                name: "tol",
                 value: self.tol.to_string(),
                 reason: "the tolerance must be in (0, 1)",
             });
         }
         if self.max_states == 0 {
             return Err(Error::InvalidSetting {
-                name: "--max-states",
+                name: "max_states",
                 value: "0".into(),
                 reason: "at least one state is needed",
             });

@@ -107,7 +107,7 @@ fn unbounded_law(
     crnkit_core::error::Error::Unsupported {
         feature: format!(
             "the rejection method for the propensity law of reaction {}: it has no finite upper \
-             bound on the fluctuation box ({}); use --method direct or next-reaction",
+             bound on the fluctuation box ({}); use the direct or the next reaction method",
             super::channel_name(net, j),
             box_text.join(", ")
         ),

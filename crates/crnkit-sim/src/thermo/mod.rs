@@ -236,7 +236,7 @@ impl std::str::FromStr for ThermoMethod {
             "ssa" => Ok(ThermoMethod::Ssa),
             "ode" => Ok(ThermoMethod::Ode),
             other => Err(Error::InvalidSetting {
-                name: "--method",
+                name: "method",
                 value: other.to_string(),
                 reason: "expected cme, ssa or ode",
             }),
