@@ -51,5 +51,66 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A 10,000-point parameter scan of the Vilar oscillator (its 16 parameters each
+/// scaled per point): the network at every point, by editing the description and
+/// rebuilding it (the way before `set_parameters`), and in place.
+fn parameter_scan(c: &mut Criterion) {
+    let net = Network::from_crn_str(vilar_text(), "vilar.crn").expect("parses");
+    let names: Vec<String> = net.parameters().iter().map(|p| p.name.clone()).collect();
+    let base: Vec<f64> = net.parameters().iter().map(|p| p.value).collect();
+    let point = |k: usize| -> Vec<(&str, f64)> {
+        names
+            .iter()
+            .zip(&base)
+            .enumerate()
+            .map(|(j, (n, v))| (n.as_str(), v * (1.0 + ((k * 7 + j) % 13) as f64 / 13.0)))
+            .collect()
+    };
+    let mut group = c.benchmark_group("parameter scan, 10,000 points (vilar)");
+    group.sample_size(10);
+    group.bench_function("rebuild from the description", |b| {
+        b.iter(|| {
+            let mut s = 0.0;
+            for k in 0..10_000 {
+                let mut spec = net.to_spec();
+                for (name, v) in point(k) {
+                    let p = spec.parameters.iter_mut().find(|p| p.name == name);
+                    p.expect("parameter").value = crnkit::network::Expr::Num(v);
+                }
+                s += spec
+                    .build()
+                    .expect("builds")
+                    .reaction(0)
+                    .expect("r")
+                    .forward
+                    .value;
+            }
+            s
+        })
+    });
+    group.bench_function("with_parameters", |b| {
+        b.iter(|| {
+            let mut s = 0.0;
+            for k in 0..10_000 {
+                let n = net.with_parameters(&point(k)).expect("sets");
+                s += n.reaction(0).expect("r").forward.value;
+            }
+            s
+        })
+    });
+    let mut scratch = net.clone();
+    group.bench_function("set_parameters (one network reused)", |b| {
+        b.iter(|| {
+            let mut s = 0.0;
+            for k in 0..10_000 {
+                scratch.set_parameters(&point(k)).expect("sets");
+                s += scratch.reaction(0).expect("r").forward.value;
+            }
+            s
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, parameter_scan);
 criterion_main!(benches);

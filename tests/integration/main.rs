@@ -7,6 +7,7 @@ mod cme;
 mod events;
 mod formats;
 mod learn;
+mod parameters;
 mod parse_errors;
 mod properties;
 mod sbml;

@@ -29,7 +29,9 @@ impl fmt::Display for Location {
 }
 
 /// Every error crnkit reports.
-#[derive(Debug, thiserror::Error)]
+/// `Debug` shows the same text as `Display` (the caret view for parse errors), so
+/// `fn main() -> Result<(), Error>` prints a readable message.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An error located in a model file: `file:line:col`, the problem, and the line with a caret.
@@ -277,6 +279,12 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl Error {

@@ -615,16 +615,15 @@ impl GenerativeModel {
                 .sum::<f64>()
                 .exp()
         };
-        let mut spec = self.network.to_spec();
-        for (r, rs) in spec.reactions.iter_mut().enumerate() {
-            let rx = self.network.reaction(r)?;
+        let mut rates = Vec::with_capacity(self.network.num_reactions());
+        for (r, rx) in self.network.reactions().enumerate() {
             let (reac, prod) = (self.network.reactants(r), self.network.products(r));
-            rs.rate = crnkit_core::network::Expr::Num(rx.forward.value * shift(&reac));
-            if let Some(rev) = &rx.reverse {
-                rs.reverse = Some(crnkit_core::network::Expr::Num(rev.value * shift(&prod)));
-            }
+            let rev = rx.reverse.as_ref().map(|rev| rev.value * shift(&prod));
+            rates.push((rx.forward.value * shift(&reac), rev));
         }
-        spec.build()
+        let mut net = self.network.clone();
+        net.set_rate_constants(&rates)?;
+        Ok(net)
     }
 
     /// The gradient estimated by simulation: `runs` free copies sampled at time `burn_in`

@@ -165,10 +165,13 @@ fn network_at(net: &Network, pbox: &ParamBox, x: &DesignPoint) -> Result<Network
             ),
         });
     }
-    let mut n = net.clone();
-    for (name, &v) in pbox.names.iter().zip(&x.params) {
-        n.set_parameter(name, v)?;
-    }
+    let values: Vec<(&str, f64)> = pbox
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(x.params.iter().copied())
+        .collect();
+    let mut n = net.with_parameters(&values)?;
     for (i, &c) in x.initial.iter().enumerate() {
         n.set_initial(i, c)?;
     }

@@ -137,10 +137,8 @@ struct Args {
 
 /// `net` with the parameters `params` (box order) and initial state `x0`.
 fn network_at(net: &Network, params: &[f64], x0: &[u64]) -> anyhow::Result<Network> {
-    let mut n = net.clone();
-    for (name, &v) in NAMES.iter().zip(params) {
-        n.set_parameter(name, v)?;
-    }
+    let values: Vec<(&str, f64)> = NAMES.iter().copied().zip(params.iter().copied()).collect();
+    let mut n = net.with_parameters(&values)?;
     for (i, &c) in x0.iter().enumerate() {
         n.set_initial(i, c)?;
     }

@@ -28,6 +28,7 @@ mod event;
 mod expr;
 pub(crate) mod lex;
 mod linalg;
+mod params;
 mod parse;
 pub mod program;
 mod report;
@@ -388,29 +389,7 @@ impl Network {
     /// On error (unknown name, a parameter or rate becoming invalid) the network is left
     /// unchanged.
     pub fn set_parameter(&mut self, name: &str, value: f64) -> Result<()> {
-        let idx = self
-            .parameters
-            .iter()
-            .position(|p| p.name == name)
-            .ok_or_else(|| Error::UnknownParameter {
-                name: name.to_string(),
-                hint: String::new(),
-            })?;
-        let mut spec = self.to_spec();
-        spec.parameters[idx].value = Expr::Num(value);
-        let notes = std::mem::take(&mut self.notes);
-        let rebuilt = spec.build();
-        match rebuilt {
-            Ok(mut net) => {
-                net.notes = notes;
-                *self = net;
-                Ok(())
-            }
-            Err(e) => {
-                self.notes = notes;
-                Err(e)
-            }
-        }
+        self.set_parameters(&[(name, value)])
     }
 
     /// Set the initial count of species `i`.

@@ -315,6 +315,32 @@ pub(crate) fn eval_with(
         })
 }
 
+/// Compile the propensity law of reaction `reaction` and check it at the initial state.
+pub(crate) fn compile_law(
+    law: &Expr,
+    reaction: &str,
+    species: &HashMap<&str, usize>,
+    params: &dyn Fn(&str) -> Option<f64>,
+    initial: &[u64],
+) -> Result<Code> {
+    let scope = Scope {
+        species,
+        params,
+        context: format!("the propensity of reaction {reaction}"),
+        allow_time: false,
+    };
+    let code = Code::compile(law, &scope)?;
+    let a0 = code.eval(initial, 0.0);
+    if !(a0.is_finite() && a0 >= 0.0) {
+        return Err(Error::InvalidPropensity {
+            reaction: reaction.to_string(),
+            value: a0,
+            state: "the initial state".into(),
+        });
+    }
+    Ok(code)
+}
+
 /// Check a rate value.
 pub(crate) fn rate(reaction: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
@@ -493,21 +519,7 @@ impl NetworkSpec {
                         ),
                     });
                 }
-                let scope = Scope {
-                    species: &index,
-                    params: &param_value,
-                    context: format!("the propensity of reaction {}", describe()),
-                    allow_time: false,
-                };
-                let code = Code::compile(law, &scope)?;
-                let a0 = code.eval(&species_initial, 0.0);
-                if !(a0.is_finite() && a0 >= 0.0) {
-                    return Err(Error::InvalidPropensity {
-                        reaction: describe(),
-                        value: a0,
-                        state: "the initial state".into(),
-                    });
-                }
+                let code = compile_law(law, &describe(), &index, &param_value, &species_initial)?;
                 laws.push(Some(code));
             } else {
                 laws.push(None);
