@@ -14,6 +14,24 @@
 //! ("clamped" minus "free" averages, as in a Boltzmann machine). [`GenerativeModel`]
 //! computes both exactly by enumerating Γ; [`fit_exact`] minimises D with argmin's L-BFGS
 //! (the in-silico baseline).
+//!
+//! ```
+//! use crnkit_core::Network;
+//! use crnkit_learn::{GenerativeModel, fit_exact};
+//!
+//! // Visible V, hidden H, V + H = 3: the model is Binomial(3, p) in V.
+//! let net = Network::from_crn_str("species: V = 3, H = 0\nV <-> H @ 1, 1", "vh.crn")?;
+//! let model = GenerativeModel::new(&net, &["V"], 100)?;
+//! let pmf = [0.008, 0.096, 0.384, 0.512]; // Binomial(3, 0.8)
+//! let rows: Vec<(Vec<u32>, f64)> = (0..4).map(|v| (vec![v], pmf[v as usize])).collect();
+//! let target = model.target(&rows)?;
+//! let fit = fit_exact(&model, &target, model.initial_parameters(), 200)?;
+//! assert!(fit.divergence < 1e-10);
+//! // p / (1 − p) = 4 = e^{G_H − G_V}
+//! assert!(((fit.parameters[1] - fit.parameters[0]) - 4f64.ln()).abs() < 1e-6);
+//! # Ok::<(), crnkit_core::Error>(())
+//! ```
+#![warn(missing_docs)]
 
 pub mod boltzmann;
 pub mod chemical;

@@ -14,6 +14,25 @@
 //! Liu & Wang (PNAS 121:e2317422121, 2024) train such a model by REINFORCE on the reverse
 //! KL to one Euler step of the CME; where FSP applies, its solution is an exact teacher
 //! with no sampling noise, and that is what is used here.
+//!
+//! The design covers the box of rates evenly (a randomly shifted Halton sequence, log
+//! scale where asked):
+//!
+//! ```
+//! use crnkit_surrogate::ParamBox;
+//!
+//! let rates = ParamBox::new(
+//!     vec!["k".into(), "g".into()],
+//!     vec![1.0, 0.5],
+//!     vec![10.0, 2.0],
+//!     vec![true, true],
+//! )?;
+//! let points = rates.design(0, 64, 7);
+//! assert_eq!(points.len(), 64);
+//! assert!(points.iter().all(|p| rates.contains(p)));
+//! # Ok::<(), crnkit_core::Error>(())
+//! ```
+#![warn(missing_docs)]
 
 pub mod cache;
 pub mod design;
