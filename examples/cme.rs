@@ -2,7 +2,7 @@
 //! a grid with the certified L1 error of the truncation at every time.
 //! Run: cargo run --release --example cme
 use crnkit::cme::{FspOptions, solve_transient};
-use crnkit::ssa::TimeGrid;
+use crnkit::prelude::*;
 
 fn main() -> crnkit::Result<()> {
     let net = crnkit::models::bundled("toggle_switch")?.compile();

@@ -1,6 +1,7 @@
 //! An ensemble of exact SSA trajectories of the Vilar oscillator: mean and sd of the
 //! activator on a time grid, the same numbers for a seed on any thread count.
 //! Run: cargo run --release --example ensemble
+use crnkit::prelude::*;
 use crnkit::ssa::EnsembleConfig;
 
 fn main() -> crnkit::Result<()> {
@@ -13,9 +14,8 @@ fn main() -> crnkit::Result<()> {
         ..EnsembleConfig::default()
     };
     let result = cfg.run(&net)?;
-    let a = result.column("A").expect("Vilar has species A");
-    for (k, t) in result.grid.times().iter().enumerate() {
-        let (mean, sd) = (result.mean(k, a), result.sd(k, a));
+    for (k, t) in result.times().iter().enumerate() {
+        let (mean, sd) = (result.mean_of("A", k)?, result.sd_of("A", k)?);
         println!("t = {t:>4}: A = {mean:.1} ± {sd:.1}");
     }
     println!("{} events", result.events);

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub use crnkit_core::{error, fs, models, network, progress, rng};
+pub use crnkit_core::{error, fs, grid, models, network, progress, rng};
 pub use crnkit_sim::{cme, ssa, thermo};
 
 /// Model files: any supported format into a [`Network`], SBML and BioNetGen import, the
@@ -38,6 +38,7 @@ pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder
 /// The most used items in one import.
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    pub use crate::grid::{Series, TimeGrid};
     #[cfg(feature = "io")]
     pub use crate::io::read_network;
     pub use crate::network::{

@@ -469,3 +469,47 @@ fn bad_runs_give_clear_errors() {
     ));
     assert!("gillespie".parse::<Method>().is_err());
 }
+
+/// Results are read by name and time with checks, the same way for SSA ensembles and CME
+/// solutions; an out-of-range cell is an error (or, through the raw index, a panic), never
+/// another cell's value.
+#[test]
+fn results_read_by_name_and_time_with_checks() {
+    use crnkit::grid::Series;
+    let net = Network::from_crn_str(
+        "species: X = 0, Y = 3\n0 -> X @ 2\nX -> 0 @ 1\nY <-> 0 @ 1, 1",
+        "m.crn",
+    )
+    .unwrap();
+    let cfg = EnsembleConfig {
+        until: 2.0,
+        every: 1.0,
+        runs: 50,
+        seed: 3,
+        ..EnsembleConfig::default()
+    };
+    let r = cfg.run(&net).unwrap();
+    assert_eq!(r.mean_of("X", 2).unwrap(), r.mean(2, 0));
+    assert_eq!(r.sd_of("Y", 1).unwrap(), r.sd(1, 1));
+    assert_eq!(r.means_of("Y").unwrap().len(), 3);
+    assert!(r.mean_of("Z", 0).unwrap_err().to_string().contains("`Z`"));
+    let e = r.mean_of("X", 3).unwrap_err().to_string();
+    assert!(e.contains("time index 3 out of range (there are 3)"), "{e}");
+    let raw = std::panic::catch_unwind(|| r.mean(0, 2));
+    assert!(
+        raw.is_err(),
+        "column 2 of a 2-column result must not read another cell"
+    );
+    let sol = crnkit::cme::solve_transient(
+        &net.compile(),
+        &crnkit::ssa::TimeGrid::new(2.0, 1.0).unwrap(),
+        &crnkit::cme::FspOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(sol.columns(), r.columns());
+    assert_eq!(sol.times(), r.times());
+    // E[X](t) = 2 (1 − e^{−t}) from X = 0.
+    let exact = 2.0 * (1.0 - (-2.0f64).exp());
+    assert!((sol.mean_of("X", 2).unwrap() - exact).abs() < 1e-7);
+    assert!(sol.sd_of("X", 5).is_err());
+}

@@ -21,6 +21,7 @@
 
 pub mod error;
 pub mod fs;
+pub mod grid;
 pub mod models;
 pub mod network;
 pub mod progress;

@@ -182,6 +182,18 @@ pub struct TransientSolution {
     pub stats: SolveStats,
 }
 
+impl crnkit_core::grid::Series for TransientSolution {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+    fn times(&self) -> &[f64] {
+        &self.times
+    }
+    fn mean_sd(&self, k: usize, c: usize) -> (f64, f64) {
+        (self.mean[k][c], self.sd[k][c])
+    }
+}
+
 impl TransientSolution {
     /// `time,<S1>-mean,<S1>-sd,...,fsp_error,states`: the columns of `crnkit simulate`'s
     /// statistics (species, then observables) followed by the certified error and the

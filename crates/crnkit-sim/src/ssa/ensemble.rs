@@ -286,19 +286,34 @@ impl EnsembleConfig {
     }
 }
 
+impl crnkit_core::grid::Series for EnsembleResult {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+    fn times(&self) -> &[f64] {
+        self.grid.times()
+    }
+    fn mean_sd(&self, k: usize, c: usize) -> (f64, f64) {
+        (self.mean(k, c), self.sd(k, c))
+    }
+}
+
 impl EnsembleResult {
     /// Number of runs.
     pub fn runs(&self) -> u64 {
         self.moments.n
     }
 
-    /// Mean of column `c` at grid point `k`.
+    /// Mean of column `c` at grid point `k` (panics out of range; read by name with
+    /// [`Series::mean_of`](crnkit_core::grid::Series::mean_of)).
     pub fn mean(&self, k: usize, c: usize) -> f64 {
+        self.check_cell(k, c);
         self.moments.mean[k * self.moments.cols + c]
     }
 
     /// Sample variance (divisor n − 1) of column `c` at grid point `k`.
     pub fn variance(&self, k: usize, c: usize) -> f64 {
+        self.check_cell(k, c);
         let n = self.moments.n;
         if n < 2 {
             0.0
@@ -310,6 +325,17 @@ impl EnsembleResult {
     /// Sample standard deviation of column `c` at grid point `k`.
     pub fn sd(&self, k: usize, c: usize) -> f64 {
         self.variance(k, c).sqrt()
+    }
+
+    /// Panics when (k, c) is not a cell (as indexing does), instead of reading another
+    /// cell's value; [`Series::mean_of`](crnkit_core::grid::Series::mean_of) and
+    /// [`Series::sd_of`](crnkit_core::grid::Series::sd_of) return an error instead.
+    fn check_cell(&self, k: usize, c: usize) {
+        let (points, cols) = (self.grid.len(), self.moments.cols);
+        assert!(
+            k < points && c < cols,
+            "cell (time {k}, column {c}) out of range: {points} times × {cols} columns"
+        );
     }
 
     /// Index of the column called `name`.

@@ -2,8 +2,6 @@
 //! number of species, never by the number of events — except [`EventLog`], which stores
 //! every event on request.
 
-use crnkit_core::error::{Error, Result};
-
 /// Receives samples on a time grid (sample-and-hold) and, optionally, every event.
 pub trait Recorder {
     /// Whether [`Recorder::event`] does anything. Simulators may skip preparing the state
@@ -23,81 +21,7 @@ pub trait Recorder {
     fn jump(&mut self, _t: f64, _x: &[u64]) {}
 }
 
-/// A uniform time grid t_k = k · every for k = 0, 1, … while t_k ≤ until.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimeGrid {
-    times: Vec<f64>,
-}
-
-/// The most grid points accepted.
-pub const MAX_GRID_POINTS: usize = 50_000_000;
-
-impl TimeGrid {
-    /// The grid 0, every, 2·every, … up to `until` (included when it is a multiple, within
-    /// a relative 1e-9).
-    pub fn new(until: f64, every: f64) -> Result<TimeGrid> {
-        if !(until.is_finite() && until >= 0.0) {
-            return Err(Error::InvalidSetting {
-                name: "until",
-                value: until.to_string(),
-                reason: "the end time must be finite and >= 0",
-            });
-        }
-        if !(every.is_finite() && every > 0.0) {
-            return Err(Error::InvalidSetting {
-                name: "every",
-                value: every.to_string(),
-                reason: "the sampling interval must be finite and > 0",
-            });
-        }
-        let steps = (until / every * (1.0 + 1e-9)).floor();
-        if steps + 1.0 > MAX_GRID_POINTS as f64 {
-            return Err(Error::InvalidSetting {
-                name: "every",
-                value: every.to_string(),
-                reason: "too many grid points (more than 5e7): use a larger interval",
-            });
-        }
-        let n = steps as usize + 1;
-        Ok(TimeGrid {
-            times: (0..n).map(|k| (k as f64 * every).min(until)).collect(),
-        })
-    }
-
-    /// Grid from explicit, non-decreasing, finite times ≥ 0.
-    pub fn from_times(times: Vec<f64>) -> Result<TimeGrid> {
-        if times.iter().any(|t| !(t.is_finite() && *t >= 0.0))
-            || times.windows(2).any(|w| w[1] < w[0])
-        {
-            return Err(Error::InvalidSetting {
-                name: "times",
-                value: format!("{} times", times.len()),
-                reason: "sample times must be finite, >= 0 and non-decreasing",
-            });
-        }
-        Ok(TimeGrid { times })
-    }
-
-    /// The times.
-    pub fn times(&self) -> &[f64] {
-        &self.times
-    }
-
-    /// Number of points.
-    pub fn len(&self) -> usize {
-        self.times.len()
-    }
-
-    /// No points.
-    pub fn is_empty(&self) -> bool {
-        self.times.is_empty()
-    }
-
-    /// The last time (0 for an empty grid).
-    pub fn end(&self) -> f64 {
-        self.times.last().copied().unwrap_or(0.0)
-    }
-}
+pub use crnkit_core::grid::TimeGrid;
 
 /// Stores the state at every grid time: `grid.len() × species` counts.
 #[derive(Debug, Clone)]
