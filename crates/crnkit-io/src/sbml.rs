@@ -44,7 +44,8 @@ use std::collections::{HashMap, HashSet};
 use roxmltree::{Document, Node};
 
 use crnkit_core::network::{
-    Assignments, BinOp, CmpOp, Condition, EventSpec, Expr, Func, Network, ParameterSpec, TIME,
+    Assignments, BinOp, CmpOp, Condition, EventSpec, Expr, Func, Network, NetworkBuilder,
+    NetworkSpec, ParameterSpec, TIME,
 };
 use crnkit_core::{Error, Result};
 
@@ -183,35 +184,7 @@ fn mathml(ctx: &Ctx, node: Node) -> Result<Expr> {
         "ci" => Ok(Expr::var(text())),
         "pi" => Ok(Expr::Num(std::f64::consts::PI)),
         "exponentiale" => Ok(Expr::Num(std::f64::consts::E)),
-        "cn" => {
-            let kind = node.attribute("type").unwrap_or("real");
-            match kind {
-                "integer" | "real" => Ok(Expr::Num(ctx.number(node, "cn", &text())?)),
-                "e-notation" | "rational" => {
-                    let parts: Vec<String> = node
-                        .children()
-                        .filter(|c| c.is_text())
-                        .filter_map(|c| c.text())
-                        .map(|t| t.trim().to_string())
-                        .filter(|t| !t.is_empty())
-                        .collect();
-                    if parts.len() != 2 {
-                        return Err(ctx.unsupported(
-                            node,
-                            format!("a <cn type=\"{kind}\"> without two parts"),
-                        ));
-                    }
-                    let a = ctx.number(node, "cn", &parts[0])?;
-                    let b = ctx.number(node, "cn", &parts[1])?;
-                    Ok(Expr::Num(if kind == "rational" {
-                        a / b
-                    } else {
-                        a * 10f64.powf(b)
-                    }))
-                }
-                other => Err(ctx.unsupported(node, format!("<cn type=\"{other}\">"))),
-            }
-        }
+        "cn" => mathml_cn(ctx, node),
         "csymbol" => {
             let url = node.attribute("definitionURL").unwrap_or("");
             if url.ends_with("/time") {
@@ -222,111 +195,153 @@ fn mathml(ctx: &Ctx, node: Node) -> Result<Expr> {
                 Err(ctx.unsupported(node, format!("the MathML csymbol `{url}`")))
             }
         }
-        "apply" => {
-            let mut it = element_children(node);
-            let op = it
-                .next()
-                .ok_or_else(|| ctx.unsupported(node, "an empty <apply>".into()))?;
-            let args: Vec<Node> = it.filter(|c| c.tag_name().name() != "logbase").collect();
-            let opname = op.tag_name().name();
-            if opname == "csymbol" {
-                return Err(ctx.unsupported(
-                    op,
-                    format!(
-                        "the MathML function csymbol `{}`",
-                        op.attribute("definitionURL").unwrap_or("")
-                    ),
-                ));
+        "apply" => mathml_apply(ctx, node),
+        other => Err(ctx.unsupported(node, format!("the MathML element <{other}>"))),
+    }
+}
+
+/// A MathML number `<cn>` (integer, real, e-notation or rational).
+fn mathml_cn(ctx: &Ctx, node: Node) -> Result<Expr> {
+    let text = || node.text().unwrap_or("").trim().to_string();
+    let kind = node.attribute("type").unwrap_or("real");
+    match kind {
+        "integer" | "real" => Ok(Expr::Num(ctx.number(node, "cn", &text())?)),
+        "e-notation" | "rational" => {
+            let parts: Vec<String> = node
+                .children()
+                .filter(|c| c.is_text())
+                .filter_map(|c| c.text())
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect();
+            if parts.len() != 2 {
+                return Err(
+                    ctx.unsupported(node, format!("a <cn type=\"{kind}\"> without two parts"))
+                );
             }
-            let xs: Vec<Expr> = args
-                .iter()
-                .map(|a| mathml(ctx, *a))
-                .collect::<Result<_>>()?;
-            if opname == "ci" {
-                return inline_call(ctx, node, op, xs);
+            let a = ctx.number(node, "cn", &parts[0])?;
+            let b = ctx.number(node, "cn", &parts[1])?;
+            Ok(Expr::Num(if kind == "rational" {
+                a / b
+            } else {
+                a * 10f64.powf(b)
+            }))
+        }
+        other => Err(ctx.unsupported(node, format!("<cn type=\"{other}\">"))),
+    }
+}
+
+/// A MathML `<apply>`: its arguments, then a function-definition call or an operator.
+fn mathml_apply(ctx: &Ctx, node: Node) -> Result<Expr> {
+    let mut it = element_children(node);
+    let op = it
+        .next()
+        .ok_or_else(|| ctx.unsupported(node, "an empty <apply>".into()))?;
+    let args: Vec<Node> = it.filter(|c| c.tag_name().name() != "logbase").collect();
+    let opname = op.tag_name().name();
+    if opname == "csymbol" {
+        return Err(ctx.unsupported(
+            op,
+            format!(
+                "the MathML function csymbol `{}`",
+                op.attribute("definitionURL").unwrap_or("")
+            ),
+        ));
+    }
+    let xs: Vec<Expr> = args
+        .iter()
+        .map(|a| mathml(ctx, *a))
+        .collect::<Result<_>>()?;
+    if opname == "ci" {
+        return inline_call(ctx, node, op, xs);
+    }
+    apply_operator(ctx, node, op, xs)
+}
+
+/// Left fold of `xs` with the binary operator `op`; `unit` when there are none.
+fn fold_bin(op: BinOp, xs: Vec<Expr>, unit: f64) -> Expr {
+    let mut it = xs.into_iter();
+    match it.next() {
+        None => Expr::Num(unit),
+        Some(first) => it.fold(first, |a, b| Expr::Bin(op, Box::new(a), Box::new(b))),
+    }
+}
+
+/// The MathML operator `op` of the `<apply>` `node`, applied to the arguments `xs`.
+fn apply_operator(ctx: &Ctx, node: Node, op: Node, xs: Vec<Expr>) -> Result<Expr> {
+    let opname = op.tag_name().name();
+    let arity = |n: usize| -> Result<()> {
+        if xs.len() == n {
+            Ok(())
+        } else {
+            Err(ctx.unsupported(
+                node,
+                format!("<{opname}> with {} arguments (expected {n})", xs.len()),
+            ))
+        }
+    };
+    match opname {
+        "plus" => Ok(fold_bin(BinOp::Add, xs, 0.0)),
+        "times" => Ok(fold_bin(BinOp::Mul, xs, 1.0)),
+        "minus" => match xs.len() {
+            1 => Ok(Expr::Neg(Box::new(
+                xs.into_iter().next().unwrap_or(Expr::Num(0.0)),
+            ))),
+            2 => Ok(fold_bin(BinOp::Sub, xs, 0.0)),
+            n => Err(ctx.unsupported(node, format!("<minus> with {n} arguments"))),
+        },
+        "divide" => {
+            arity(2)?;
+            Ok(fold_bin(BinOp::Div, xs, 1.0))
+        }
+        "power" => {
+            arity(2)?;
+            Ok(fold_bin(BinOp::Pow, xs, 1.0))
+        }
+        "exp" | "ln" | "abs" => {
+            arity(1)?;
+            let f = match opname {
+                "exp" => Func::Exp,
+                "ln" => Func::Ln,
+                _ => Func::Abs,
+            };
+            Ok(Expr::Call(f, xs))
+        }
+        "min" | "max" => {
+            if xs.is_empty() {
+                return Err(ctx.unsupported(node, format!("<{opname}> without arguments")));
             }
-            let fold = |op: BinOp, xs: Vec<Expr>, unit: f64| -> Expr {
-                let mut it = xs.into_iter();
-                match it.next() {
-                    None => Expr::Num(unit),
-                    Some(first) => it.fold(first, |a, b| Expr::Bin(op, Box::new(a), Box::new(b))),
-                }
+            let f = if opname == "min" {
+                Func::Min
+            } else {
+                Func::Max
             };
-            let arity = |n: usize| -> Result<()> {
-                if xs.len() == n {
-                    Ok(())
-                } else {
-                    Err(ctx.unsupported(
-                        node,
-                        format!("<{opname}> with {} arguments (expected {n})", xs.len()),
-                    ))
-                }
-            };
-            match opname {
-                "plus" => Ok(fold(BinOp::Add, xs, 0.0)),
-                "times" => Ok(fold(BinOp::Mul, xs, 1.0)),
-                "minus" => match xs.len() {
-                    1 => Ok(Expr::Neg(Box::new(
-                        xs.into_iter().next().unwrap_or(Expr::Num(0.0)),
-                    ))),
-                    2 => Ok(fold(BinOp::Sub, xs, 0.0)),
-                    n => Err(ctx.unsupported(node, format!("<minus> with {n} arguments"))),
-                },
-                "divide" => {
-                    arity(2)?;
-                    Ok(fold(BinOp::Div, xs, 1.0))
-                }
-                "power" => {
-                    arity(2)?;
-                    Ok(fold(BinOp::Pow, xs, 1.0))
-                }
-                "exp" | "ln" | "abs" => {
-                    arity(1)?;
-                    let f = match opname {
-                        "exp" => Func::Exp,
-                        "ln" => Func::Ln,
-                        _ => Func::Abs,
-                    };
-                    Ok(Expr::Call(f, xs))
-                }
-                "min" | "max" => {
-                    if xs.is_empty() {
-                        return Err(ctx.unsupported(node, format!("<{opname}> without arguments")));
-                    }
-                    let f = if opname == "min" {
-                        Func::Min
-                    } else {
-                        Func::Max
-                    };
-                    Ok(Expr::Call(f, xs))
-                }
-                "log" => {
-                    arity(1)?;
-                    let base = element_children(node)
-                        .find(|c| c.tag_name().name() == "logbase")
-                        .and_then(|b| element_children(b).next())
-                        .map(|b| mathml(ctx, b))
-                        .transpose()?;
-                    match base {
-                        None => Ok(Expr::Call(Func::Log10, xs)),
-                        Some(b) => Ok(Expr::Bin(
-                            BinOp::Div,
-                            Box::new(Expr::Call(Func::Ln, xs)),
-                            Box::new(Expr::Call(Func::Ln, vec![b])),
-                        )),
-                    }
-                }
-                "root" => {
-                    if element_children(node).any(|c| c.tag_name().name() == "degree") {
-                        return Err(ctx.unsupported(node, "<root> with a <degree>".into()));
-                    }
-                    arity(1)?;
-                    Ok(Expr::Call(Func::Sqrt, xs))
-                }
-                other => Err(ctx.unsupported(op, format!("the MathML operator <{other}>"))),
+            Ok(Expr::Call(f, xs))
+        }
+        "log" => {
+            arity(1)?;
+            let base = element_children(node)
+                .find(|c| c.tag_name().name() == "logbase")
+                .and_then(|b| element_children(b).next())
+                .map(|b| mathml(ctx, b))
+                .transpose()?;
+            match base {
+                None => Ok(Expr::Call(Func::Log10, xs)),
+                Some(b) => Ok(Expr::Bin(
+                    BinOp::Div,
+                    Box::new(Expr::Call(Func::Ln, xs)),
+                    Box::new(Expr::Call(Func::Ln, vec![b])),
+                )),
             }
         }
-        other => Err(ctx.unsupported(node, format!("the MathML element <{other}>"))),
+        "root" => {
+            if element_children(node).any(|c| c.tag_name().name() == "degree") {
+                return Err(ctx.unsupported(node, "<root> with a <degree>".into()));
+            }
+            arity(1)?;
+            Ok(Expr::Call(Func::Sqrt, xs))
+        }
+        other => Err(ctx.unsupported(op, format!("the MathML operator <{other}>"))),
     }
 }
 
@@ -713,7 +728,69 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
         funcs: HashMap::new(),
         depth: Cell::new(0),
     };
-    let root = doc.root_element();
+    let (level, model) = sbml_model(&ctx)?;
+    // Function definitions first: any math may call them.
+    let funcs = function_definitions(&ctx, model)?;
+    let ctx = Ctx { funcs, ..ctx };
+    let Model {
+        compartments,
+        params,
+        param_order,
+        mut species,
+        rules,
+        reactions,
+        events,
+    } = read_model(&ctx, model, level)?;
+    // A species defined by an assignment rule is an output, not a state variable.
+    species.retain(|s| !rules.iter().any(|(v, _, _)| *v == s.id));
+    let sym = Symbols {
+        species: &species,
+        index: species
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect(),
+        params: &params,
+        compartments: &compartments,
+        rules: rules.iter().map(|(v, e, _)| (v.as_str(), e)).collect(),
+    };
+    let mut builder = Network::builder();
+    for s in &species {
+        builder = if s.constant {
+            builder.constant_species(&s.id, s.amount as u64)
+        } else {
+            builder.species(&s.id, s.amount as u64)
+        };
+    }
+    let x0: Vec<f64> = species.iter().map(|s| s.amount).collect();
+    // Assignment rules on species: integer combinations of species → observables.
+    for (var, expr, node) in &rules {
+        let terms = rule_observable(&ctx, &sym, var, expr, *node, &x0)?;
+        let t: Vec<(&str, u32)> = terms.iter().map(|(n, w)| (n.as_str(), *w)).collect();
+        builder = builder.observable(var, &t);
+    }
+    // Global parameters of laws recognised as mass action (their rates are numbers).
+    let mut folded: HashSet<String> = HashSet::new();
+    for r in reactions {
+        builder = add_reaction(&ctx, &sym, r, level, &x0, &mut folded, builder)?;
+    }
+    let mut event_specs: Vec<EventSpec> = Vec::new();
+    for (k, ev) in events.iter().enumerate() {
+        let spec = event(&ctx, &sym, *ev, k, level, &event_specs)?;
+        if !spec.assign.0.is_empty() {
+            event_specs.push(spec);
+        }
+    }
+    let mut spec = builder.spec().clone();
+    spec.events = event_specs;
+    fold_parameters(&mut spec, &folded, &params, &param_order);
+    spec.build()
+}
+
+/// Check the `<sbml>` root (level, version, no required packages); returns the level and
+/// the `<model>` element.
+fn sbml_model<'a>(ctx: &Ctx<'a>) -> Result<(u32, Node<'a, 'a>)> {
+    let root = ctx.doc.root_element();
     if root.tag_name().name() != "sbml" {
         return Err(ctx.at(
             root,
@@ -753,7 +830,14 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
             },
         )
     })?;
-    // Function definitions first: any math may call them.
+    Ok((level, model))
+}
+
+/// The model's function definitions by id.
+fn function_definitions<'a>(
+    ctx: &Ctx<'a>,
+    model: Node<'a, 'a>,
+) -> Result<HashMap<&'a str, Node<'a, 'a>>> {
     let mut funcs = HashMap::new();
     for list in
         element_children(model).filter(|l| l.tag_name().name() == "listOfFunctionDefinitions")
@@ -762,15 +846,39 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
             funcs.insert(ctx.attr(f, "id")?, f);
         }
     }
-    let ctx = Ctx { funcs, ..ctx };
-    // Sizes; a Level 3 compartment may have none, which is an error only where it is used.
-    let mut compartments: HashMap<String, Option<f64>> = HashMap::new();
-    let mut params: HashMap<String, f64> = HashMap::new();
-    let mut param_order: Vec<String> = Vec::new();
-    let mut species: Vec<Sp> = Vec::new();
-    let mut rules: Vec<(String, Expr, Node)> = Vec::new();
-    let mut reactions: Vec<Node> = Vec::new();
-    let mut events: Vec<Node> = Vec::new();
+    Ok(funcs)
+}
+
+/// The model's lists as read, before names are resolved.
+struct Model<'a> {
+    /// Compartment sizes; a Level 3 compartment may have none, which is an error only where
+    /// it is used.
+    compartments: HashMap<String, Option<f64>>,
+    /// Global parameter values.
+    params: HashMap<String, f64>,
+    /// Global parameter ids in document order.
+    param_order: Vec<String>,
+    /// Species in document order.
+    species: Vec<Sp>,
+    /// Assignment rules: variable, math as read, element.
+    rules: Vec<(String, Expr, Node<'a, 'a>)>,
+    /// `<reaction>` elements.
+    reactions: Vec<Node<'a, 'a>>,
+    /// `<event>` elements.
+    events: Vec<Node<'a, 'a>>,
+}
+
+/// Read the lists of the `<model>`, refusing the ones crnkit does not carry out.
+fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Model<'a>> {
+    let mut m = Model {
+        compartments: HashMap::new(),
+        params: HashMap::new(),
+        param_order: Vec::new(),
+        species: Vec::new(),
+        rules: Vec::new(),
+        reactions: Vec::new(),
+        events: Vec::new(),
+    };
     for list in element_children(model) {
         let lname = list.tag_name().name();
         match lname {
@@ -783,7 +891,7 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
                         None if level == 2 => Some(1.0),
                         None => None,
                     };
-                    compartments.insert(id, size);
+                    m.compartments.insert(id, size);
                 }
             }
             "listOfParameters" => {
@@ -792,68 +900,13 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
                     let v = p.attribute("value").ok_or_else(|| {
                         ctx.unsupported(p, format!("parameter `{id}` without a value (set by a rule or initial assignment)"))
                     })?;
-                    params.insert(id.clone(), ctx.number(p, "value", v)?);
-                    param_order.push(id);
+                    m.params.insert(id.clone(), ctx.number(p, "value", v)?);
+                    m.param_order.push(id);
                 }
             }
             "listOfSpecies" => {
                 for s in element_children(list).filter(|c| c.tag_name().name() == "species") {
-                    let id = ctx.attr(s, "id")?.to_string();
-                    let compartment = ctx.attr(s, "compartment")?.to_string();
-                    let size = *compartments.get(&compartment).ok_or_else(|| {
-                        ctx.at(
-                            s,
-                            Error::UnknownSpecies {
-                                name: format!("compartment `{compartment}` of species `{id}`"),
-                            },
-                        )
-                    })?;
-                    let sized = |what: &str| {
-                        size.ok_or_else(|| {
-                            ctx.unsupported(
-                                s,
-                                format!("compartment `{compartment}` without a size, needed for {what} of `{id}`"),
-                            )
-                        })
-                    };
-                    let amount = if let Some(a) = s.attribute("initialAmount") {
-                        ctx.number(s, "initialAmount", a)?
-                    } else if let Some(c) = s.attribute("initialConcentration") {
-                        ctx.number(s, "initialConcentration", c)?
-                            * sized("the initial concentration")?
-                    } else {
-                        return Err(ctx.unsupported(
-                            s,
-                            format!("species `{id}` without an initial amount or concentration"),
-                        ));
-                    };
-                    let rounded = amount.round();
-                    if !(amount.is_finite()
-                        && amount >= 0.0
-                        && (amount - rounded).abs() <= 1e-9 * rounded.max(1.0))
-                    {
-                        return Err(ctx.at(
-                            s,
-                            Error::InvalidSetting {
-                                name: "initial amount",
-                                value: format!("{id} = {amount}"),
-                                reason: "a stochastic model needs a whole, non-negative number of molecules",
-                            },
-                        ));
-                    }
-                    let only_substance = parse_bool(s.attribute("hasOnlySubstanceUnits"), false);
-                    if !only_substance {
-                        sized("the concentration in math")?;
-                    }
-                    species.push(Sp {
-                        id,
-                        compartment,
-                        size,
-                        amount: rounded,
-                        only_substance,
-                        constant: parse_bool(s.attribute("boundaryCondition"), false)
-                            || parse_bool(s.attribute("constant"), false),
-                    });
+                    m.species.push(read_species(ctx, s, &m.compartments)?);
                 }
             }
             "listOfRules" => {
@@ -862,7 +915,7 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
                         "assignmentRule" => {
                             let var = ctx.attr(r, "variable")?.to_string();
                             let what = format!("the assignment rule for `{var}`");
-                            rules.push((var, math_of(&ctx, r, &what)?, r));
+                            m.rules.push((var, math_of(ctx, r, &what)?, r));
                         }
                         other => {
                             return Err(ctx.unsupported(r, format!("<{other}> for `{}`", id_of(r))));
@@ -871,11 +924,12 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
                 }
             }
             "listOfReactions" => {
-                reactions
+                m.reactions
                     .extend(element_children(list).filter(|c| c.tag_name().name() == "reaction"));
             }
             "listOfEvents" => {
-                events.extend(element_children(list).filter(|c| c.tag_name().name() == "event"));
+                m.events
+                    .extend(element_children(list).filter(|c| c.tag_name().name() == "event"));
             }
             "listOfInitialAssignments" | "listOfConstraints" => {
                 let first = element_children(list).next().unwrap_or(list);
@@ -889,211 +943,277 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
             }
         }
     }
-    // A species defined by an assignment rule is an output, not a state variable.
-    species.retain(|s| !rules.iter().any(|(v, _, _)| *v == s.id));
-    let sym = Symbols {
-        species: &species,
-        index: species
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.as_str(), i))
-            .collect(),
-        params: &params,
-        compartments: &compartments,
-        rules: rules.iter().map(|(v, e, _)| (v.as_str(), e)).collect(),
+    Ok(m)
+}
+
+/// Read one `<species>`: its compartment, and its initial amount as a whole count.
+fn read_species(ctx: &Ctx, s: Node, compartments: &HashMap<String, Option<f64>>) -> Result<Sp> {
+    let id = ctx.attr(s, "id")?.to_string();
+    let compartment = ctx.attr(s, "compartment")?.to_string();
+    let size = *compartments.get(&compartment).ok_or_else(|| {
+        ctx.at(
+            s,
+            Error::UnknownSpecies {
+                name: format!("compartment `{compartment}` of species `{id}`"),
+            },
+        )
+    })?;
+    let sized = |what: &str| {
+        size.ok_or_else(|| {
+            ctx.unsupported(
+                s,
+                format!("compartment `{compartment}` without a size, needed for {what} of `{id}`"),
+            )
+        })
     };
-    let mut builder = Network::builder();
-    for s in &species {
-        builder = if s.constant {
-            builder.constant_species(&s.id, s.amount as u64)
-        } else {
-            builder.species(&s.id, s.amount as u64)
-        };
+    let amount = if let Some(a) = s.attribute("initialAmount") {
+        ctx.number(s, "initialAmount", a)?
+    } else if let Some(c) = s.attribute("initialConcentration") {
+        ctx.number(s, "initialConcentration", c)? * sized("the initial concentration")?
+    } else {
+        return Err(ctx.unsupported(
+            s,
+            format!("species `{id}` without an initial amount or concentration"),
+        ));
+    };
+    let rounded = amount.round();
+    if !(amount.is_finite() && amount >= 0.0 && (amount - rounded).abs() <= 1e-9 * rounded.max(1.0))
+    {
+        return Err(ctx.at(
+            s,
+            Error::InvalidSetting {
+                name: "initial amount",
+                value: format!("{id} = {amount}"),
+                reason: "a stochastic model needs a whole, non-negative number of molecules",
+            },
+        ));
     }
-    let x0: Vec<f64> = species.iter().map(|s| s.amount).collect();
+    let only_substance = parse_bool(s.attribute("hasOnlySubstanceUnits"), false);
+    if !only_substance {
+        sized("the concentration in math")?;
+    }
+    Ok(Sp {
+        id,
+        compartment,
+        size,
+        amount: rounded,
+        only_substance,
+        constant: parse_bool(s.attribute("boundaryCondition"), false)
+            || parse_bool(s.attribute("constant"), false),
+    })
+}
+
+/// The terms of the assignment rule for `var` as an observable: it must be a sum of
+/// species with whole non-negative weights.
+fn rule_observable(
+    ctx: &Ctx,
+    sym: &Symbols,
+    var: &str,
+    expr: &Expr,
+    node: Node,
+    x0: &[f64],
+) -> Result<Vec<(String, u32)>> {
     let none = HashMap::new();
-    // Assignment rules on species: integer combinations of species → observables.
-    for (var, expr, node) in &rules {
-        if params.contains_key(var.as_str()) || compartments.contains_key(var.as_str()) {
-            return Err(ctx.unsupported(
-                *node,
-                format!("an assignment rule for `{var}`, which is not a species"),
-            ));
-        }
-        if expr.variables().contains(&CLOCK) {
-            return Err(ctx.unsupported(
-                *node,
-                format!("a time-dependent assignment rule for `{var}`"),
-            ));
-        }
-        let what = format!("the assignment rule for `{var}`");
-        let expr = sym.resolve_at(&ctx, *node, expr, &none, &what)?;
-        let eval = |x: &[f64]| sym.eval(&expr, x);
-        let base = eval(&vec![0.0; species.len()])?;
-        let mut terms: Vec<(String, u32)> = Vec::new();
-        let mut ok = base.abs() < 1e-12;
-        for (i, s) in species.iter().enumerate() {
-            let mut e = vec![0.0; species.len()];
-            e[i] = 1.0;
-            let w = eval(&e)? - base;
-            let wr = w.round();
-            if (w - wr).abs() > 1e-9 || wr < 0.0 {
-                ok = false;
-            } else if wr > 0.0 {
-                terms.push((s.id.clone(), wr as u32));
-            }
-        }
-        // Check linearity at the initial state.
-        let lin: f64 = terms
-            .iter()
-            .map(|(n, w)| f64::from(*w) * x0[sym.index[n.as_str()]])
-            .sum();
-        let at0 = eval(&x0)?;
-        if !ok || (at0 - lin).abs() > 1e-9 * lin.abs().max(1.0) {
-            return Err(ctx.unsupported(
-                *node,
-                format!("the assignment rule for `{var}` (only sums of species with whole non-negative weights are supported)"),
-            ));
-        }
-        let t: Vec<(&str, u32)> = terms.iter().map(|(n, w)| (n.as_str(), *w)).collect();
-        builder = builder.observable(var, &t);
+    if sym.params.contains_key(var) || sym.compartments.contains_key(var) {
+        return Err(ctx.unsupported(
+            node,
+            format!("an assignment rule for `{var}`, which is not a species"),
+        ));
     }
-    // Global parameters of laws recognised as mass action (their rates are numbers).
-    let mut folded: HashSet<String> = HashSet::new();
-    for r in reactions {
-        let id = ctx.attr(r, "id")?.to_string();
-        if parse_bool(r.attribute("fast"), false) {
-            return Err(ctx.unsupported(r, format!("fast reaction `{id}`")));
-        }
-        if parse_bool(r.attribute("reversible"), level == 2) {
-            // A reversible reaction with one kinetic law gives a net rate, not a
-            // propensity (Level 2 makes reactions reversible unless told otherwise).
-            return Err(ctx.unsupported(
-                r,
-                format!(
-                    "reversible reaction `{id}` (its kinetic law is a net rate, not a \
-                     propensity: write its two directions as separate reactions)"
-                ),
-            ));
-        }
-        let side = |name: &str| -> Result<Vec<(usize, u32)>> {
-            let mut out = Vec::new();
-            if let Some(l) = child(r, name) {
-                for sr in element_children(l).filter(|c| c.tag_name().name() == "speciesReference")
-                {
-                    if child(sr, "stoichiometryMath").is_some() {
-                        return Err(
-                            ctx.unsupported(sr, format!("<stoichiometryMath> in reaction `{id}`"))
-                        );
-                    }
-                    let sid = ctx.attr(sr, "species")?;
-                    let i = *sym.index.get(sid).ok_or_else(|| {
-                        ctx.at(
-                            sr,
-                            Error::UnknownSpecies {
-                                name: sid.to_string(),
-                            },
-                        )
-                    })?;
-                    let st = match sr.attribute("stoichiometry") {
-                        Some(v) => ctx.number(sr, "stoichiometry", v)?,
-                        None => 1.0,
-                    };
-                    if !(st >= 0.0 && st.fract() == 0.0 && st <= f64::from(u32::MAX)) {
-                        return Err(ctx.at(
-                            sr,
-                            Error::InvalidSetting {
-                                name: "stoichiometry",
-                                value: format!("{sid} in {id}: {st}"),
-                                reason: "stochastic reactions need whole stoichiometries",
-                            },
-                        ));
-                    }
-                    // Boundary and constant species never change; their amounts enter
-                    // the propensity only through the kinetic law.
-                    if st > 0.0 && !species[i].constant {
-                        out.push((i, st as u32));
-                    }
-                }
-            }
-            Ok(out)
-        };
-        let reac = side("listOfReactants")?;
-        let prod = side("listOfProducts")?;
-        let law = child(r, "kineticLaw")
-            .ok_or_else(|| ctx.unsupported(r, format!("reaction `{id}` without a kinetic law")))?;
-        let mut locals = HashMap::new();
-        for l in ["listOfParameters", "listOfLocalParameters"] {
-            if let Some(list) = child(law, l) {
-                for p in element_children(list) {
-                    let pid = ctx.attr(p, "id")?.to_string();
-                    let v = ctx.attr(p, "value")?;
-                    locals.insert(pid, ctx.number(p, "value", v)?);
-                }
-            }
-        }
-        let what = format!("the kinetic law of `{id}`");
-        let raw = math_of(&ctx, law, &what)?;
-        if raw.variables().contains(&CLOCK) {
-            return Err(ctx.unsupported(
-                law,
-                format!(
-                    "the time-dependent kinetic law of `{id}` (propensities may not use `time`)"
-                ),
-            ));
-        }
-        let expr = sym.resolve_at(&ctx, law, &raw, &locals, &what)?;
-        let names = |side: &[(usize, u32)]| -> Vec<(&str, u32)> {
-            side.iter()
-                .map(|&(i, c)| (species[i].id.as_str(), c))
-                .collect()
-        };
-        builder = match mass_action_coefficient(&expr, &reac, &x0, &|x, n| {
-            sym.index
-                .get(n)
-                .map(|&i| x[i])
-                .or_else(|| params.get(n).copied())
-        }) {
-            Ok(c) => {
-                // The rate is a number: its parameters are folded everywhere (below).
-                folded.extend(
-                    expr.variables()
-                        .into_iter()
-                        .filter(|v| params.contains_key(*v))
-                        .map(str::to_string),
-                );
-                builder.reaction(&names(&reac), &names(&prod), c)
-            }
-            Err(_) => {
-                // Not mass action: the law itself is the propensity.
-                let a0 = sym.eval(&expr, &x0)?;
-                if !(a0.is_finite() && a0 >= 0.0) {
-                    return Err(ctx.at(
-                        law,
-                        Error::InvalidPropensity {
-                            reaction: id.clone(),
-                            value: a0,
-                            state: "the initial state".into(),
-                        },
-                    ));
-                }
-                builder.reaction_with_propensity(&names(&reac), &names(&prod), expr)
-            }
-        }
-        .label(&id);
+    if expr.variables().contains(&CLOCK) {
+        return Err(ctx.unsupported(
+            node,
+            format!("a time-dependent assignment rule for `{var}`"),
+        ));
     }
-    let mut event_specs: Vec<EventSpec> = Vec::new();
-    for (k, ev) in events.iter().enumerate() {
-        let spec = event(&ctx, &sym, *ev, k, level, &event_specs)?;
-        if !spec.assign.0.is_empty() {
-            event_specs.push(spec);
+    let what = format!("the assignment rule for `{var}`");
+    let expr = sym.resolve_at(ctx, node, expr, &none, &what)?;
+    let eval = |x: &[f64]| sym.eval(&expr, x);
+    let base = eval(&vec![0.0; sym.species.len()])?;
+    let mut terms: Vec<(String, u32)> = Vec::new();
+    let mut ok = base.abs() < 1e-12;
+    for (i, s) in sym.species.iter().enumerate() {
+        let mut e = vec![0.0; sym.species.len()];
+        e[i] = 1.0;
+        let w = eval(&e)? - base;
+        let wr = w.round();
+        if (w - wr).abs() > 1e-9 || wr < 0.0 {
+            ok = false;
+        } else if wr > 0.0 {
+            terms.push((s.id.clone(), wr as u32));
         }
     }
-    let mut spec = builder.spec().clone();
-    spec.events = event_specs;
-    // Propensity laws and events name global parameters, which become network parameters
-    // (so changing one reaches every use), except those a mass-action rate has folded into
-    // a number: they are numbers everywhere, so no use is left behind by a change.
+    // Check linearity at the initial state.
+    let lin: f64 = terms
+        .iter()
+        .map(|(n, w)| f64::from(*w) * x0[sym.index[n.as_str()]])
+        .sum();
+    let at0 = eval(x0)?;
+    if !ok || (at0 - lin).abs() > 1e-9 * lin.abs().max(1.0) {
+        return Err(ctx.unsupported(
+            node,
+            format!("the assignment rule for `{var}` (only sums of species with whole non-negative weights are supported)"),
+        ));
+    }
+    Ok(terms)
+}
+
+/// The reactants (`name` = `listOfReactants`) or products of reaction `r` with id `id`:
+/// state species and whole stoichiometries (constant species left out).
+fn reaction_side(
+    ctx: &Ctx,
+    sym: &Symbols,
+    r: Node,
+    id: &str,
+    name: &str,
+) -> Result<Vec<(usize, u32)>> {
+    let mut out = Vec::new();
+    if let Some(l) = child(r, name) {
+        for sr in element_children(l).filter(|c| c.tag_name().name() == "speciesReference") {
+            if child(sr, "stoichiometryMath").is_some() {
+                return Err(ctx.unsupported(sr, format!("<stoichiometryMath> in reaction `{id}`")));
+            }
+            let sid = ctx.attr(sr, "species")?;
+            let i = *sym.index.get(sid).ok_or_else(|| {
+                ctx.at(
+                    sr,
+                    Error::UnknownSpecies {
+                        name: sid.to_string(),
+                    },
+                )
+            })?;
+            let st = match sr.attribute("stoichiometry") {
+                Some(v) => ctx.number(sr, "stoichiometry", v)?,
+                None => 1.0,
+            };
+            if !(st >= 0.0 && st.fract() == 0.0 && st <= f64::from(u32::MAX)) {
+                return Err(ctx.at(
+                    sr,
+                    Error::InvalidSetting {
+                        name: "stoichiometry",
+                        value: format!("{sid} in {id}: {st}"),
+                        reason: "stochastic reactions need whole stoichiometries",
+                    },
+                ));
+            }
+            // Boundary and constant species never change; their amounts enter
+            // the propensity only through the kinetic law.
+            if st > 0.0 && !sym.species[i].constant {
+                out.push((i, st as u32));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The local parameters of a `<kineticLaw>` (Level 2 and Level 3 lists).
+fn local_parameters(ctx: &Ctx, law: Node) -> Result<HashMap<String, f64>> {
+    let mut locals = HashMap::new();
+    for l in ["listOfParameters", "listOfLocalParameters"] {
+        if let Some(list) = child(law, l) {
+            for p in element_children(list) {
+                let pid = ctx.attr(p, "id")?.to_string();
+                let v = ctx.attr(p, "value")?;
+                locals.insert(pid, ctx.number(p, "value", v)?);
+            }
+        }
+    }
+    Ok(locals)
+}
+
+/// Add the `<reaction>` `r` to `builder`: as mass action when its kinetic law is one (its
+/// global parameters then go into `folded`), else with the law as its propensity.
+fn add_reaction(
+    ctx: &Ctx,
+    sym: &Symbols,
+    r: Node,
+    level: u32,
+    x0: &[f64],
+    folded: &mut HashSet<String>,
+    builder: NetworkBuilder,
+) -> Result<NetworkBuilder> {
+    let id = ctx.attr(r, "id")?.to_string();
+    if parse_bool(r.attribute("fast"), false) {
+        return Err(ctx.unsupported(r, format!("fast reaction `{id}`")));
+    }
+    if parse_bool(r.attribute("reversible"), level == 2) {
+        // A reversible reaction with one kinetic law gives a net rate, not a
+        // propensity (Level 2 makes reactions reversible unless told otherwise).
+        return Err(ctx.unsupported(
+            r,
+            format!(
+                "reversible reaction `{id}` (its kinetic law is a net rate, not a \
+                 propensity: write its two directions as separate reactions)"
+            ),
+        ));
+    }
+    let reac = reaction_side(ctx, sym, r, &id, "listOfReactants")?;
+    let prod = reaction_side(ctx, sym, r, &id, "listOfProducts")?;
+    let law = child(r, "kineticLaw")
+        .ok_or_else(|| ctx.unsupported(r, format!("reaction `{id}` without a kinetic law")))?;
+    let locals = local_parameters(ctx, law)?;
+    let what = format!("the kinetic law of `{id}`");
+    let raw = math_of(ctx, law, &what)?;
+    if raw.variables().contains(&CLOCK) {
+        return Err(ctx.unsupported(
+            law,
+            format!("the time-dependent kinetic law of `{id}` (propensities may not use `time`)"),
+        ));
+    }
+    let expr = sym.resolve_at(ctx, law, &raw, &locals, &what)?;
+    let names = |side: &[(usize, u32)]| -> Vec<(&str, u32)> {
+        side.iter()
+            .map(|&(i, c)| (sym.species[i].id.as_str(), c))
+            .collect()
+    };
+    let params = sym.params;
+    Ok(match mass_action_coefficient(&expr, &reac, x0, &|x, n| {
+        sym.index
+            .get(n)
+            .map(|&i| x[i])
+            .or_else(|| params.get(n).copied())
+    }) {
+        Ok(c) => {
+            // The rate is a number: its parameters are folded everywhere (below).
+            folded.extend(
+                expr.variables()
+                    .into_iter()
+                    .filter(|v| params.contains_key(*v))
+                    .map(str::to_string),
+            );
+            builder.reaction(&names(&reac), &names(&prod), c)
+        }
+        Err(_) => {
+            // Not mass action: the law itself is the propensity.
+            let a0 = sym.eval(&expr, x0)?;
+            if !(a0.is_finite() && a0 >= 0.0) {
+                return Err(ctx.at(
+                    law,
+                    Error::InvalidPropensity {
+                        reaction: id.clone(),
+                        value: a0,
+                        state: "the initial state".into(),
+                    },
+                ));
+            }
+            builder.reaction_with_propensity(&names(&reac), &names(&prod), expr)
+        }
+    }
+    .label(&id))
+}
+
+/// Fold the parameters in `folded` into numbers in propensity laws and events, and make the
+/// global parameters still named there the network's parameters, in document order.
+///
+/// Propensity laws and events name global parameters, which become network parameters (so
+/// changing one reaches every use), except those a mass-action rate has folded into a
+/// number: they are numbers everywhere, so no use is left behind by a change.
+fn fold_parameters(
+    spec: &mut NetworkSpec,
+    folded: &HashSet<String>,
+    params: &HashMap<String, f64>,
+    param_order: &[String],
+) {
     let fold = |e: &mut Expr| {
         *e = substitute(e, &|v| {
             folded
@@ -1131,7 +1251,6 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
             value: Expr::Num(params.get(p).copied().unwrap_or(f64::NAN)),
         })
         .collect();
-    spec.build()
 }
 
 /// Read the `k`-th `<event>` (0-based).

@@ -86,6 +86,7 @@ struct Edge {
     bwd: (usize, i64),
 }
 
+/// Detailed-balance test, free energies and cycle affinities of `net` (see the module docs).
 pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
     if let Some(r) =
         (0..net.num_reactions()).find(|&r| net.reaction(r).is_ok_and(|x| x.propensity.is_some()))
@@ -102,8 +103,75 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
             )),
         });
     }
-    // Pair channels: a reversible reaction is a pair; an irreversible reaction is paired with
-    // a later irreversible reaction that connects the same complexes the other way.
+    let edges = pair_channels(net);
+    let not_balanced = |reason: String| DetailedBalance {
+        balanced: false,
+        residual: f64::INFINITY,
+        free_energies: None,
+        violating_cycle: None,
+        cycles: Vec::new(),
+        reason: Some(reason),
+    };
+    for e in &edges {
+        if e.forward == 0.0 || e.backward == 0.0 {
+            let r = if e.forward > 0.0 { e.fwd.0 } else { e.bwd.0 };
+            return Ok(not_balanced(format!(
+                "reaction {} has no reverse reaction (it is irreversible), so detailed balance is impossible",
+                net.reaction_name(r)
+            )));
+        }
+    }
+
+    let ns = net.num_species();
+    let s = edge_stoichiometry(&edges, ns);
+    let ln_k: Vec<f64> = edges
+        .iter()
+        .map(|e| (e.forward / e.backward).ln())
+        .collect();
+
+    let (cycles, violating) = basis_cycles(&edges, &s, &ln_k)?;
+    let (g, residual) = free_energy_fit(&s, &ln_k, ns)?;
+
+    match violating {
+        None => {
+            let constant: Vec<bool> = net.species().map(|s| s.constant).collect();
+            Ok(DetailedBalance {
+                balanced: true,
+                residual,
+                free_energies: Some(
+                    (0..ns)
+                        .map(|i| (!constant[i]).then_some(g[i] + 0.0))
+                        .collect(),
+                ),
+                violating_cycle: None,
+                cycles,
+                reason: None,
+            })
+        }
+        Some((_, alpha, affinity)) => {
+            let cycle = to_cycle(&edges, &alpha, affinity);
+            let reason = format!(
+                "the Wegscheider condition fails on the cycle {} (affinity {:.6e})",
+                describe_cycle(net, &cycle),
+                affinity
+            );
+            Ok(DetailedBalance {
+                balanced: false,
+                residual,
+                free_energies: None,
+                violating_cycle: Some(cycle),
+                cycles,
+                reason: Some(reason),
+            })
+        }
+    }
+}
+
+/// Pair the channels of `net` into edges, dropping edges with both rates zero.
+///
+/// A reversible reaction is a pair; an irreversible reaction is paired with a later
+/// irreversible reaction that connects the same complexes the other way.
+fn pair_channels(net: &Network) -> Vec<Edge> {
     let mut edges: Vec<Edge> = Vec::new();
     let mut single: Vec<(usize, Complex, Complex, f64)> = Vec::new();
     for (r, rx) in net.reactions().enumerate() {
@@ -154,27 +222,12 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
         }
     }
     edges.retain(|e| e.forward > 0.0 || e.backward > 0.0);
-    let not_balanced = |reason: String| DetailedBalance {
-        balanced: false,
-        residual: f64::INFINITY,
-        free_energies: None,
-        violating_cycle: None,
-        cycles: Vec::new(),
-        reason: Some(reason),
-    };
-    for e in &edges {
-        if e.forward == 0.0 || e.backward == 0.0 {
-            let r = if e.forward > 0.0 { e.fwd.0 } else { e.bwd.0 };
-            return Ok(not_balanced(format!(
-                "reaction {} has no reverse reaction (it is irreversible), so detailed balance is impossible",
-                net.reaction_name(r)
-            )));
-        }
-    }
+    edges
+}
 
-    let ns = net.num_species();
+/// The species × edge stoichiometric matrix: S_e = to − from (constant species reduced away).
+fn edge_stoichiometry(edges: &[Edge], ns: usize) -> Vec<Vec<i128>> {
     let m = edges.len();
-    // S_e = to - from over all species (constant species have been reduced away).
     let mut s = vec![vec![0i128; m]; ns];
     for (e, edge) in edges.iter().enumerate() {
         for &(i, c) in &edge.from.0 {
@@ -184,15 +237,12 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
             s[i][e] += i128::from(c);
         }
     }
-    let ln_k: Vec<f64> = edges
-        .iter()
-        .map(|e| (e.forward / e.backward).ln())
-        .collect();
+    s
+}
 
-    // Cycle conditions on an integer basis of ker S.
-    let scale: f64 = ln_k.iter().map(|x| x.abs()).fold(0.0, f64::max).max(1.0);
-    let mut violating: Option<(usize, Vec<i128>, f64)> = None;
-    let to_cycle = |alpha: &[i128], affinity: f64| Cycle {
+/// A kernel vector `alpha` over `edges` as a cycle of reactions with the given affinity.
+fn to_cycle(edges: &[Edge], alpha: &[i128], affinity: f64) -> Cycle {
+    Cycle {
         reactions: alpha
             .iter()
             .enumerate()
@@ -207,11 +257,26 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
             })
             .collect(),
         affinity,
-    };
+    }
+}
+
+/// A basis cycle violating the Wegscheider condition: (support size, kernel vector, affinity).
+type Violation = (usize, Vec<i128>, f64);
+
+/// Cycle conditions on an integer basis of ker S: every basis cycle with its affinity, and
+/// the violating cycle of smallest support, if any.
+fn basis_cycles(
+    edges: &[Edge],
+    s: &[Vec<i128>],
+    ln_k: &[f64],
+) -> Result<(Vec<Cycle>, Option<Violation>)> {
+    let m = edges.len();
+    let scale: f64 = ln_k.iter().map(|x| x.abs()).fold(0.0, f64::max).max(1.0);
+    let mut violating: Option<Violation> = None;
     let mut cycles = Vec::new();
-    for alpha in super::linalg::nullspace(s.clone(), m)? {
-        let affinity: f64 = alpha.iter().zip(&ln_k).map(|(&a, &l)| a as f64 * l).sum();
-        cycles.push(to_cycle(&alpha, affinity));
+    for alpha in super::linalg::nullspace(s.to_vec(), m)? {
+        let affinity: f64 = alpha.iter().zip(ln_k).map(|(&a, &l)| a as f64 * l).sum();
+        cycles.push(to_cycle(edges, &alpha, affinity));
         let weight: f64 = alpha.iter().map(|&a| (a as f64).abs()).sum();
         if affinity.abs() > 1e-9 * scale * weight {
             let support = alpha.iter().filter(|&&a| a != 0).count();
@@ -223,10 +288,14 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
             }
         }
     }
+    Ok((cycles, violating))
+}
 
-    // Least-squares free energies: minimise ‖Sᵀ G + ln K‖.
+/// Least-squares free energies: the G minimising ‖Sᵀ G + ln K‖, and that residual norm.
+fn free_energy_fit(s: &[Vec<i128>], ln_k: &[f64], ns: usize) -> Result<(DVector<f64>, f64)> {
+    let m = ln_k.len();
     let st = DMatrix::from_fn(m, ns, |e, i| s[i][e] as f64);
-    let rhs = -DVector::from_vec(ln_k.clone());
+    let rhs = -DVector::from_vec(ln_k.to_vec());
     let g = if m == 0 || ns == 0 {
         DVector::zeros(ns)
     } else {
@@ -238,40 +307,7 @@ pub(crate) fn detailed_balance(net: &Network) -> Result<DetailedBalance> {
             })?
     };
     let residual = (&st * &g - &rhs).norm();
-
-    match violating {
-        None => {
-            let constant: Vec<bool> = net.species().map(|s| s.constant).collect();
-            Ok(DetailedBalance {
-                balanced: true,
-                residual,
-                free_energies: Some(
-                    (0..ns)
-                        .map(|i| (!constant[i]).then_some(g[i] + 0.0))
-                        .collect(),
-                ),
-                violating_cycle: None,
-                cycles,
-                reason: None,
-            })
-        }
-        Some((_, alpha, affinity)) => {
-            let cycle = to_cycle(&alpha, affinity);
-            let reason = format!(
-                "the Wegscheider condition fails on the cycle {} (affinity {:.6e})",
-                describe_cycle(net, &cycle),
-                affinity
-            );
-            Ok(DetailedBalance {
-                balanced: false,
-                residual,
-                free_energies: None,
-                violating_cycle: Some(cycle),
-                cycles,
-                reason: Some(reason),
-            })
-        }
-    }
+    Ok((g, residual))
 }
 
 impl DetailedBalance {

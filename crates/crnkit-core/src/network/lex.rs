@@ -128,13 +128,6 @@ pub(crate) fn tokenize(line: &str) -> std::result::Result<Vec<Spanned>, LexError
     let chars: Vec<char> = line.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    let err = |col: usize, expected: &str, found: String| LexError {
-        col,
-        error: Error::Syntax {
-            expected: expected.to_string(),
-            found,
-        },
-    };
     while i < chars.len() {
         let c = chars[i];
         let col = i + 1;
@@ -145,150 +138,172 @@ pub(crate) fn tokenize(line: &str) -> std::result::Result<Vec<Spanned>, LexError
         if c == '#' {
             break;
         }
-        if is_ident_start(c) {
+        let (tok, end) = if is_ident_start(c) {
             let start = i;
             while i < chars.len() && is_ident_continue(chars[i]) {
                 i += 1;
             }
-            out.push(Spanned {
-                tok: Tok::Ident(chars[start..i].iter().collect()),
-                col,
-            });
-            continue;
-        }
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+            (Tok::Ident(chars[start..i].iter().collect()), i)
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
         {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < chars.len() && chars[i] == '.' {
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j].is_ascii_digit() {
-                    while j < chars.len() && chars[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    i = j;
-                } else {
-                    let found: String = chars[start..j.min(chars.len())].iter().collect();
-                    return Err(err(
-                        col,
-                        "an exponent (digits) after `e`",
-                        format!("`{found}`"),
-                    ));
-                }
-            }
-            let text: String = chars[start..i].iter().collect();
-            let value: f64 = text
-                .parse()
-                .map_err(|_| err(col, "a number", format!("`{text}`")))?;
-            if !value.is_finite() {
-                return Err(err(
-                    col,
-                    "a finite number",
-                    format!("`{text}` (out of range)"),
-                ));
-            }
-            out.push(Spanned {
-                tok: Tok::Num(value, text),
-                col,
-            });
-            continue;
-        }
-        if c == '"' {
-            let mut j = i + 1;
-            let mut name = String::new();
-            let mut closed = false;
-            while j < chars.len() {
-                match chars[j] {
-                    '"' => {
-                        closed = true;
-                        j += 1;
-                        break;
-                    }
-                    '\\' if j + 1 < chars.len() => {
-                        name.push(chars[j + 1]);
-                        j += 2;
-                    }
-                    ch => {
-                        name.push(ch);
-                        j += 1;
-                    }
-                }
-            }
-            if !closed {
-                return Err(err(
-                    col,
-                    "a closing `\"`",
-                    "the end of the line".to_string(),
-                ));
-            }
-            if name.is_empty() {
-                return Err(err(col, "a non-empty quoted name", "`\"\"`".to_string()));
-            }
-            out.push(Spanned {
-                tok: Tok::Quoted(name),
-                col,
-            });
-            i = j;
-            continue;
-        }
-        let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-        let three: String = chars[i..(i + 3).min(chars.len())].iter().collect();
-        let (tok, len) = if three == "<->" || three == "<=>" {
-            (Tok::BiArrow, 3)
-        } else if two == "->" || two == "=>" {
-            (Tok::Arrow, 2)
-        } else if let Some(t) = match two.as_str() {
-            "<=" => Some(Tok::Le),
-            ">=" => Some(Tok::Ge),
-            "==" => Some(Tok::EqEq),
-            "!=" => Some(Tok::Ne),
-            "&&" => Some(Tok::AndAnd),
-            "||" => Some(Tok::OrOr),
-            _ => None,
-        } {
-            (t, 2)
+            lex_number(&chars, i)?
+        } else if c == '"' {
+            lex_quoted(&chars, i)?
         } else {
-            let t = match c {
-                '+' => Tok::Plus,
-                '-' => Tok::Minus,
-                '*' => Tok::Star,
-                '/' => Tok::Slash,
-                '^' => Tok::Caret,
-                '(' => Tok::LParen,
-                ')' => Tok::RParen,
-                ',' => Tok::Comma,
-                '=' => Tok::Eq,
-                '@' => Tok::At,
-                ':' => Tok::Colon,
-                '∅' => Tok::Empty,
-                '<' => Tok::Lt,
-                '>' => Tok::Gt,
-                '!' => Tok::Bang,
-                other => {
-                    return Err(err(
-                        col,
-                        "a name, a number or one of + - * / ^ ( ) , = @ : -> <-> < <= > >= == != && || !",
-                        format!("character `{other}`"),
-                    ));
-                }
-            };
-            (t, 1)
+            lex_symbol(&chars, i)?
         };
         out.push(Spanned { tok, col });
-        i += len;
+        i = end;
     }
     Ok(out)
+}
+
+/// A syntax error at column `col`.
+fn lex_err(col: usize, expected: &str, found: String) -> LexError {
+    LexError {
+        col,
+        error: Error::Syntax {
+            expected: expected.to_string(),
+            found,
+        },
+    }
+}
+
+/// The number literal starting at `chars[start]`, and the index just past it.
+fn lex_number(chars: &[char], start: usize) -> std::result::Result<(Tok, usize), LexError> {
+    let col = start + 1;
+    let mut i = start;
+    while i < chars.len() && chars[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i < chars.len() && chars[i] == '.' {
+        i += 1;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if i < chars.len() && (chars[i] == 'e' || chars[i] == 'E') {
+        let mut j = i + 1;
+        if j < chars.len() && (chars[j] == '+' || chars[j] == '-') {
+            j += 1;
+        }
+        if j < chars.len() && chars[j].is_ascii_digit() {
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+            i = j;
+        } else {
+            let found: String = chars[start..j.min(chars.len())].iter().collect();
+            return Err(lex_err(
+                col,
+                "an exponent (digits) after `e`",
+                format!("`{found}`"),
+            ));
+        }
+    }
+    let text: String = chars[start..i].iter().collect();
+    let value: f64 = text
+        .parse()
+        .map_err(|_| lex_err(col, "a number", format!("`{text}`")))?;
+    if !value.is_finite() {
+        return Err(lex_err(
+            col,
+            "a finite number",
+            format!("`{text}` (out of range)"),
+        ));
+    }
+    Ok((Tok::Num(value, text), i))
+}
+
+/// The quoted name starting at the `"` at `chars[start]`, and the index just past it.
+fn lex_quoted(chars: &[char], start: usize) -> std::result::Result<(Tok, usize), LexError> {
+    let col = start + 1;
+    let mut j = start + 1;
+    let mut name = String::new();
+    let mut closed = false;
+    while j < chars.len() {
+        match chars[j] {
+            '"' => {
+                closed = true;
+                j += 1;
+                break;
+            }
+            '\\' if j + 1 < chars.len() => {
+                name.push(chars[j + 1]);
+                j += 2;
+            }
+            ch => {
+                name.push(ch);
+                j += 1;
+            }
+        }
+    }
+    if !closed {
+        return Err(lex_err(
+            col,
+            "a closing `\"`",
+            "the end of the line".to_string(),
+        ));
+    }
+    if name.is_empty() {
+        return Err(lex_err(
+            col,
+            "a non-empty quoted name",
+            "`\"\"`".to_string(),
+        ));
+    }
+    Ok((Tok::Quoted(name), j))
+}
+
+/// The operator or punctuation token at `chars[i]`, and the index just past it.
+fn lex_symbol(chars: &[char], i: usize) -> std::result::Result<(Tok, usize), LexError> {
+    let c = chars[i];
+    let col = i + 1;
+    let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+    let three: String = chars[i..(i + 3).min(chars.len())].iter().collect();
+    let (tok, len) = if three == "<->" || three == "<=>" {
+        (Tok::BiArrow, 3)
+    } else if two == "->" || two == "=>" {
+        (Tok::Arrow, 2)
+    } else if let Some(t) = match two.as_str() {
+        "<=" => Some(Tok::Le),
+        ">=" => Some(Tok::Ge),
+        "==" => Some(Tok::EqEq),
+        "!=" => Some(Tok::Ne),
+        "&&" => Some(Tok::AndAnd),
+        "||" => Some(Tok::OrOr),
+        _ => None,
+    } {
+        (t, 2)
+    } else {
+        let t = match c {
+            '+' => Tok::Plus,
+            '-' => Tok::Minus,
+            '*' => Tok::Star,
+            '/' => Tok::Slash,
+            '^' => Tok::Caret,
+            '(' => Tok::LParen,
+            ')' => Tok::RParen,
+            ',' => Tok::Comma,
+            '=' => Tok::Eq,
+            '@' => Tok::At,
+            ':' => Tok::Colon,
+            '∅' => Tok::Empty,
+            '<' => Tok::Lt,
+            '>' => Tok::Gt,
+            '!' => Tok::Bang,
+            other => {
+                return Err(lex_err(
+                    col,
+                    "a name, a number or one of + - * / ^ ( ) , = @ : -> <-> < <= > >= == != && || !",
+                    format!("character `{other}`"),
+                ));
+            }
+        };
+        (t, 1)
+    };
+    Ok((tok, i + len))
 }
 
 #[cfg(test)]

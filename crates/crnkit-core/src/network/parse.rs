@@ -568,9 +568,9 @@ fn eval(
     })
 }
 
+/// Check the parsed file, pointing errors at their line and column, and build the network.
 fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
     let mut spec = NetworkSpec::default();
-    let mut params: Vec<Parameter> = Vec::new();
     let all_params: Vec<ParameterSpec> = ast
         .parameters
         .iter()
@@ -589,6 +589,57 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
         })
         .collect();
 
+    let params = check_parameters(ctx, &ast, &declared, &all_params, &mut spec)?;
+
+    if let Some(v) = &ast.volume {
+        let value = eval(ctx, v, &params, &declared, &all_params)?;
+        if !(value.is_finite() && value > 0.0) {
+            return Err(ctx.err(Error::InvalidVolume { value }, v.line, v.col));
+        }
+        spec.volume = v.expr.clone();
+    }
+
+    check_species(ctx, &ast, &params)?;
+    spec.species = declared.clone();
+
+    if ast.reactions.is_empty() {
+        return Err(ctx.err(Error::EmptyNetwork, last_line, 1));
+    }
+    let (notes, known) = check_reactions(ctx, &ast, &params, &all_params, &mut spec)?;
+    // Every species is known now (declared, or used in some reaction).
+    let index: HashMap<&str, usize> = spec
+        .species
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
+    let x0: Vec<u64> = spec.species.iter().map(|s| s.initial as u64).collect();
+    for (r, rx) in ast.reactions.iter().enumerate() {
+        if let Some(law) = &rx.law {
+            let describe = match &rx.label {
+                Some(l) => l.text.clone(),
+                None => format!("#{}", r + 1),
+            };
+            check_law(ctx, law, &describe, &index, &param_value, &x0)?;
+        }
+    }
+    spec.observables = check_observables(ctx, &ast, &known)?;
+    spec.events = check_events(ctx, &ast.events, &index, &param_value)?;
+    let mut net = spec.build().map_err(|e| ctx.err(e, 1, 1))?;
+    net.notes = notes;
+    Ok(net)
+}
+
+/// Check and evaluate the parameters in order, adding them to `spec`.
+fn check_parameters(
+    ctx: &Ctx<'_>,
+    ast: &Ast,
+    declared: &[SpeciesSpec],
+    all_params: &[ParameterSpec],
+    spec: &mut NetworkSpec,
+) -> Result<Vec<Parameter>> {
+    let mut params: Vec<Parameter> = Vec::new();
     for (name, value) in &ast.parameters {
         spec::check_name(&name.text).map_err(|e| ctx.err(e, name.line, name.col))?;
         if params.iter().any(|p| p.name == name.text) {
@@ -601,7 +652,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
                 name.col,
             ));
         }
-        let v = eval(ctx, value, &params, &declared, &all_params)?;
+        let v = eval(ctx, value, &params, declared, all_params)?;
         if !v.is_finite() {
             return Err(ctx.err(
                 Error::InvalidParameter {
@@ -622,15 +673,11 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             value: value.expr.clone(),
         });
     }
+    Ok(params)
+}
 
-    if let Some(v) = &ast.volume {
-        let value = eval(ctx, v, &params, &declared, &all_params)?;
-        if !(value.is_finite() && value > 0.0) {
-            return Err(ctx.err(Error::InvalidVolume { value }, v.line, v.col));
-        }
-        spec.volume = v.expr.clone();
-    }
-
+/// Check the declared species' names: valid, unique, and not parameter names.
+fn check_species(ctx: &Ctx<'_>, ast: &Ast, params: &[Parameter]) -> Result<()> {
     for (i, s) in ast.species.iter().enumerate() {
         let here = |e: Error| ctx.err(e, s.name.line, s.name.col);
         spec::check_name(&s.name.text).map_err(here)?;
@@ -647,11 +694,18 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             }));
         }
     }
-    spec.species = declared.clone();
+    Ok(())
+}
 
-    if ast.reactions.is_empty() {
-        return Err(ctx.err(Error::EmptyNetwork, last_line, 1));
-    }
+/// Check the reactions and add them to `spec`, adding undeclared species (starting at 0);
+/// returns the notes about those species and the names of all species now known.
+fn check_reactions(
+    ctx: &Ctx<'_>,
+    ast: &Ast,
+    params: &[Parameter],
+    all_params: &[ParameterSpec],
+    spec: &mut NetworkSpec,
+) -> Result<(Vec<String>, HashSet<String>)> {
     let mut notes = Vec::new();
     let param_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
     let mut known: HashSet<String> = spec.species.iter().map(|s| s.name.clone()).collect();
@@ -699,7 +753,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             return Err(ctx.err(Error::EmptyReaction { reaction: describe }, rx.line, 1));
         }
         for (k, rate) in rx.rates.iter().enumerate() {
-            let v = eval(ctx, rate, &params, &spec.species, &all_params)?;
+            let v = eval(ctx, rate, params, &spec.species, all_params)?;
             let what = if k == 0 {
                 describe.clone()
             } else {
@@ -718,24 +772,16 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             propensity: rx.law.as_ref().map(|l| l.expr.clone()),
         });
     }
-    // Every species is known now (declared, or used in some reaction).
-    let index: HashMap<&str, usize> = spec
-        .species
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
-    let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
-    let x0: Vec<u64> = spec.species.iter().map(|s| s.initial as u64).collect();
-    for (r, rx) in ast.reactions.iter().enumerate() {
-        if let Some(law) = &rx.law {
-            let describe = match &rx.label {
-                Some(l) => l.text.clone(),
-                None => format!("#{}", r + 1),
-            };
-            check_law(ctx, law, &describe, &index, &param_value, &x0)?;
-        }
-    }
+    Ok((notes, known))
+}
+
+/// Check the observables: valid unique names, and terms naming known species.
+fn check_observables(
+    ctx: &Ctx<'_>,
+    ast: &Ast,
+    known: &HashSet<String>,
+) -> Result<Vec<ObservableSpec>> {
+    let mut observables = Vec::new();
     for (k, (name, terms)) in ast.observables.iter().enumerate() {
         let here = |e: Error| ctx.err(e, name.line, name.col);
         spec::check_name(&name.text).map_err(here)?;
@@ -759,7 +805,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
                 ));
             }
         }
-        spec.observables.push(ObservableSpec {
+        observables.push(ObservableSpec {
             name: name.text.clone(),
             terms: Terms(
                 terms
@@ -769,10 +815,7 @@ fn check(ast: Ast, ctx: &Ctx<'_>, last_line: usize) -> Result<Network> {
             ),
         });
     }
-    spec.events = check_events(ctx, &ast.events, &index, &param_value)?;
-    let mut net = spec.build().map_err(|e| ctx.err(e, 1, 1))?;
-    net.notes = notes;
-    Ok(net)
+    Ok(observables)
 }
 
 /// Check a propensity law: its names are parameters or species (a species used only in a

@@ -241,8 +241,9 @@ fn law_text(law: &[i64], species: &[String]) -> String {
     out
 }
 
-impl fmt::Display for CheckReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CheckReport {
+    /// Write the model: species, parameters, volume, reactions and events.
+    fn fmt_model(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let species: Vec<String> = self
             .species
             .iter()
@@ -308,6 +309,11 @@ impl fmt::Display for CheckReport {
                 writeln!(f, "  {e}")?;
             }
         }
+        Ok(())
+    }
+
+    /// Write the structural analysis: rank, conservation laws, complexes and deficiency.
+    fn fmt_structure(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "stoichiometric rank: {}", self.rank)?;
         if self.conservation_laws.is_empty() {
             writeln!(f, "conservation laws: none")?;
@@ -334,6 +340,11 @@ impl fmt::Display for CheckReport {
             self.deficiency,
             if self.weakly_reversible { "yes" } else { "no" }
         )?;
+        Ok(())
+    }
+
+    /// Write the thermodynamics: detailed balance, cycle affinities and free energies.
+    fn fmt_thermodynamics(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.detailed_balanced {
             writeln!(
                 f,
@@ -370,6 +381,15 @@ impl fmt::Display for CheckReport {
             let gs: Vec<String> = g.iter().map(|(s, v)| format!("{s} = {v:.6}")).collect();
             writeln!(f, "free energies (kT, minimum-norm): {}", gs.join(", "))?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_model(f)?;
+        self.fmt_structure(f)?;
+        self.fmt_thermodynamics(f)?;
         for n in &self.notes {
             writeln!(f, "note: {n}")?;
         }

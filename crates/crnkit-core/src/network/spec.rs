@@ -23,7 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use petgraph::graph::DiGraph;
+use petgraph::graph::{DiGraph, NodeIndex};
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -393,6 +393,45 @@ impl NetworkSpec {
     /// [`Error::EmptyReaction`], [`Error::InvalidRate`], [`Error::InvalidVolume`],
     /// [`Error::EmptyNetwork`].
     pub fn build(&self) -> Result<Network> {
+        let params = self.build_parameters()?;
+        let volume = eval_with(&self.volume, &params, &self.species, &self.parameters)?;
+        if !(volume.is_finite() && volume > 0.0) {
+            return Err(Error::InvalidVolume { value: volume });
+        }
+
+        let param_names: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
+        let mut graph: DiGraph<Node, u32> = DiGraph::new();
+        let (species_nodes, index) = self.build_species(&param_names, &mut graph)?;
+
+        if self.reactions.is_empty() {
+            return Err(Error::EmptyNetwork);
+        }
+        let (laws, reaction_nodes) =
+            self.build_reactions(&params, &index, &species_nodes, &mut graph)?;
+        let observables = self.build_observables(&index)?;
+        let events = self.build_events(&index, &param_names)?;
+        // Compiling checks every name, and that the clock is used as events allow.
+        let compiled_events = Events::compile(&events, &index, &param_value)?;
+        Ok(Network {
+            events,
+            compiled_events,
+            laws,
+            observables,
+            volume: Rate {
+                expr: self.volume.clone(),
+                value: volume,
+            },
+            parameters: params,
+            graph,
+            species: species_nodes,
+            reactions: reaction_nodes,
+            notes: Vec::new(),
+        })
+    }
+
+    /// Check and evaluate the parameters in definition order.
+    fn build_parameters(&self) -> Result<Vec<Parameter>> {
         let mut params: Vec<Parameter> = Vec::with_capacity(self.parameters.len());
         for p in &self.parameters {
             check_name(&p.name)?;
@@ -415,14 +454,15 @@ impl NetworkSpec {
                 value,
             });
         }
-        let volume = eval_with(&self.volume, &params, &self.species, &self.parameters)?;
-        if !(volume.is_finite() && volume > 0.0) {
-            return Err(Error::InvalidVolume { value: volume });
-        }
+        Ok(params)
+    }
 
-        let param_names: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
-        let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
-        let mut graph: DiGraph<Node, u32> = DiGraph::new();
+    /// Check the species and add their nodes; returns the nodes and the name → index map.
+    fn build_species(
+        &self,
+        param_names: &HashSet<&str>,
+        graph: &mut DiGraph<Node, u32>,
+    ) -> Result<(Vec<NodeIndex>, HashMap<&str, usize>)> {
         let mut species_nodes = Vec::with_capacity(self.species.len());
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(self.species.len());
         for (i, s) in self.species.iter().enumerate() {
@@ -446,10 +486,17 @@ impl NetworkSpec {
                 constant: s.constant,
             })));
         }
+        Ok((species_nodes, index))
+    }
 
-        if self.reactions.is_empty() {
-            return Err(Error::EmptyNetwork);
-        }
+    /// Check the reactions and add their nodes and edges; returns the laws and the nodes.
+    fn build_reactions(
+        &self,
+        params: &[Parameter],
+        index: &HashMap<&str, usize>,
+        species_nodes: &[NodeIndex],
+        graph: &mut DiGraph<Node, u32>,
+    ) -> Result<(Vec<Option<Code>>, Vec<NodeIndex>)> {
         let species_initial: Vec<u64> = species_nodes
             .iter()
             .map(|&n| match &graph[n] {
@@ -457,14 +504,6 @@ impl NetworkSpec {
                 Node::Reaction(_) => 0,
             })
             .collect();
-        let lookup = |name: &str| -> Result<usize> {
-            index
-                .get(name)
-                .copied()
-                .ok_or_else(|| Error::UnknownSpecies {
-                    name: name.to_string(),
-                })
-        };
         let mut labels: HashSet<&str> = HashSet::new();
         let mut laws: Vec<Option<Code>> = Vec::with_capacity(self.reactions.len());
         let mut reaction_nodes = Vec::with_capacity(self.reactions.len());
@@ -478,79 +517,87 @@ impl NetworkSpec {
                     });
                 }
             }
-            let merge = |terms: &Terms| -> Result<Vec<(usize, u32)>> {
-                let mut out: Vec<(usize, u32)> = Vec::new();
-                for (name, c) in &terms.0 {
-                    let i = lookup(name)?;
-                    if *c == 0 {
-                        return Err(Error::NonIntegerStoichiometry { value: "0".into() });
-                    }
-                    match out.iter_mut().find(|(j, _)| *j == i) {
-                        Some((_, acc)) => {
-                            *acc = acc
-                                .checked_add(*c)
-                                .ok_or(Error::Overflow("stoichiometric coefficient"))?;
-                        }
-                        None => out.push((i, *c)),
-                    }
-                }
-                Ok(out)
-            };
-            let reactants = merge(&rx.reactants)?;
-            let products = merge(&rx.products)?;
-            let describe = || match &rx.label {
-                Some(l) => l.clone(),
-                None => format!("#{}", r + 1),
-            };
-            if reactants.is_empty() && products.is_empty() {
-                return Err(Error::EmptyReaction {
-                    reaction: describe(),
-                });
-            }
-            let fwd = eval_with(&rx.rate, &params, &self.species, &self.parameters)?;
-            let fwd = rate(&describe(), fwd)?;
-            if let Some(law) = &rx.propensity {
-                if rx.reverse.is_some() || !is_one(&rx.rate) {
-                    return Err(Error::Unsupported {
-                        feature: format!(
-                            "a rate constant or reverse rate on reaction {} with a propensity \
-                             law (the law is the whole propensity of one irreversible channel)",
-                            describe()
-                        ),
-                    });
-                }
-                let code = compile_law(law, &describe(), &index, &param_value, &species_initial)?;
-                laws.push(Some(code));
-            } else {
-                laws.push(None);
-            }
-            let reverse = match &rx.reverse {
-                Some(e) => {
-                    let v = eval_with(e, &params, &self.species, &self.parameters)?;
-                    Some(Rate {
-                        expr: e.clone(),
-                        value: rate(&format!("{} (reverse)", describe()), v)?,
-                    })
-                }
-                None => None,
-            };
-            let node = graph.add_node(Node::Reaction(Reaction {
-                label: rx.label.clone(),
-                forward: Rate {
-                    expr: rx.rate.clone(),
-                    value: fwd,
-                },
-                reverse,
-                propensity: rx.propensity.clone(),
-            }));
-            for (i, c) in reactants {
+            let built = self.build_reaction(r, rx, params, index, &species_initial)?;
+            laws.push(built.law);
+            let node = graph.add_node(Node::Reaction(built.reaction));
+            for (i, c) in built.reactants {
                 graph.add_edge(species_nodes[i], node, c);
             }
-            for (i, c) in products {
+            for (i, c) in built.products {
                 graph.add_edge(node, species_nodes[i], c);
             }
             reaction_nodes.push(node);
         }
+        Ok((laws, reaction_nodes))
+    }
+
+    /// Check one reaction `rx` (number `r`): its terms, rates and propensity law.
+    fn build_reaction(
+        &self,
+        r: usize,
+        rx: &ReactionSpec,
+        params: &[Parameter],
+        index: &HashMap<&str, usize>,
+        species_initial: &[u64],
+    ) -> Result<BuiltReaction> {
+        let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
+        let reactants = merge_terms(&rx.reactants, index)?;
+        let products = merge_terms(&rx.products, index)?;
+        let describe = || match &rx.label {
+            Some(l) => l.clone(),
+            None => format!("#{}", r + 1),
+        };
+        if reactants.is_empty() && products.is_empty() {
+            return Err(Error::EmptyReaction {
+                reaction: describe(),
+            });
+        }
+        let fwd = eval_with(&rx.rate, params, &self.species, &self.parameters)?;
+        let fwd = rate(&describe(), fwd)?;
+        let law = if let Some(law) = &rx.propensity {
+            if rx.reverse.is_some() || !is_one(&rx.rate) {
+                return Err(Error::Unsupported {
+                    feature: format!(
+                        "a rate constant or reverse rate on reaction {} with a propensity \
+                         law (the law is the whole propensity of one irreversible channel)",
+                        describe()
+                    ),
+                });
+            }
+            let code = compile_law(law, &describe(), index, &param_value, species_initial)?;
+            Some(code)
+        } else {
+            None
+        };
+        let reverse = match &rx.reverse {
+            Some(e) => {
+                let v = eval_with(e, params, &self.species, &self.parameters)?;
+                Some(Rate {
+                    expr: e.clone(),
+                    value: rate(&format!("{} (reverse)", describe()), v)?,
+                })
+            }
+            None => None,
+        };
+        let reaction = Reaction {
+            label: rx.label.clone(),
+            forward: Rate {
+                expr: rx.rate.clone(),
+                value: fwd,
+            },
+            reverse,
+            propensity: rx.propensity.clone(),
+        };
+        Ok(BuiltReaction {
+            law,
+            reaction,
+            reactants,
+            products,
+        })
+    }
+
+    /// Check the observables and merge repeated species in each.
+    fn build_observables(&self, index: &HashMap<&str, usize>) -> Result<Vec<Observable>> {
         let mut observables: Vec<Observable> = Vec::with_capacity(self.observables.len());
         for o in &self.observables {
             check_name(&o.name)?;
@@ -562,7 +609,7 @@ impl NetworkSpec {
             }
             let mut terms: Vec<(usize, u32)> = Vec::new();
             for (name, w) in &o.terms.0 {
-                let i = lookup(name)?;
+                let i = lookup(index, name)?;
                 match terms.iter_mut().find(|(j, _)| *j == i) {
                     Some((_, acc)) => {
                         *acc = acc
@@ -577,6 +624,15 @@ impl NetworkSpec {
                 terms,
             });
         }
+        Ok(observables)
+    }
+
+    /// Check the events and resolve their assignment targets (compiled separately).
+    fn build_events(
+        &self,
+        index: &HashMap<&str, usize>,
+        param_names: &HashSet<&str>,
+    ) -> Result<Vec<Event>> {
         let mut events: Vec<Event> = Vec::with_capacity(self.events.len());
         for e in &self.events {
             check_name(&e.name)?;
@@ -605,7 +661,7 @@ impl NetworkSpec {
                             ),
                         });
                     }
-                    None => lookup(name)?,
+                    None => lookup(index, name)?,
                 };
                 if assignments.iter().any(|(j, _)| *j == i) {
                     return Err(Error::DuplicateName {
@@ -625,22 +681,48 @@ impl NetworkSpec {
                 initial_value: e.initial_value,
             });
         }
-        // Compiling checks every name, and that the clock is used as events allow.
-        let compiled_events = Events::compile(&events, &index, &param_value)?;
-        Ok(Network {
-            events,
-            compiled_events,
-            laws,
-            observables,
-            volume: Rate {
-                expr: self.volume.clone(),
-                value: volume,
-            },
-            parameters: params,
-            graph,
-            species: species_nodes,
-            reactions: reaction_nodes,
-            notes: Vec::new(),
-        })
+        Ok(events)
     }
+}
+
+/// One checked reaction, before its node and edges are added.
+struct BuiltReaction {
+    /// The compiled propensity law, if it has one.
+    law: Option<Code>,
+    /// The reaction node's contents.
+    reaction: Reaction,
+    /// Reactant species indices and coefficients.
+    reactants: Vec<(usize, u32)>,
+    /// Product species indices and coefficients.
+    products: Vec<(usize, u32)>,
+}
+
+/// The index of species `name`, or [`Error::UnknownSpecies`].
+fn lookup(index: &HashMap<&str, usize>, name: &str) -> Result<usize> {
+    index
+        .get(name)
+        .copied()
+        .ok_or_else(|| Error::UnknownSpecies {
+            name: name.to_string(),
+        })
+}
+
+/// Resolve reaction terms to species indices, adding the coefficients of repeated species.
+fn merge_terms(terms: &Terms, index: &HashMap<&str, usize>) -> Result<Vec<(usize, u32)>> {
+    let mut out: Vec<(usize, u32)> = Vec::new();
+    for (name, c) in &terms.0 {
+        let i = lookup(index, name)?;
+        if *c == 0 {
+            return Err(Error::NonIntegerStoichiometry { value: "0".into() });
+        }
+        match out.iter_mut().find(|(j, _)| *j == i) {
+            Some((_, acc)) => {
+                *acc = acc
+                    .checked_add(*c)
+                    .ok_or(Error::Overflow("stoichiometric coefficient"))?;
+            }
+            None => out.push((i, *c)),
+        }
+    }
+    Ok(out)
 }
