@@ -43,44 +43,11 @@ pub struct InferArgs {
 
 /// Run `crnkit infer`.
 pub fn run(a: InferArgs) -> crnkit::Result<()> {
-    use crnkit::surrogate::inference::{
-        InferenceSpec, Likelihood, McmcConfig, MleConfig, read_snapshots,
-    };
-    use crnkit::surrogate::{Surrogate, query as q};
+    use crnkit::surrogate::Surrogate;
+    use crnkit::surrogate::inference::{Likelihood, MleConfig, read_snapshots};
     let s = Surrogate::load(&a.model_dir)?;
     let data = read_snapshots(&a.data, &s.card.species)?;
-    let mut fixed = Vec::new();
-    if let Some(text) = &a.fix {
-        for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let (k, v) = item
-                .split_once('=')
-                .ok_or_else(|| crnkit::Error::Surrogate {
-                    reason: format!("--fix: `{item}` is not NAME=VALUE"),
-                })?;
-            let v: f64 = v.trim().parse().map_err(|_| crnkit::Error::Surrogate {
-                reason: format!("--fix: `{}` is not a number", v.trim()),
-            })?;
-            fixed.push((k.trim().to_string(), v));
-        }
-    }
-    let spec = InferenceSpec {
-        free: a
-            .free
-            .as_deref()
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        fixed,
-        initial: match &a.x0 {
-            Some(t) => Some(q::parse_counts(t, &s.card.species, s.initial())?),
-            None => None,
-        },
-    };
+    let spec = inference_spec(&a, &s)?;
     let lik = Likelihood::new(&s, &data, &spec)?;
     let fit = lik.mle(&MleConfig {
         seed: a.seed,
@@ -113,40 +80,8 @@ pub fn run(a: InferArgs) -> crnkit::Result<()> {
     });
     let mut posterior_csv = None;
     if a.mcmc {
-        let post = lik.mcmc(&McmcConfig {
-            chains: a.chains,
-            burn_in: a.burn_in,
-            samples: a.samples,
-            seed: a.seed,
-            ..McmcConfig::default()
-        })?;
-        println!(
-            "Metropolis–Hastings: {} chains × {} samples, acceptance {:.3}",
-            post.chains.len(),
-            a.samples,
-            post.acceptance
-        );
-        println!("parameter,mean,sd,q2.5,q50,q97.5,rhat");
-        for p in &post.summary {
-            println!(
-                "{},{},{},{},{},{},{}",
-                p.name, p.mean, p.sd, p.q025, p.q50, p.q975, p.rhat
-            );
-        }
-        json["mcmc"] = serde_json::json!({
-            "acceptance": post.acceptance,
-            "summary": post.summary.iter().map(|p| serde_json::json!({
-                "name": p.name, "mean": p.mean, "sd": p.sd, "q025": p.q025,
-                "q50": p.q50, "q975": p.q975, "rhat": p.rhat,
-            })).collect::<Vec<_>>(),
-        });
-        let mut csv = format!("chain,step,{},log_likelihood\n", post.names.join(","));
-        for (c, ch) in post.chains.iter().enumerate() {
-            for (k, (x, l)) in ch.samples.iter().zip(&ch.log_likelihood).enumerate() {
-                let v: Vec<String> = x.iter().map(f64::to_string).collect();
-                csv.push_str(&format!("{c},{k},{},{l}\n", v.join(",")));
-            }
-        }
+        let (summary, csv) = run_mcmc(&a, &lik)?;
+        json["mcmc"] = summary;
         posterior_csv = Some(csv);
     }
     if let Some(dir) = &a.out {
@@ -164,4 +99,89 @@ pub fn run(a: InferArgs) -> crnkit::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The free and fixed parameters and the initial state from `--free`, `--fix` and `--x0`.
+fn inference_spec(
+    a: &InferArgs,
+    s: &crnkit::surrogate::Surrogate,
+) -> crnkit::Result<crnkit::surrogate::inference::InferenceSpec> {
+    use crnkit::surrogate::inference::InferenceSpec;
+    use crnkit::surrogate::query as q;
+    let mut fixed = Vec::new();
+    if let Some(text) = &a.fix {
+        for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| crnkit::Error::Surrogate {
+                    reason: format!("--fix: `{item}` is not NAME=VALUE"),
+                })?;
+            let v: f64 = v.trim().parse().map_err(|_| crnkit::Error::Surrogate {
+                reason: format!("--fix: `{}` is not a number", v.trim()),
+            })?;
+            fixed.push((k.trim().to_string(), v));
+        }
+    }
+    Ok(InferenceSpec {
+        free: a
+            .free
+            .as_deref()
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        fixed,
+        initial: match &a.x0 {
+            Some(t) => Some(q::parse_counts(t, &s.card.species, s.initial())?),
+            None => None,
+        },
+    })
+}
+
+/// Sample the posterior by Metropolis–Hastings and print its summary: the summary for
+/// fit.json and the samples as posterior.csv.
+fn run_mcmc(
+    a: &InferArgs,
+    lik: &crnkit::surrogate::inference::Likelihood<'_>,
+) -> crnkit::Result<(serde_json::Value, String)> {
+    use crnkit::surrogate::inference::McmcConfig;
+    let post = lik.mcmc(&McmcConfig {
+        chains: a.chains,
+        burn_in: a.burn_in,
+        samples: a.samples,
+        seed: a.seed,
+        ..McmcConfig::default()
+    })?;
+    println!(
+        "Metropolis–Hastings: {} chains × {} samples, acceptance {:.3}",
+        post.chains.len(),
+        a.samples,
+        post.acceptance
+    );
+    println!("parameter,mean,sd,q2.5,q50,q97.5,rhat");
+    for p in &post.summary {
+        println!(
+            "{},{},{},{},{},{},{}",
+            p.name, p.mean, p.sd, p.q025, p.q50, p.q975, p.rhat
+        );
+    }
+    let summary = serde_json::json!({
+        "acceptance": post.acceptance,
+        "summary": post.summary.iter().map(|p| serde_json::json!({
+            "name": p.name, "mean": p.mean, "sd": p.sd, "q025": p.q025,
+            "q50": p.q50, "q975": p.q975, "rhat": p.rhat,
+        })).collect::<Vec<_>>(),
+    });
+    let mut csv = format!("chain,step,{},log_likelihood\n", post.names.join(","));
+    for (c, ch) in post.chains.iter().enumerate() {
+        for (k, (x, l)) in ch.samples.iter().zip(&ch.log_likelihood).enumerate() {
+            let v: Vec<String> = x.iter().map(f64::to_string).collect();
+            csv.push_str(&format!("{c},{k},{},{l}\n", v.join(",")));
+        }
+    }
+    Ok((summary, csv))
 }

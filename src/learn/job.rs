@@ -276,76 +276,12 @@ pub fn run(path: &Path, progress: bool) -> Result<JobSummary> {
 pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSummary> {
     let start = std::time::Instant::now();
     let m = &cfg.model;
-    exactly_one(
-        "model (file, builtin or boltzmann)",
-        usize::from(m.file.is_some())
-            + usize::from(m.builtin.is_some())
-            + usize::from(m.boltzmann.is_some()),
-    )?;
-    let net = if let Some(f) = &m.file {
-        crate::io::read_network(base.join(f))?
-    } else if let Some(b) = &m.builtin {
-        crate::models::bundled(b)?
-    } else if let Some(b) = &m.boltzmann {
-        let units: Vec<&str> = b.units.iter().map(String::as_str).collect();
-        let edges: Vec<(usize, usize)> = b.edges.iter().map(|e| (e[0], e[1])).collect();
-        super::boltzmann::machine(&units, &edges, b.barrier)?
-    } else {
-        unreachable!("exactly one model source was checked above")
-    };
+    let net = job_network(m, base)?;
     let visible: Vec<&str> = m.visible.iter().map(String::as_str).collect();
     let model = GenerativeModel::with_cap(&net, &visible, m.cap, m.max_states)?;
-    let t = &cfg.target;
-    exactly_one(
-        "target (table, poisson or environment)",
-        usize::from(t.table.is_some())
-            + usize::from(t.poisson.is_some())
-            + usize::from(t.environment.is_some()),
-    )?;
-    let environment = if let Some(f) = &t.table {
-        let p = base.join(f);
-        Environment::Table(model.target_from_csv(&read(&p)?, &p.display().to_string())?)
-    } else if let Some(mus) = &t.poisson {
-        Environment::Poisson(mus.clone())
-    } else {
-        let env = load_network(base, t.environment.as_deref().unwrap_or_default())?;
-        let bins = t.bins.clone().ok_or_else(|| Error::InvalidSetting {
-            name: "target.bins",
-            value: String::new(),
-            reason: "an environment target needs one binning rule per visible species",
-        })?;
-        let rules = model.parse_bin_rules(&env, &bins)?;
-        let (target, _) =
-            model.target_from_environment(&env, &rules, &crate::cme::FspOptions::default())?;
-        Environment::Table(target)
-    };
+    let environment = job_environment(&cfg.target, &model, base)?;
     let l = &cfg.learn;
-    let np = model.parameter_names().len();
-    let jitter: Vec<f64> = {
-        use rand::Rng as _;
-        let mut rng = crate::rng::stream(l.seed, u64::MAX - 1);
-        (0..np)
-            .map(|_| l.jitter * (2.0 * rng.random::<f64>() - 1.0))
-            .collect()
-    };
-    let g_start: Vec<f64> = model
-        .initial_parameters()
-        .iter()
-        .zip(&jitter)
-        .map(|(g, j)| g + j)
-        .collect();
-    let delta = l.delta.unwrap_or(1.0 / l.delta_inverse);
-    let lcfg = LearnerConfig {
-        epsilon: l.epsilon,
-        delta,
-        copies: l.copies,
-        p_volume: l.p_volume,
-        p0: 1.0,
-        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
-        clamp_rate: l.clamp_rate,
-        clamp_strength: l.clamp_strength,
-        token_rate: l.token_rate,
-    };
+    let (g_start, lcfg) = learner_setup(&model, l);
     let learner = Learner::new(&model, environment, &lcfg)?;
     let target = learner.target().clone();
     let dir = PathBuf::from(&cfg.output.dir);
@@ -422,6 +358,90 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
     })?;
     crate::io::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     Ok(summary)
+}
+
+/// The job's model network: from a file (relative to `base`), a bundled model or a
+/// Boltzmann machine, exactly one of them.
+fn job_network(m: &ModelSection, base: &Path) -> Result<Network> {
+    exactly_one(
+        "model (file, builtin or boltzmann)",
+        usize::from(m.file.is_some())
+            + usize::from(m.builtin.is_some())
+            + usize::from(m.boltzmann.is_some()),
+    )?;
+    let net = if let Some(f) = &m.file {
+        crate::io::read_network(base.join(f))?
+    } else if let Some(b) = &m.builtin {
+        crate::models::bundled(b)?
+    } else if let Some(b) = &m.boltzmann {
+        let units: Vec<&str> = b.units.iter().map(String::as_str).collect();
+        let edges: Vec<(usize, usize)> = b.edges.iter().map(|e| (e[0], e[1])).collect();
+        super::boltzmann::machine(&units, &edges, b.barrier)?
+    } else {
+        unreachable!("exactly one model source was checked above")
+    };
+    Ok(net)
+}
+
+/// The job's environment: a table file (relative to `base`), Poisson means, or an
+/// environment network binned into a table.
+fn job_environment(t: &TargetSection, model: &GenerativeModel, base: &Path) -> Result<Environment> {
+    exactly_one(
+        "target (table, poisson or environment)",
+        usize::from(t.table.is_some())
+            + usize::from(t.poisson.is_some())
+            + usize::from(t.environment.is_some()),
+    )?;
+    let environment = if let Some(f) = &t.table {
+        let p = base.join(f);
+        Environment::Table(model.target_from_csv(&read(&p)?, &p.display().to_string())?)
+    } else if let Some(mus) = &t.poisson {
+        Environment::Poisson(mus.clone())
+    } else {
+        let env = load_network(base, t.environment.as_deref().unwrap_or_default())?;
+        let bins = t.bins.clone().ok_or_else(|| Error::InvalidSetting {
+            name: "target.bins",
+            value: String::new(),
+            reason: "an environment target needs one binning rule per visible species",
+        })?;
+        let rules = model.parse_bin_rules(&env, &bins)?;
+        let (target, _) =
+            model.target_from_environment(&env, &rules, &crate::cme::FspOptions::default())?;
+        Environment::Table(target)
+    };
+    Ok(environment)
+}
+
+/// The jittered starting free energies of the run and the learner settings (starting
+/// from the same jitter).
+fn learner_setup(model: &GenerativeModel, l: &LearnSection) -> (Vec<f64>, LearnerConfig) {
+    let np = model.parameter_names().len();
+    let jitter: Vec<f64> = {
+        use rand::Rng as _;
+        let mut rng = crate::rng::stream(l.seed, u64::MAX - 1);
+        (0..np)
+            .map(|_| l.jitter * (2.0 * rng.random::<f64>() - 1.0))
+            .collect()
+    };
+    let g_start: Vec<f64> = model
+        .initial_parameters()
+        .iter()
+        .zip(&jitter)
+        .map(|(g, j)| g + j)
+        .collect();
+    let delta = l.delta.unwrap_or(1.0 / l.delta_inverse);
+    let lcfg = LearnerConfig {
+        epsilon: l.epsilon,
+        delta,
+        copies: l.copies,
+        p_volume: l.p_volume,
+        p0: 1.0,
+        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
+        clamp_rate: l.clamp_rate,
+        clamp_strength: l.clamp_strength,
+        token_rate: l.token_rate,
+    };
+    (g_start, lcfg)
 }
 
 fn write_outputs(

@@ -284,27 +284,70 @@ impl DistillFile {
                 });
             }
         }
-        let species_index = |name: &str, what: &str| {
-            network.species_index(name).ok_or_else(|| {
-                bad(format!(
-                    "{what} names species `{name}`, which the model does not have (species: {})",
-                    network.species_names().join(", ")
-                ))
-            })
+        let initial = self.resolve_initial(&network)?;
+        let (teacher, ssa_samples) = self.resolve_teacher(&network)?;
+        let tr = &self.train;
+        if let Some(m) = tr.budget_minutes
+            && !(m > 0.0 && m.is_finite())
+        {
+            return Err(bad(format!("[train] budget_minutes = {m} must be > 0")));
+        }
+        if self.network.hidden == 0 {
+            return Err(bad("[network] hidden must be > 0".into()));
+        }
+        let out = PathBuf::from(&self.output.dir);
+        let config = DistillConfig {
+            params,
+            initial,
+            teacher,
+            ssa_samples,
+            train_points: self.design.train_points,
+            val_points: self.design.val_points,
+            design_seed: self.design.seed,
+            hidden: self.network.hidden,
+            activation: self.network.activation,
+            init_seed: self.network.seed,
+            train: TrainConfig {
+                epochs: tr.epochs,
+                batch_pairs: tr.batch_pairs,
+                lr: tr.lr,
+                weight_decay: tr.weight_decay,
+                patience: tr.patience,
+                seed: tr.seed,
+                progress: crate::bars::bars(progress),
+                checkpoint_dir: Some(out.join("checkpoint")),
+                resume: true,
+                max_seconds: tr.budget_minutes.map(|m| m * 60.0),
+            },
+            teacher_cache: Some(out.join("teacher")),
         };
-        let initial = if self.initial.is_empty() {
+        Ok(Resolved {
+            network,
+            config,
+            out,
+        })
+    }
+
+    /// The `[initial]` box of trained initial states (`None` when it names no species).
+    fn resolve_initial(&self, network: &Network) -> Result<Option<InitialBox>> {
+        Ok(if self.initial.is_empty() {
             None
         } else {
             let x0 = network.initial_state();
             let mut b = InitialBox::fixed(&x0);
             for (name, [lo, hi]) in &self.initial {
-                let i = species_index(name, "[initial]")?;
+                let i = species_index(network, name, "[initial]")?;
                 b.lo[i] = *lo;
                 b.hi[i] = *hi;
             }
             b.validate(network.num_species())?;
             Some(b)
-        };
+        })
+    }
+
+    /// The `[teacher]` settings, and the SSA teacher's (samples, seed) for `kind = "ssa"`.
+    fn resolve_teacher(&self, network: &Network) -> Result<(TeacherConfig, Option<(usize, u64)>)> {
+        let bad = |reason: String| Error::Surrogate { reason };
         let t = &self.teacher;
         let times = match (&t.times, t.t_max, t.n_times) {
             (Some(ts), None, None) => ts.clone(),
@@ -323,7 +366,7 @@ impl DistillFile {
         } else {
             let mut c = vec![None; network.num_species()];
             for (name, &cap) in &t.caps {
-                c[species_index(name, "[teacher] caps")?] = Some(cap);
+                c[species_index(network, name, "[teacher] caps")?] = Some(cap);
             }
             match c.iter().position(Option::is_none) {
                 Some(i) => {
@@ -353,53 +396,25 @@ impl DistillFile {
         if !(t.tol > 0.0 && t.tol < 1.0) {
             return Err(bad(format!("[teacher] tol = {} must be in (0, 1)", t.tol)));
         }
-        let tr = &self.train;
-        if let Some(m) = tr.budget_minutes
-            && !(m > 0.0 && m.is_finite())
-        {
-            return Err(bad(format!("[train] budget_minutes = {m} must be > 0")));
-        }
-        if self.network.hidden == 0 {
-            return Err(bad("[network] hidden must be > 0".into()));
-        }
-        let out = PathBuf::from(&self.output.dir);
-        let config = DistillConfig {
-            params,
-            initial,
-            teacher: TeacherConfig {
-                times,
-                tol: t.tol,
-                caps,
-                prune: t.prune,
-                ..TeacherConfig::default()
-            },
-            ssa_samples,
-            train_points: self.design.train_points,
-            val_points: self.design.val_points,
-            design_seed: self.design.seed,
-            hidden: self.network.hidden,
-            activation: self.network.activation,
-            init_seed: self.network.seed,
-            train: TrainConfig {
-                epochs: tr.epochs,
-                batch_pairs: tr.batch_pairs,
-                lr: tr.lr,
-                weight_decay: tr.weight_decay,
-                patience: tr.patience,
-                seed: tr.seed,
-                progress: crate::bars::bars(progress),
-                checkpoint_dir: Some(out.join("checkpoint")),
-                resume: true,
-                max_seconds: tr.budget_minutes.map(|m| m * 60.0),
-            },
-            teacher_cache: Some(out.join("teacher")),
+        let teacher = TeacherConfig {
+            times,
+            tol: t.tol,
+            caps,
+            prune: t.prune,
+            ..TeacherConfig::default()
         };
-        Ok(Resolved {
-            network,
-            config,
-            out,
-        })
+        Ok((teacher, ssa_samples))
     }
+}
+
+/// The index of species `name` of `network`, which `what` names.
+fn species_index(network: &Network, name: &str, what: &str) -> Result<usize> {
+    network.species_index(name).ok_or_else(|| Error::Surrogate {
+        reason: format!(
+            "{what} names species `{name}`, which the model does not have (species: {})",
+            network.species_names().join(", ")
+        ),
+    })
 }
 
 /// What [`run`] did.

@@ -358,6 +358,225 @@ fn model_channels(model: &GenerativeModel) -> Result<(CompiledNetwork, Vec<Chann
     Ok((compiled, out))
 }
 
+/// The clamped copy before its environment is added: the model channels that leave the
+/// visible species alone (reverses renumbered), with the model's species and energies.
+fn unclamped_copy(channels: &[Channel], vis_copy: Vec<usize>, names: Vec<String>) -> CopyNet {
+    let n = names.len();
+    let changes_visible = |c: &Channel| c.changes.iter().any(|(j, _)| vis_copy.contains(j));
+    // Keep the model channels that leave the visible species alone.
+    let mut keep_index = vec![usize::MAX; channels.len()];
+    let mut clamped_channels = Vec::new();
+    for (r, c) in channels.iter().enumerate() {
+        if !changes_visible(c) {
+            keep_index[r] = clamped_channels.len();
+            clamped_channels.push(c.clone());
+        }
+    }
+    for c in clamped_channels.iter_mut() {
+        c.reverse = keep_index[c.reverse];
+    }
+    let energy: Vec<SpeciesEnergy> = (0..n).map(|j| SpeciesEnergy::Model { param: j }).collect();
+    CopyNet {
+        names,
+        energy,
+        channels: clamped_channels,
+        visible: vis_copy,
+        tokens: Vec::new(),
+        lambda: 0.0,
+    }
+}
+
+/// Clamp the visible species of `clamped` to independent Poisson laws with means `mus`
+/// (fast birth–death reactions); the target is their product over the model's visible
+/// configurations.
+fn clamp_poisson(
+    model: &GenerativeModel,
+    config: &LearnerConfig,
+    clamped: &mut CopyNet,
+    mus: &[f64],
+) -> Result<Target> {
+    if mus.len() != clamped.visible.len() || mus.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
+        return Err(Error::InvalidSetting {
+            name: "environment means",
+            value: format!("{mus:?}"),
+            reason: "one finite mean > 0 per visible species",
+        });
+    }
+    // Poisson clamping moves a visible count freely: no conservation law may
+    // involve it (the clamped copy would leave the model's class).
+    let laws = model.network().analyze()?.conservation.laws;
+    for &i in &model.visible {
+        if laws.iter().any(|l| l[i] != 0) {
+            return Err(Error::Unsupported {
+                feature: format!(
+                    "a Poisson environment for `{}`, which a conservation law bounds (use a table environment)",
+                    model.species[i]
+                ),
+            });
+        }
+    }
+    for (&j, &mu) in clamped.visible.iter().zip(mus) {
+        clamped.energy[j] = SpeciesEnergy::Poisson { mu };
+        let k = clamped.channels.len();
+        clamped.channels.push(Channel {
+            reactants: vec![],
+            changes: vec![(j, 1)],
+            coef: config.clamp_rate * mu,
+            p_exp: vec![],
+            reverse: k + 1,
+            kind: ChannelKind::Clamping,
+        });
+        clamped.channels.push(Channel {
+            reactants: vec![(j, 1)],
+            changes: vec![(j, -1)],
+            coef: config.clamp_rate,
+            p_exp: vec![],
+            reverse: k,
+            kind: ChannelKind::Clamping,
+        });
+    }
+    // The target table: the product of Poisson laws over the model's visible
+    // configurations (truncated to what the class can show).
+    let rows: Vec<(Vec<u32>, f64)> = model
+        .visible_states
+        .iter()
+        .map(|v| {
+            let lw: f64 = v
+                .iter()
+                .zip(mus)
+                .map(|(&x, &mu)| f64::from(x) * mu.ln() - mu - ln_factorial(u64::from(x)))
+                .sum();
+            (v.clone(), lw.exp())
+        })
+        .collect();
+    model.target(&rows)
+}
+
+/// Clamp the visible species of `clamped` to the table `t`: one data token per
+/// configuration of positive probability, token hops detailed balanced with respect to Q,
+/// and token-catalysed copies of the model `channels` that move the visible species
+/// towards the token's configuration.
+fn clamp_table(
+    model: &GenerativeModel,
+    config: &LearnerConfig,
+    clamped: &mut CopyNet,
+    channels: &[Channel],
+    t: &Target,
+) -> Result<Target> {
+    let t = model.target(
+        &t.states
+            .iter()
+            .cloned()
+            .zip(t.probabilities.iter().copied())
+            .collect::<Vec<_>>(),
+    )?;
+    if let Some(v) = model
+        .visible_states
+        .iter()
+        .find(|v| v.iter().any(|&c| c > 1))
+    {
+        return Err(Error::Unsupported {
+            feature: format!(
+                "a table environment needs visible species with counts 0 or 1 (unit pairs such as X0/X1); the class shows the visible configuration {v:?}; use a Poisson environment"
+            ),
+        });
+    }
+    clamped.lambda = config.clamp_strength;
+    for (k, (v, &q)) in t.states.iter().zip(&t.probabilities).enumerate() {
+        if q <= 0.0 {
+            continue;
+        }
+        let s = clamped.names.len();
+        clamped.names.push(format!("T{k}"));
+        clamped.energy.push(SpeciesEnergy::Token { ln_q: q.ln() });
+        clamped.tokens.push((s, v.clone()));
+    }
+    add_token_hops(config, clamped, &t);
+    add_token_clamping(config, clamped, channels);
+    Ok(t)
+}
+
+/// Token hops between every pair of data tokens, detailed balanced with respect to Q.
+fn add_token_hops(config: &LearnerConfig, clamped: &mut CopyNet, t: &Target) {
+    let qs: Vec<f64> = t
+        .probabilities
+        .iter()
+        .copied()
+        .filter(|&q| q > 0.0)
+        .collect();
+    let tokens = &clamped.tokens;
+    for a in 0..tokens.len() {
+        for b in (a + 1)..tokens.len() {
+            let k = clamped.channels.len();
+            let (ta, tb) = (tokens[a].0, tokens[b].0);
+            clamped.channels.push(Channel {
+                reactants: vec![(ta, 1)],
+                changes: vec![(ta, -1), (tb, 1)],
+                coef: config.token_rate * qs[b],
+                p_exp: vec![],
+                reverse: k + 1,
+                kind: ChannelKind::Environment,
+            });
+            clamped.channels.push(Channel {
+                reactants: vec![(tb, 1)],
+                changes: vec![(tb, -1), (ta, 1)],
+                coef: config.token_rate * qs[a],
+                p_exp: vec![],
+                reverse: k,
+                kind: ChannelKind::Environment,
+            });
+        }
+    }
+}
+
+/// Clamping: model `channels` that move the visible species towards v_k, catalysed by
+/// token k (the reverse damped by exp(−λ m) for m visible changes).
+fn add_token_clamping(config: &LearnerConfig, clamped: &mut CopyNet, channels: &[Channel]) {
+    let (vis_copy, tokens, lambda) = (&clamped.visible, &clamped.tokens, clamped.lambda);
+    for c in channels {
+        let vis_changes: Vec<(usize, i64)> = c
+            .changes
+            .iter()
+            .filter_map(|&(j, d)| vis_copy.iter().position(|&v| v == j).map(|pos| (pos, d)))
+            .collect();
+        if vis_changes.is_empty() {
+            continue;
+        }
+        let m = vis_changes.len() as f64;
+        for &(ts, ref v) in tokens {
+            let toward = vis_changes
+                .iter()
+                .all(|&(pos, d)| (d == 1 && v[pos] == 1) || (d == -1 && v[pos] == 0));
+            if !toward {
+                continue;
+            }
+            let back = &channels[c.reverse];
+            let k = clamped.channels.len();
+            let with_token = |ch: &Channel| {
+                let mut re = ch.reactants.clone();
+                re.push((ts, 1));
+                re
+            };
+            clamped.channels.push(Channel {
+                reactants: with_token(c),
+                changes: c.changes.clone(),
+                coef: config.clamp_rate * c.coef,
+                p_exp: c.p_exp.clone(),
+                reverse: k + 1,
+                kind: ChannelKind::Clamping,
+            });
+            clamped.channels.push(Channel {
+                reactants: with_token(back),
+                changes: back.changes.clone(),
+                coef: config.clamp_rate * back.coef * (-lambda * m).exp(),
+                p_exp: back.p_exp.clone(),
+                reverse: k,
+                kind: ChannelKind::Clamping,
+            });
+        }
+    }
+}
+
 impl Learner {
     /// Compile the learner of `model` for `environment` with `config`.
     ///
@@ -392,200 +611,12 @@ impl Learner {
             tokens: Vec::new(),
             lambda: 0.0,
         };
-        let changes_visible = |c: &Channel| c.changes.iter().any(|(j, _)| vis_copy.contains(j));
-        // Keep the model channels that leave the visible species alone.
-        let mut keep_index = vec![usize::MAX; channels.len()];
-        let mut clamped_channels = Vec::new();
-        for (r, c) in channels.iter().enumerate() {
-            if !changes_visible(c) {
-                keep_index[r] = clamped_channels.len();
-                clamped_channels.push(c.clone());
-            }
-        }
-        for c in clamped_channels.iter_mut() {
-            c.reverse = keep_index[c.reverse];
-        }
-        let mut energy: Vec<SpeciesEnergy> =
-            (0..n).map(|j| SpeciesEnergy::Model { param: j }).collect();
-        let mut clamped_names = names.clone();
-        let mut tokens = Vec::new();
-        let mut lambda = 0.0;
+        let mut clamped = unclamped_copy(&channels, vis_copy, names);
         let target = match &environment {
-            Environment::Poisson(mus) => {
-                if mus.len() != vis_copy.len() || mus.iter().any(|m| !(m.is_finite() && *m > 0.0)) {
-                    return Err(Error::InvalidSetting {
-                        name: "environment means",
-                        value: format!("{mus:?}"),
-                        reason: "one finite mean > 0 per visible species",
-                    });
-                }
-                // Poisson clamping moves a visible count freely: no conservation law may
-                // involve it (the clamped copy would leave the model's class).
-                let laws = model.network().analyze()?.conservation.laws;
-                for &i in &model.visible {
-                    if laws.iter().any(|l| l[i] != 0) {
-                        return Err(Error::Unsupported {
-                            feature: format!(
-                                "a Poisson environment for `{}`, which a conservation law bounds (use a table environment)",
-                                model.species[i]
-                            ),
-                        });
-                    }
-                }
-                for (&j, &mu) in vis_copy.iter().zip(mus) {
-                    energy[j] = SpeciesEnergy::Poisson { mu };
-                    let k = clamped_channels.len();
-                    clamped_channels.push(Channel {
-                        reactants: vec![],
-                        changes: vec![(j, 1)],
-                        coef: config.clamp_rate * mu,
-                        p_exp: vec![],
-                        reverse: k + 1,
-                        kind: ChannelKind::Clamping,
-                    });
-                    clamped_channels.push(Channel {
-                        reactants: vec![(j, 1)],
-                        changes: vec![(j, -1)],
-                        coef: config.clamp_rate,
-                        p_exp: vec![],
-                        reverse: k,
-                        kind: ChannelKind::Clamping,
-                    });
-                }
-                // The target table: the product of Poisson laws over the model's visible
-                // configurations (truncated to what the class can show).
-                let rows: Vec<(Vec<u32>, f64)> = model
-                    .visible_states
-                    .iter()
-                    .map(|v| {
-                        let lw: f64 = v
-                            .iter()
-                            .zip(mus)
-                            .map(|(&x, &mu)| {
-                                f64::from(x) * mu.ln() - mu - ln_factorial(u64::from(x))
-                            })
-                            .sum();
-                        (v.clone(), lw.exp())
-                    })
-                    .collect();
-                model.target(&rows)?
-            }
-            Environment::Table(t) => {
-                let t = model.target(
-                    &t.states
-                        .iter()
-                        .cloned()
-                        .zip(t.probabilities.iter().copied())
-                        .collect::<Vec<_>>(),
-                )?;
-                if let Some(v) = model
-                    .visible_states
-                    .iter()
-                    .find(|v| v.iter().any(|&c| c > 1))
-                {
-                    return Err(Error::Unsupported {
-                        feature: format!(
-                            "a table environment needs visible species with counts 0 or 1 (unit pairs such as X0/X1); the class shows the visible configuration {v:?}; use a Poisson environment"
-                        ),
-                    });
-                }
-                lambda = config.clamp_strength;
-                for (k, (v, &q)) in t.states.iter().zip(&t.probabilities).enumerate() {
-                    if q <= 0.0 {
-                        continue;
-                    }
-                    let s = clamped_names.len();
-                    clamped_names.push(format!("T{k}"));
-                    energy.push(SpeciesEnergy::Token { ln_q: q.ln() });
-                    tokens.push((s, v.clone()));
-                }
-                // Token hops, detailed balanced with respect to Q.
-                let qs: Vec<f64> = t
-                    .probabilities
-                    .iter()
-                    .copied()
-                    .filter(|&q| q > 0.0)
-                    .collect();
-                for a in 0..tokens.len() {
-                    for b in (a + 1)..tokens.len() {
-                        let k = clamped_channels.len();
-                        let (ta, tb) = (tokens[a].0, tokens[b].0);
-                        clamped_channels.push(Channel {
-                            reactants: vec![(ta, 1)],
-                            changes: vec![(ta, -1), (tb, 1)],
-                            coef: config.token_rate * qs[b],
-                            p_exp: vec![],
-                            reverse: k + 1,
-                            kind: ChannelKind::Environment,
-                        });
-                        clamped_channels.push(Channel {
-                            reactants: vec![(tb, 1)],
-                            changes: vec![(tb, -1), (ta, 1)],
-                            coef: config.token_rate * qs[a],
-                            p_exp: vec![],
-                            reverse: k,
-                            kind: ChannelKind::Environment,
-                        });
-                    }
-                }
-                // Clamping: model channels that move the visible species towards v_k,
-                // catalysed by token k.
-                for c in &channels {
-                    let vis_changes: Vec<(usize, i64)> = c
-                        .changes
-                        .iter()
-                        .filter_map(|&(j, d)| {
-                            vis_copy.iter().position(|&v| v == j).map(|pos| (pos, d))
-                        })
-                        .collect();
-                    if vis_changes.is_empty() {
-                        continue;
-                    }
-                    let m = vis_changes.len() as f64;
-                    for &(ts, ref v) in &tokens {
-                        let toward = vis_changes
-                            .iter()
-                            .all(|&(pos, d)| (d == 1 && v[pos] == 1) || (d == -1 && v[pos] == 0));
-                        if !toward {
-                            continue;
-                        }
-                        let back = &channels[c.reverse];
-                        let k = clamped_channels.len();
-                        let with_token = |ch: &Channel| {
-                            let mut re = ch.reactants.clone();
-                            re.push((ts, 1));
-                            re
-                        };
-                        clamped_channels.push(Channel {
-                            reactants: with_token(c),
-                            changes: c.changes.clone(),
-                            coef: config.clamp_rate * c.coef,
-                            p_exp: c.p_exp.clone(),
-                            reverse: k + 1,
-                            kind: ChannelKind::Clamping,
-                        });
-                        clamped_channels.push(Channel {
-                            reactants: with_token(back),
-                            changes: back.changes.clone(),
-                            coef: config.clamp_rate * back.coef * (-lambda * m).exp(),
-                            p_exp: back.p_exp.clone(),
-                            reverse: k,
-                            kind: ChannelKind::Clamping,
-                        });
-                    }
-                }
-                t
-            }
+            Environment::Poisson(mus) => clamp_poisson(model, config, &mut clamped, mus)?,
+            Environment::Table(t) => clamp_table(model, config, &mut clamped, &channels, t)?,
         };
         model.check_clamped_connectivity(&target)?;
-        let clamped = CopyNet {
-            names: clamped_names,
-            energy,
-            channels: clamped_channels,
-            visible: vis_copy,
-            tokens,
-            lambda,
-        };
         Ok(Learner {
             model: model.clone(),
             target,
@@ -720,124 +751,14 @@ impl Learner {
                 b = b.species(&cname(j, c), u64::from(x));
             }
         }
-        let mut kinds = Vec::new();
-        let mut reverse = Vec::new();
-        #[allow(clippy::too_many_arguments)]
-        fn add(
-            b: NetworkBuilder,
-            kinds: &mut Vec<ChannelKind>,
-            reverse: &mut Vec<usize>,
-            reac: Vec<(String, u32)>,
-            prod: Vec<(String, u32)>,
-            rate: f64,
-            kind: ChannelKind,
-            rev: usize,
-        ) -> NetworkBuilder {
-            kinds.push(kind);
-            reverse.push(rev);
-            let r: Vec<(&str, u32)> = reac.iter().map(|(s, c)| (s.as_str(), *c)).collect();
-            let p: Vec<(&str, u32)> = prod.iter().map(|(s, c)| (s.as_str(), *c)).collect();
-            b.reaction(&r, &p, rate)
-        }
-        let mut base = 0usize;
-        for c in 0..n {
-            for (copy, name) in [
-                (&self.free, &fname as &dyn Fn(usize, usize) -> String),
-                (&self.clamped, &cname),
-            ] {
-                for ch in &copy.channels {
-                    let mut reac: Vec<(String, u32)> =
-                        ch.reactants.iter().map(|&(j, v)| (name(j, c), v)).collect();
-                    let mut prod_counts: HashMap<usize, i64> = ch
-                        .reactants
-                        .iter()
-                        .map(|&(j, v)| (j, i64::from(v)))
-                        .collect();
-                    for &(j, d) in &ch.changes {
-                        *prod_counts.entry(j).or_insert(0) += d;
-                    }
-                    let mut prod: Vec<(String, u32)> = prod_counts
-                        .into_iter()
-                        .filter(|&(_, v)| v > 0)
-                        .map(|(j, v)| (name(j, c), v as u32))
-                        .collect();
-                    prod.sort();
-                    let mut order = 0u32;
-                    for &(j, e) in &ch.p_exp {
-                        reac.push((params[j].clone(), e));
-                        prod.push((params[j].clone(), e));
-                        order += e;
-                    }
-                    let rate = ch.coef / k_scale.powi(order as i32);
-                    b = add(
-                        b,
-                        &mut kinds,
-                        &mut reverse,
-                        reac,
-                        prod,
-                        rate,
-                        ch.kind,
-                        base + ch.reverse,
-                    );
-                }
-                base += copy.channels.len();
-            }
-        }
-        // Learning reactions.
-        let (eps, delta) = (cfg.epsilon / n as f64, cfg.delta);
-        for c in 0..n {
-            for (j, p) in params.iter().enumerate() {
-                let s = fname(j, c);
-                let q = cname(j, c);
-                let r0 = kinds.len();
-                let rev = |k: usize| if delta > 0.0 { k } else { usize::MAX };
-                b = add(
-                    b,
-                    &mut kinds,
-                    &mut reverse,
-                    vec![(p.clone(), 1), (s.clone(), 1)],
-                    vec![(p.clone(), 2), (s.clone(), 1)],
-                    eps,
-                    ChannelKind::Learning,
-                    rev(r0 + 1),
-                );
-                if delta > 0.0 {
-                    b = add(
-                        b,
-                        &mut kinds,
-                        &mut reverse,
-                        vec![(p.clone(), 2), (s.clone(), 1)],
-                        vec![(p.clone(), 1), (s.clone(), 1)],
-                        delta / (n as f64 * k_scale),
-                        ChannelKind::Learning,
-                        r0,
-                    );
-                }
-                let r1 = kinds.len();
-                b = add(
-                    b,
-                    &mut kinds,
-                    &mut reverse,
-                    vec![(p.clone(), 1), (q.clone(), 1)],
-                    vec![(q.clone(), 1)],
-                    eps,
-                    ChannelKind::Learning,
-                    rev(r1 + 1),
-                );
-                if delta > 0.0 {
-                    b = add(
-                        b,
-                        &mut kinds,
-                        &mut reverse,
-                        vec![(q.clone(), 1)],
-                        vec![(p.clone(), 1), (q.clone(), 1)],
-                        delta * k_scale / n as f64,
-                        ChannelKind::Learning,
-                        r1,
-                    );
-                }
-            }
-        }
+        let mut out = LearningReactions {
+            b,
+            kinds: Vec::new(),
+            reverse: Vec::new(),
+        };
+        self.add_copy_reactions(&mut out, &params, &fname, &cname);
+        self.add_learning_reactions(&mut out, &params, &fname, &cname);
+        let LearningReactions { b, kinds, reverse } = out;
         let network = b.build()?;
         Ok(LearningNetwork {
             network,
@@ -870,9 +791,134 @@ impl Learner {
             p_scale: k_scale,
         })
     }
+
+    /// The channels of every free and clamped copy, with the parameter species
+    /// as catalysts of order `p_exp` (rates scaled by the parameter volume).
+    fn add_copy_reactions(
+        &self,
+        out: &mut LearningReactions,
+        params: &[String],
+        fname: &dyn Fn(usize, usize) -> String,
+        cname: &dyn Fn(usize, usize) -> String,
+    ) {
+        let k_scale = self.config.p_scale();
+        let mut base = 0usize;
+        for c in 0..self.config.copies {
+            for (copy, name) in [(&self.free, fname), (&self.clamped, cname)] {
+                for ch in &copy.channels {
+                    let mut reac: Vec<(String, u32)> =
+                        ch.reactants.iter().map(|&(j, v)| (name(j, c), v)).collect();
+                    let mut prod_counts: HashMap<usize, i64> = ch
+                        .reactants
+                        .iter()
+                        .map(|&(j, v)| (j, i64::from(v)))
+                        .collect();
+                    for &(j, d) in &ch.changes {
+                        *prod_counts.entry(j).or_insert(0) += d;
+                    }
+                    let mut prod: Vec<(String, u32)> = prod_counts
+                        .into_iter()
+                        .filter(|&(_, v)| v > 0)
+                        .map(|(j, v)| (name(j, c), v as u32))
+                        .collect();
+                    prod.sort();
+                    let mut order = 0u32;
+                    for &(j, e) in &ch.p_exp {
+                        reac.push((params[j].clone(), e));
+                        prod.push((params[j].clone(), e));
+                        order += e;
+                    }
+                    let rate = ch.coef / k_scale.powi(order as i32);
+                    out.add(reac, prod, rate, ch.kind, base + ch.reverse);
+                }
+                base += copy.channels.len();
+            }
+        }
+    }
+
+    /// The learning reactions P + S_f -> 2 P + S_f and P + S_c -> S_c of every copy and
+    /// parameter, with their reverses when δ > 0.
+    fn add_learning_reactions(
+        &self,
+        out: &mut LearningReactions,
+        params: &[String],
+        fname: &dyn Fn(usize, usize) -> String,
+        cname: &dyn Fn(usize, usize) -> String,
+    ) {
+        let cfg = &self.config;
+        let n = cfg.copies;
+        let k_scale = cfg.p_scale();
+        let (eps, delta) = (cfg.epsilon / n as f64, cfg.delta);
+        for c in 0..n {
+            for (j, p) in params.iter().enumerate() {
+                let s = fname(j, c);
+                let q = cname(j, c);
+                let r0 = out.kinds.len();
+                let rev = |k: usize| if delta > 0.0 { k } else { usize::MAX };
+                out.add(
+                    vec![(p.clone(), 1), (s.clone(), 1)],
+                    vec![(p.clone(), 2), (s.clone(), 1)],
+                    eps,
+                    ChannelKind::Learning,
+                    rev(r0 + 1),
+                );
+                if delta > 0.0 {
+                    out.add(
+                        vec![(p.clone(), 2), (s.clone(), 1)],
+                        vec![(p.clone(), 1), (s.clone(), 1)],
+                        delta / (n as f64 * k_scale),
+                        ChannelKind::Learning,
+                        r0,
+                    );
+                }
+                let r1 = out.kinds.len();
+                out.add(
+                    vec![(p.clone(), 1), (q.clone(), 1)],
+                    vec![(q.clone(), 1)],
+                    eps,
+                    ChannelKind::Learning,
+                    rev(r1 + 1),
+                );
+                if delta > 0.0 {
+                    out.add(
+                        vec![(q.clone(), 1)],
+                        vec![(p.clone(), 1), (q.clone(), 1)],
+                        delta * k_scale / n as f64,
+                        ChannelKind::Learning,
+                        r1,
+                    );
+                }
+            }
+        }
+    }
 }
 
 use crnkit_core::NetworkBuilder;
+
+/// The learning network's builder with the kind and reverse of every reaction so far.
+struct LearningReactions {
+    b: NetworkBuilder,
+    kinds: Vec<ChannelKind>,
+    reverse: Vec<usize>,
+}
+
+impl LearningReactions {
+    /// Add the one-way reaction `reac -> prod` at `rate`, of `kind`, with reverse `rev`.
+    fn add(
+        &mut self,
+        reac: Vec<(String, u32)>,
+        prod: Vec<(String, u32)>,
+        rate: f64,
+        kind: ChannelKind,
+        rev: usize,
+    ) {
+        self.kinds.push(kind);
+        self.reverse.push(rev);
+        let r: Vec<(&str, u32)> = reac.iter().map(|(s, c)| (s.as_str(), *c)).collect();
+        let p: Vec<(&str, u32)> = prod.iter().map(|(s, c)| (s.as_str(), *c)).collect();
+        self.b = std::mem::take(&mut self.b).reaction(&r, &p, rate);
+    }
+}
 
 /// The learning network and its bookkeeping.
 #[derive(Debug, Clone)]

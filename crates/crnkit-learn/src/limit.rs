@@ -451,78 +451,9 @@ impl Learner {
         let grid = grid_of(run)?;
         let np = self.model.dynamic.len();
         let p_init = self.config.initial_p(np)?;
-        let e = self
-            .model
-            .expectations(&self.target, &self.effective_parameters(&p_init))?;
-        let project = |x: usize, len: usize| -> Vec<u32> {
-            let s = self.model.space.state(x);
-            let mut v: Vec<u32> = self.model.dynamic.iter().map(|&i| s[i]).collect();
-            v.resize(len, 0);
-            v
-        };
-        let moments =
-            mode == LimitMode::Auto && first_order(&self.free) && first_order(&self.clamped);
-        let cap = self.model.cap;
+        let (sys, moments) = self.limit_system(&p_init, mode, max_states)?;
+        let sys = Arc::new(sys);
         let g0 = self.model.initial.clone();
-        let cme = |net: &CopyNet, init: &[(Vec<u32>, f64)]| {
-            build_cme(net, init, cap, np, max_states, &g0, self.ln_omega)
-        };
-        let free_rep = if moments {
-            Rep::Moments(build_moments(
-                &self.free,
-                e.free.clone(),
-                &g0,
-                self.ln_omega,
-            ))
-        } else {
-            let init: Vec<(Vec<u32>, f64)> = e
-                .stationary
-                .iter()
-                .enumerate()
-                .filter(|(_, q)| **q > 0.0)
-                .map(|(x, &q)| (project(x, np), q))
-                .collect();
-            Rep::Cme(cme(&self.free, &init)?)
-        };
-        let nc = self.clamped.names.len();
-        let clamped_rep = if moments {
-            let mut m = e.clamped.clone();
-            if let super::Environment::Poisson(mus) = &self.environment {
-                for (&j, &mu) in self.clamped.visible.iter().zip(mus) {
-                    m[j] = mu;
-                }
-            }
-            Rep::Moments(build_moments(&self.clamped, m, &g0, self.ln_omega))
-        } else {
-            let mut init: Vec<(Vec<u32>, f64)> = Vec::new();
-            for (x, &q) in e.clamped_law.iter().enumerate() {
-                if q <= 0.0 {
-                    continue;
-                }
-                let mut s = project(x, nc);
-                self.clamped.place_token(&mut s)?;
-                init.push((s, q));
-            }
-            Rep::Cme(cme(&self.clamped, &init)?)
-        };
-        let sys = Arc::new(System {
-            np,
-            eps: self.config.epsilon,
-            delta: self.config.delta,
-            omega: self.config.p_volume,
-            free: CopySystem {
-                net: self.free.clone(),
-                rep: free_rep,
-                g0: g0.clone(),
-                ln_omega: self.ln_omega,
-            },
-            clamped: CopySystem {
-                net: self.clamped.clone(),
-                rep: clamped_rep,
-                g0: g0.clone(),
-                ln_omega: self.ln_omega,
-            },
-        });
         let dim = sys.dim();
         let mut y0: Vec<f64> = p_init.iter().map(|p| p.ln()).collect();
         y0.extend_from_slice(sys.free.init());
@@ -533,27 +464,7 @@ impl Learner {
         } else {
             "limit-cme"
         };
-        let observe = |y: &[f64], t: f64, f0: [f64; 2]| -> Result<(CurvePoint, [f64; 2])> {
-            let (u, yf, yc) = sys.split(y);
-            let p: Vec<f64> = u.iter().map(|v| v.exp()).collect();
-            let q = &y[dim - QUAD..];
-            let mut sigma = [q[0], q[1], q[2], q[3]];
-            if self.config.delta == 0.0 {
-                sigma[0] = f64::NAN;
-            }
-            let ff = sys.free.free_energy(&p, yf);
-            let fc = sys.clamped.free_energy(&p, yc);
-            let sig_c = q[1] + q[2] + q[3] - q[6];
-            let bal = [q[4] - (ff - f0[0]) - q[6], q[5] - (fc - f0[1]) - sig_c];
-            let pt = self.point(
-                t,
-                p,
-                sys.free.means(yf, np),
-                sys.clamped.means(yc, np),
-                sigma,
-            )?;
-            Ok((pt, bal))
-        };
+        let observe = |y: &[f64], t: f64, f0: [f64; 2]| self.limit_point(&sys, y, t, f0);
         let (yf0, yc0) = (sys.free.init(), sys.clamped.init());
         let f0 = [
             sys.free.free_energy(&p_init, yf0),
@@ -611,6 +522,122 @@ impl Learner {
             b.finish_and_clear();
         }
         Ok(curve)
+    }
+
+    /// The limit system of both copies from the parameters `p_init`: moment equations when
+    /// `mode` allows and both copies are first order (the `bool`), else each copy's CME.
+    fn limit_system(
+        &self,
+        p_init: &[f64],
+        mode: LimitMode,
+        max_states: usize,
+    ) -> Result<(System, bool)> {
+        let np = self.model.dynamic.len();
+        let e = self
+            .model
+            .expectations(&self.target, &self.effective_parameters(p_init))?;
+        let project = |x: usize, len: usize| -> Vec<u32> {
+            let s = self.model.space.state(x);
+            let mut v: Vec<u32> = self.model.dynamic.iter().map(|&i| s[i]).collect();
+            v.resize(len, 0);
+            v
+        };
+        let moments =
+            mode == LimitMode::Auto && first_order(&self.free) && first_order(&self.clamped);
+        let cap = self.model.cap;
+        let g0 = self.model.initial.clone();
+        let cme = |net: &CopyNet, init: &[(Vec<u32>, f64)]| {
+            build_cme(net, init, cap, np, max_states, &g0, self.ln_omega)
+        };
+        let free_rep = if moments {
+            Rep::Moments(build_moments(
+                &self.free,
+                e.free.clone(),
+                &g0,
+                self.ln_omega,
+            ))
+        } else {
+            let init: Vec<(Vec<u32>, f64)> = e
+                .stationary
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| **q > 0.0)
+                .map(|(x, &q)| (project(x, np), q))
+                .collect();
+            Rep::Cme(cme(&self.free, &init)?)
+        };
+        let nc = self.clamped.names.len();
+        let clamped_rep = if moments {
+            let mut m = e.clamped.clone();
+            if let super::Environment::Poisson(mus) = &self.environment {
+                for (&j, &mu) in self.clamped.visible.iter().zip(mus) {
+                    m[j] = mu;
+                }
+            }
+            Rep::Moments(build_moments(&self.clamped, m, &g0, self.ln_omega))
+        } else {
+            let mut init: Vec<(Vec<u32>, f64)> = Vec::new();
+            for (x, &q) in e.clamped_law.iter().enumerate() {
+                if q <= 0.0 {
+                    continue;
+                }
+                let mut s = project(x, nc);
+                self.clamped.place_token(&mut s)?;
+                init.push((s, q));
+            }
+            Rep::Cme(cme(&self.clamped, &init)?)
+        };
+        let sys = System {
+            np,
+            eps: self.config.epsilon,
+            delta: self.config.delta,
+            omega: self.config.p_volume,
+            free: CopySystem {
+                net: self.free.clone(),
+                rep: free_rep,
+                g0: g0.clone(),
+                ln_omega: self.ln_omega,
+            },
+            clamped: CopySystem {
+                net: self.clamped.clone(),
+                rep: clamped_rep,
+                g0: g0.clone(),
+                ln_omega: self.ln_omega,
+            },
+        };
+        Ok((sys, moments))
+    }
+
+    /// The curve point at time `t` of the limit state `y`, with each copy's energy balance
+    /// W − ΔF − Σ relative to the initial free energies `f0`.
+    fn limit_point(
+        &self,
+        sys: &System,
+        y: &[f64],
+        t: f64,
+        f0: [f64; 2],
+    ) -> Result<(CurvePoint, [f64; 2])> {
+        let np = self.model.dynamic.len();
+        let dim = sys.dim();
+        let (u, yf, yc) = sys.split(y);
+        let p: Vec<f64> = u.iter().map(|v| v.exp()).collect();
+        let q = &y[dim - QUAD..];
+        let mut sigma = [q[0], q[1], q[2], q[3]];
+        if self.config.delta == 0.0 {
+            sigma[0] = f64::NAN;
+        }
+        let ff = sys.free.free_energy(&p, yf);
+        let fc = sys.clamped.free_energy(&p, yc);
+        let sig_c = q[1] + q[2] + q[3] - q[6];
+        let bal = [q[4] - (ff - f0[0]) - q[6], q[5] - (fc - f0[1]) - sig_c];
+        let pt = self.point(
+            t,
+            p,
+            sys.free.means(yf, np),
+            sys.clamped.means(yc, np),
+            sigma,
+        )?;
+        Ok((pt, bal))
     }
 }
 

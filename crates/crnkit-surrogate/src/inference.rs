@@ -384,6 +384,111 @@ impl std::fmt::Debug for Likelihood<'_> {
     }
 }
 
+/// The free parameters of `spec` (all those not fixed when it names none) and the base
+/// parameter vector: fixed values, free entries at the centre of their range.
+fn free_and_base(pbox: &super::ParamBox, spec: &InferenceSpec) -> Result<(Vec<usize>, Vec<f64>)> {
+    let bad = |reason: String| Error::Surrogate { reason };
+    let known = || pbox.names.join(", ");
+    let index = |name: &str| -> Result<usize> {
+        pbox.names.iter().position(|n| n == name).ok_or_else(|| {
+            bad(format!(
+                "`{name}` is not a parameter of the surrogate's box ({})",
+                known()
+            ))
+        })
+    };
+    let mut base: Vec<Option<f64>> = vec![None; pbox.dim()];
+    for (name, v) in &spec.fixed {
+        let i = index(name)?;
+        if base[i].is_some() {
+            return Err(bad(format!("parameter `{name}` is fixed twice")));
+        }
+        if !(v.is_finite() && *v >= pbox.lo[i] && *v <= pbox.hi[i]) {
+            return Err(bad(format!(
+                "fixed parameter `{name}` = {v} is outside the trained range [{}, {}]",
+                pbox.lo[i], pbox.hi[i]
+            )));
+        }
+        base[i] = Some(*v);
+    }
+    let free: Vec<usize> = if spec.free.is_empty() {
+        (0..pbox.dim()).filter(|&i| base[i].is_none()).collect()
+    } else {
+        let mut free = Vec::with_capacity(spec.free.len());
+        for name in &spec.free {
+            let i = index(name)?;
+            if free.contains(&i) {
+                return Err(bad(format!("parameter `{name}` is listed as free twice")));
+            }
+            if base[i].is_some() {
+                return Err(bad(format!("parameter `{name}` is both free and fixed")));
+            }
+            free.push(i);
+        }
+        free
+    };
+    if free.is_empty() {
+        return Err(bad("no free parameter to infer".into()));
+    }
+    let unset: Vec<&str> = (0..pbox.dim())
+        .filter(|i| base[*i].is_none() && !free.contains(i))
+        .map(|i| pbox.names[i].as_str())
+        .collect();
+    if !unset.is_empty() {
+        return Err(bad(format!(
+            "parameter(s) {} are neither free nor fixed",
+            unset.join(", ")
+        )));
+    }
+    // Free entries sit at the centre of their range while checking the domain.
+    let base: Vec<f64> = (0..pbox.dim())
+        .map(|i| base[i].unwrap_or_else(|| natural_of(pbox, i, 0.0)))
+        .collect();
+    Ok((free, base))
+}
+
+/// Fail unless every data time lies in the surrogate's trained domain at `base` and `x0`
+/// and no cell exceeds a cap (named by its origin).
+fn check_data_domain(
+    surrogate: &Surrogate,
+    data: &Snapshots,
+    base: &[f64],
+    x0: &[u64],
+) -> Result<()> {
+    let bad = |reason: String| Error::Surrogate { reason };
+    let card = &surrogate.card;
+    let times = data.times();
+    let mut outside: Vec<String> = Vec::new();
+    for &t in &times {
+        for line in surrogate.outside(base, x0, t)? {
+            if !outside.contains(&line) {
+                outside.push(line);
+            }
+        }
+    }
+    if !outside.is_empty() {
+        return Err(bad(format!(
+            "the data lie outside the surrogate's trained domain: {}",
+            outside.join("; ")
+        )));
+    }
+    let ns = card.species.len();
+    let caps = &card.prompt.caps;
+    for (r, (t, st, _)) in data.rows().enumerate() {
+        if let Some(i) = (0..ns).find(|&i| st[i] > caps[i]) {
+            return Err(bad(format!(
+                "cell at {} (time {t}, {}) has {} = {} above the surrogate's cap {}: its probability is 0 and the log-likelihood −∞",
+                data.origin(r).unwrap_or("?"),
+                describe_state(&card.species, st),
+                card.species[i],
+                st[i],
+                caps[i]
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Likelihood<'a> {
     /// Prepare ℓ for `data` under `surrogate` with the free and fixed parameters and the
     /// initial state of `spec`.
@@ -407,95 +512,12 @@ impl<'a> Likelihood<'a> {
                 data.species, card.species
             )));
         }
-        let known = || pbox.names.join(", ");
-        let index = |name: &str| -> Result<usize> {
-            pbox.names.iter().position(|n| n == name).ok_or_else(|| {
-                bad(format!(
-                    "`{name}` is not a parameter of the surrogate's box ({})",
-                    known()
-                ))
-            })
-        };
-        let mut base: Vec<Option<f64>> = vec![None; pbox.dim()];
-        for (name, v) in &spec.fixed {
-            let i = index(name)?;
-            if base[i].is_some() {
-                return Err(bad(format!("parameter `{name}` is fixed twice")));
-            }
-            if !(v.is_finite() && *v >= pbox.lo[i] && *v <= pbox.hi[i]) {
-                return Err(bad(format!(
-                    "fixed parameter `{name}` = {v} is outside the trained range [{}, {}]",
-                    pbox.lo[i], pbox.hi[i]
-                )));
-            }
-            base[i] = Some(*v);
-        }
-        let free: Vec<usize> = if spec.free.is_empty() {
-            (0..pbox.dim()).filter(|&i| base[i].is_none()).collect()
-        } else {
-            let mut free = Vec::with_capacity(spec.free.len());
-            for name in &spec.free {
-                let i = index(name)?;
-                if free.contains(&i) {
-                    return Err(bad(format!("parameter `{name}` is listed as free twice")));
-                }
-                if base[i].is_some() {
-                    return Err(bad(format!("parameter `{name}` is both free and fixed")));
-                }
-                free.push(i);
-            }
-            free
-        };
-        if free.is_empty() {
-            return Err(bad("no free parameter to infer".into()));
-        }
-        let unset: Vec<&str> = (0..pbox.dim())
-            .filter(|i| base[*i].is_none() && !free.contains(i))
-            .map(|i| pbox.names[i].as_str())
-            .collect();
-        if !unset.is_empty() {
-            return Err(bad(format!(
-                "parameter(s) {} are neither free nor fixed",
-                unset.join(", ")
-            )));
-        }
-        // Free entries sit at the centre of their range while checking the domain.
-        let base: Vec<f64> = (0..pbox.dim())
-            .map(|i| base[i].unwrap_or_else(|| natural_of(pbox, i, 0.0)))
-            .collect();
+        let (free, base) = free_and_base(pbox, spec)?;
         let x0 = spec
             .initial
             .clone()
             .unwrap_or_else(|| surrogate.initial().to_vec());
-        let times = data.times();
-        let mut outside: Vec<String> = Vec::new();
-        for &t in &times {
-            for line in surrogate.outside(&base, &x0, t)? {
-                if !outside.contains(&line) {
-                    outside.push(line);
-                }
-            }
-        }
-        if !outside.is_empty() {
-            return Err(bad(format!(
-                "the data lie outside the surrogate's trained domain: {}",
-                outside.join("; ")
-            )));
-        }
-        let ns = card.species.len();
-        let caps = &card.prompt.caps;
-        for (r, (t, st, _)) in data.rows().enumerate() {
-            if let Some(i) = (0..ns).find(|&i| st[i] > caps[i]) {
-                return Err(bad(format!(
-                    "cell at {} (time {t}, {}) has {} = {} above the surrogate's cap {}: its probability is 0 and the log-likelihood −∞",
-                    data.origin(r).unwrap_or("?"),
-                    describe_state(&card.species, st),
-                    card.species[i],
-                    st[i],
-                    caps[i]
-                )));
-            }
-        }
+        check_data_domain(surrogate, data, &base, &x0)?;
         let d = card.prompt.dim();
         let device = surrogate.model.device().clone();
         let mut flat: Vec<f32> = Vec::with_capacity(data.num_rows() * d);
@@ -960,52 +982,9 @@ impl Likelihood<'_> {
         let mut starts = Vec::with_capacity(cfg.starts);
         let mut best: Option<(f64, Vec<f64>, u64)> = None;
         for h in halton(nf, 0, cfg.starts, cfg.seed) {
-            let u0: Vec<f64> = h.iter().map(|v| 0.8 * (2.0 * v - 1.0)).collect();
-            let z0: Vec<f64> = u0.iter().map(|v| v.atanh()).collect();
-            let seen = Arc::new(Mutex::new(None));
-            let obj = Objective {
-                lik: self,
-                scale,
-                best: seen.clone(),
-            };
-            let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
-                .with_tolerance_grad(cfg.tol_grad)
-                .and_then(|s| s.with_tolerance_cost(cfg.tol_cost))
-                .map_err(|e| Error::Numerical {
-                    what: "L-BFGS setup",
-                    reason: e.to_string(),
-                })?;
-            let run = Executor::new(obj, solver)
-                .configure(|s| s.param(z0.clone()).max_iters(cfg.max_iters))
-                .run();
-            let (z, iterations, termination) = match run {
-                Ok(res) => {
-                    let st = res.state();
-                    let z = st.get_best_param().cloned().unwrap_or_else(|| z0.clone());
-                    (z, st.get_iter(), st.get_termination_status().to_string())
-                }
-                Err(e) => {
-                    let kept = seen.lock().ok().and_then(|b| b.clone());
-                    match kept {
-                        Some((_, z)) => (z, 0, format!("stopped early ({e}); best point kept")),
-                        None => {
-                            return Err(Error::Numerical {
-                                what: "L-BFGS",
-                                reason: e.to_string(),
-                            });
-                        }
-                    }
-                }
-            };
-            let u: Vec<f64> = z.iter().map(|v| v.tanh()).collect();
-            let l = self.eval(&u, false)?.0;
-            starts.push(MleStart {
-                start: self.natural(&u0),
-                estimate: self.natural(&u),
-                log_likelihood: l,
-                iterations,
-                termination,
-            });
+            let (start, u) = self.mle_from(cfg, scale, &h)?;
+            let (l, iterations) = (start.log_likelihood, start.iterations);
+            starts.push(start);
             if best.as_ref().is_none_or(|(bl, _, _)| l > *bl) {
                 best = Some((l, u, iterations));
             }
@@ -1018,19 +997,7 @@ impl Likelihood<'_> {
         };
         // Observed information on the working scale.
         let (_, gu) = self.eval(&u, true)?;
-        let h = cfg.hessian_step;
-        let mut hess = vec![vec![0.0; nf]; nf];
-        for j in 0..nf {
-            let mut up = u.clone();
-            let mut dn = u.clone();
-            up[j] += h;
-            dn[j] -= h;
-            let (_, gp) = self.eval(&up, true)?;
-            let (_, gm) = self.eval(&dn, true)?;
-            for i in 0..nf {
-                hess[i][j] = (gp[i] - gm[i]) / (2.0 * h);
-            }
-        }
+        let hess = self.hessian_u(&u, cfg.hessian_step)?;
         let c = self.dw_du();
         let info = nalgebra::DMatrix::from_fn(nf, nf, |i, j| {
             -0.5 * (hess[i][j] + hess[j][i]) / (c[i] * c[j])
@@ -1074,6 +1041,77 @@ impl Likelihood<'_> {
             std_error,
             starts,
         })
+    }
+
+    /// One L-BFGS run of [`Likelihood::mle`] from the Halton point `h` (mapped to
+    /// u₀ = 0.8(2h − 1)): the start's record and the normalised optimum u.
+    fn mle_from(&self, cfg: &MleConfig, scale: f64, h: &[f64]) -> Result<(MleStart, Vec<f64>)> {
+        let u0: Vec<f64> = h.iter().map(|v| 0.8 * (2.0 * v - 1.0)).collect();
+        let z0: Vec<f64> = u0.iter().map(|v| v.atanh()).collect();
+        let seen = Arc::new(Mutex::new(None));
+        let obj = Objective {
+            lik: self,
+            scale,
+            best: seen.clone(),
+        };
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+            .with_tolerance_grad(cfg.tol_grad)
+            .and_then(|s| s.with_tolerance_cost(cfg.tol_cost))
+            .map_err(|e| Error::Numerical {
+                what: "L-BFGS setup",
+                reason: e.to_string(),
+            })?;
+        let run = Executor::new(obj, solver)
+            .configure(|s| s.param(z0.clone()).max_iters(cfg.max_iters))
+            .run();
+        let (z, iterations, termination) = match run {
+            Ok(res) => {
+                let st = res.state();
+                let z = st.get_best_param().cloned().unwrap_or_else(|| z0.clone());
+                (z, st.get_iter(), st.get_termination_status().to_string())
+            }
+            Err(e) => {
+                let kept = seen.lock().ok().and_then(|b| b.clone());
+                match kept {
+                    Some((_, z)) => (z, 0, format!("stopped early ({e}); best point kept")),
+                    None => {
+                        return Err(Error::Numerical {
+                            what: "L-BFGS",
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+        };
+        let u: Vec<f64> = z.iter().map(|v| v.tanh()).collect();
+        let l = self.eval(&u, false)?.0;
+        let start = MleStart {
+            start: self.natural(&u0),
+            estimate: self.natural(&u),
+            log_likelihood: l,
+            iterations,
+            termination,
+        };
+        Ok((start, u))
+    }
+
+    /// H_u = ∂²ℓ/∂u∂uᵀ at `u` by central differences (step `h`) of the autodiff gradient
+    /// (not symmetrised).
+    fn hessian_u(&self, u: &[f64], h: f64) -> Result<Vec<Vec<f64>>> {
+        let nf = self.free.len();
+        let mut hess = vec![vec![0.0; nf]; nf];
+        for j in 0..nf {
+            let mut up = u.to_vec();
+            let mut dn = u.to_vec();
+            up[j] += h;
+            dn[j] -= h;
+            let (_, gp) = self.eval(&up, true)?;
+            let (_, gm) = self.eval(&dn, true)?;
+            for i in 0..nf {
+                hess[i][j] = (gp[i] - gm[i]) / (2.0 * h);
+            }
+        }
+        Ok(hess)
     }
 }
 

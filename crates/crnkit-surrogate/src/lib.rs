@@ -569,68 +569,7 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         }
         None => InitialBox::fixed(&net.initial_state()),
     };
-    let train_x = design_points(&cfg.params, &ib, 0, cfg.train_points, cfg.design_seed);
-    let val_x = design_points(
-        &cfg.params,
-        &ib,
-        cfg.train_points,
-        cfg.val_points,
-        cfg.design_seed,
-    );
-    // Look in the cache first; solve and store on a miss.
-    let cached = |name: &str,
-                  first: usize,
-                  x: &[DesignPoint],
-                  c: &TeacherConfig,
-                  solve: &dyn Fn() -> Result<TeacherData>|
-     -> Result<TeacherData> {
-        let Some(dir) = &cfg.teacher_cache else {
-            return solve();
-        };
-        let path = dir.join(name);
-        let key = teacher_key(net, cfg, &ib, c, first, x.len());
-        let why = match cache::load(&path, &key) {
-            cache::Lookup::Hit(d) => {
-                if cfg.train.progress.is_active() {
-                    eprintln!("teacher: reusing {}", path.display());
-                }
-                return Ok(d);
-            }
-            cache::Lookup::Absent => None,
-            cache::Lookup::Stale => Some("written for other settings".to_string()),
-            cache::Lookup::Corrupt(e) => Some(e),
-        };
-        if let (Some(why), true) = (why, cfg.train.progress.is_active()) {
-            eprintln!("teacher: not reusing {} ({why}); solving", path.display());
-        }
-        let d = solve()?;
-        cache::store(&path, &key, &d)?;
-        Ok(d)
-    };
-    let teach = |x: &[DesignPoint], c: &TeacherConfig| match cfg.ssa_samples {
-        None => solve_teacher(net, &cfg.params, x, c),
-        Some((n, seed)) => sample_teacher(net, &cfg.params, x, c, n, seed),
-    };
-    let train_data = cached("train.bin", 0, &train_x, &cfg.teacher, &|| {
-        teach(&train_x, &cfg.teacher)
-    })?;
-    let val_cfg = TeacherConfig {
-        caps: Some(train_data.caps.clone()),
-        ..cfg.teacher.clone()
-    };
-    // Held-out accuracy is always measured against the exact FSP where it can be solved
-    // (the SSA teacher's empirical histograms carry sampling noise).
-    let val_data = cached(
-        "val.bin",
-        cfg.train_points,
-        &val_x,
-        &val_cfg,
-        &|| match solve_teacher(net, &cfg.params, &val_x, &val_cfg) {
-            Ok(d) => Ok(d),
-            Err(_) if cfg.ssa_samples.is_some() => teach(&val_x, &val_cfg),
-            Err(e) => Err(e),
-        },
-    )?;
+    let (train_data, val_data) = teacher_data(net, cfg, &ib)?;
     let teacher_seconds = t0.elapsed().as_secs_f64();
     let caps = train_data.caps.clone();
     let spec = PromptSpec {
@@ -688,4 +627,76 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         hellinger: hel,
         validation: val_data,
     })
+}
+
+/// The training and held-out teacher data of [`distill`] on their design points, from
+/// the teacher cache where it holds them (solved and stored on a miss).
+fn teacher_data(
+    net: &Network,
+    cfg: &DistillConfig,
+    ib: &InitialBox,
+) -> Result<(TeacherData, TeacherData)> {
+    let train_x = design_points(&cfg.params, ib, 0, cfg.train_points, cfg.design_seed);
+    let val_x = design_points(
+        &cfg.params,
+        ib,
+        cfg.train_points,
+        cfg.val_points,
+        cfg.design_seed,
+    );
+    // Look in the cache first; solve and store on a miss.
+    let cached = |name: &str,
+                  first: usize,
+                  x: &[DesignPoint],
+                  c: &TeacherConfig,
+                  solve: &dyn Fn() -> Result<TeacherData>|
+     -> Result<TeacherData> {
+        let Some(dir) = &cfg.teacher_cache else {
+            return solve();
+        };
+        let path = dir.join(name);
+        let key = teacher_key(net, cfg, ib, c, first, x.len());
+        let why = match cache::load(&path, &key) {
+            cache::Lookup::Hit(d) => {
+                if cfg.train.progress.is_active() {
+                    eprintln!("teacher: reusing {}", path.display());
+                }
+                return Ok(d);
+            }
+            cache::Lookup::Absent => None,
+            cache::Lookup::Stale => Some("written for other settings".to_string()),
+            cache::Lookup::Corrupt(e) => Some(e),
+        };
+        if let (Some(why), true) = (why, cfg.train.progress.is_active()) {
+            eprintln!("teacher: not reusing {} ({why}); solving", path.display());
+        }
+        let d = solve()?;
+        cache::store(&path, &key, &d)?;
+        Ok(d)
+    };
+    let teach = |x: &[DesignPoint], c: &TeacherConfig| match cfg.ssa_samples {
+        None => solve_teacher(net, &cfg.params, x, c),
+        Some((n, seed)) => sample_teacher(net, &cfg.params, x, c, n, seed),
+    };
+    let train_data = cached("train.bin", 0, &train_x, &cfg.teacher, &|| {
+        teach(&train_x, &cfg.teacher)
+    })?;
+    let val_cfg = TeacherConfig {
+        caps: Some(train_data.caps.clone()),
+        ..cfg.teacher.clone()
+    };
+    // Held-out accuracy is always measured against the exact FSP where it can be solved
+    // (the SSA teacher's empirical histograms carry sampling noise).
+    let val_data = cached(
+        "val.bin",
+        cfg.train_points,
+        &val_x,
+        &val_cfg,
+        &|| match solve_teacher(net, &cfg.params, &val_x, &val_cfg) {
+            Ok(d) => Ok(d),
+            Err(_) if cfg.ssa_samples.is_some() => teach(&val_x, &val_cfg),
+            Err(e) => Err(e),
+        },
+    )?;
+    Ok((train_data, val_data))
 }

@@ -318,36 +318,8 @@ pub fn train(
         ..TrainReport::default()
     };
     let mut best = model.snapshot()?;
-    let mut first_epoch = 1;
     // Seconds spent by the runs a resumed run continues (they count toward the budget).
-    let mut prior_seconds = 0.0;
-    if let Some(dir) = &cfg.checkpoint_dir {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let cp_path = dir.join("checkpoint.json");
-        if cfg.resume && cp_path.exists() {
-            let text = std::fs::read_to_string(&cp_path).map_err(|source| Error::Io {
-                path: cp_path.display().to_string(),
-                source,
-            })?;
-            let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| Error::Surrogate {
-                reason: format!("{}: invalid checkpoint: {e}", cp_path.display()),
-            })?;
-            model.load_weights(&dir.join("best.safetensors"))?;
-            best = model.snapshot()?;
-            model.load_weights(&dir.join("checkpoint.safetensors"))?;
-            report.epochs_run = cp.epoch;
-            report.best_epoch = cp.best_epoch;
-            report.best_val_kl = cp.best_val_kl;
-            report.train_kl = cp.train_kl;
-            report.val_kl = cp.val_kl;
-            report.resumed_from = Some(cp.epoch);
-            prior_seconds = cp.seconds;
-            first_epoch = cp.epoch + 1;
-        }
-    }
+    let (first_epoch, prior_seconds) = prepare_checkpoint(model, cfg, &mut report, &mut best)?;
     let params = ParamsAdamW {
         lr: cfg.lr,
         weight_decay: cfg.weight_decay,
@@ -378,19 +350,7 @@ pub fn train(
             report.stop = TrainStop::Budget;
             break;
         }
-        let progress = (epoch - 1) as f64 / cfg.epochs as f64;
-        let lr = cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
-        opt.set_learning_rate(lr);
-        order.sort_unstable();
-        let mut rng = crnkit_core::rng::stream(cfg.seed, epoch as u64);
-        order.shuffle(&mut rng);
-        let mut ce_sum = 0.0;
-        for chunk in order.chunks(cfg.batch_pairs) {
-            let loss = batch_ce(model, &train_pairs, chunk)?;
-            ce_sum += loss.to_scalar::<f64>().map_err(ce)?;
-            let mean = (loss / chunk.len() as f64).map_err(ce)?;
-            opt.backward_step(&mean).map_err(ce)?;
-        }
+        let ce_sum = train_epoch(model, &mut opt, &train_pairs, &mut order, cfg, epoch)?;
         let train_kl = ce_sum / train_pairs.len() as f64 - h_train;
         let val_kl = if val_pairs.is_empty() {
             train_kl
@@ -412,23 +372,9 @@ pub fn train(
             best = model.snapshot()?;
         }
         if let Some(dir) = &cfg.checkpoint_dir {
-            model.save_weights(&dir.join("checkpoint.safetensors"))?;
-            if improved {
-                model.save_weights(&dir.join("best.safetensors"))?;
-            }
-            let cp = Checkpoint {
-                epoch,
-                best_epoch: report.best_epoch,
-                best_val_kl: report.best_val_kl,
-                train_kl: report.train_kl.clone(),
-                val_kl: report.val_kl.clone(),
-                seed: cfg.seed,
-                seconds: prior_seconds + start.elapsed().as_secs_f64(),
-            };
-            let text = serde_json::to_vec_pretty(&cp).map_err(|e| Error::Surrogate {
-                reason: format!("cannot serialise the checkpoint: {e}"),
+            save_checkpoint(model, dir, improved, epoch, &report, cfg.seed, || {
+                prior_seconds + start.elapsed().as_secs_f64()
             })?;
-            write_atomic(&dir.join("checkpoint.json"), &text)?;
         }
         if let Some(b) = &bar {
             b.set_position(epoch as u64);
@@ -441,4 +387,111 @@ pub fn train(
     model.restore(&best)?;
     report.seconds = prior_seconds + start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One epoch of AdamW steps over the training pairs in the epoch's shuffle, at the cosine
+/// schedule's learning rate: the summed cross-entropy of the batches.
+fn train_epoch(
+    model: &Model,
+    opt: &mut AdamW,
+    train_pairs: &[Pair],
+    order: &mut [usize],
+    cfg: &TrainConfig,
+    epoch: usize,
+) -> Result<f64> {
+    let progress = (epoch - 1) as f64 / cfg.epochs as f64;
+    let lr = cfg.lr * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
+    opt.set_learning_rate(lr);
+    order.sort_unstable();
+    let mut rng = crnkit_core::rng::stream(cfg.seed, epoch as u64);
+    order.shuffle(&mut rng);
+    let mut ce_sum = 0.0;
+    for chunk in order.chunks(cfg.batch_pairs) {
+        let loss = batch_ce(model, train_pairs, chunk)?;
+        ce_sum += loss.to_scalar::<f64>().map_err(ce)?;
+        let mean = (loss / chunk.len() as f64).map_err(ce)?;
+        opt.backward_step(&mean).map_err(ce)?;
+    }
+    Ok(ce_sum)
+}
+
+/// Create the checkpoint directory of `cfg` and, when resuming from a checkpoint there,
+/// load it into `model`, `best` and `report`: the first epoch to run and the seconds the
+/// earlier runs spent.
+fn prepare_checkpoint(
+    model: &mut Model,
+    cfg: &TrainConfig,
+    report: &mut TrainReport,
+    best: &mut Vec<(String, Tensor)>,
+) -> Result<(usize, f64)> {
+    let Some(dir) = &cfg.checkpoint_dir else {
+        return Ok((1, 0.0));
+    };
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let cp_path = dir.join("checkpoint.json");
+    if !(cfg.resume && cp_path.exists()) {
+        return Ok((1, 0.0));
+    }
+    let cp = resume_checkpoint(model, dir, &cp_path, best)?;
+    report.epochs_run = cp.epoch;
+    report.best_epoch = cp.best_epoch;
+    report.best_val_kl = cp.best_val_kl;
+    report.train_kl = cp.train_kl;
+    report.val_kl = cp.val_kl;
+    report.resumed_from = Some(cp.epoch);
+    Ok((cp.epoch + 1, cp.seconds))
+}
+
+/// Read the checkpoint at `cp_path` and load its weights into `model` (the best epoch's
+/// into `best`, then the last epoch's).
+fn resume_checkpoint(
+    model: &mut Model,
+    dir: &std::path::Path,
+    cp_path: &std::path::Path,
+    best: &mut Vec<(String, Tensor)>,
+) -> Result<Checkpoint> {
+    let text = std::fs::read_to_string(cp_path).map_err(|source| Error::Io {
+        path: cp_path.display().to_string(),
+        source,
+    })?;
+    let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| Error::Surrogate {
+        reason: format!("{}: invalid checkpoint: {e}", cp_path.display()),
+    })?;
+    model.load_weights(&dir.join("best.safetensors"))?;
+    *best = model.snapshot()?;
+    model.load_weights(&dir.join("checkpoint.safetensors"))?;
+    Ok(cp)
+}
+
+/// Write epoch `epoch`'s weights (and the best weights when `improved`) and progress to
+/// the checkpoint directory `dir`; `seconds` gives the training time so far.
+fn save_checkpoint(
+    model: &Model,
+    dir: &std::path::Path,
+    improved: bool,
+    epoch: usize,
+    report: &TrainReport,
+    seed: u64,
+    seconds: impl FnOnce() -> f64,
+) -> Result<()> {
+    model.save_weights(&dir.join("checkpoint.safetensors"))?;
+    if improved {
+        model.save_weights(&dir.join("best.safetensors"))?;
+    }
+    let cp = Checkpoint {
+        epoch,
+        best_epoch: report.best_epoch,
+        best_val_kl: report.best_val_kl,
+        train_kl: report.train_kl.clone(),
+        val_kl: report.val_kl.clone(),
+        seed,
+        seconds: seconds(),
+    };
+    let text = serde_json::to_vec_pretty(&cp).map_err(|e| Error::Surrogate {
+        reason: format!("cannot serialise the checkpoint: {e}"),
+    })?;
+    write_atomic(&dir.join("checkpoint.json"), &text)
 }

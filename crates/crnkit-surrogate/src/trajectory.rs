@@ -274,18 +274,7 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
             reason: "a trajectory ensemble needs at least one run".into(),
         });
     }
-    let start: Vec<u64> = if x0.len() == ns {
-        x0.repeat(n)
-    } else if x0.len() == n * ns {
-        x0.to_vec()
-    } else {
-        return Err(Error::Surrogate {
-            reason: format!(
-                "initial states must be {ns} counts (all runs) or {n} × {ns} (one per run), found {}",
-                x0.len()
-            ),
-        });
-    };
+    let start = start_states(x0, ns, n)?;
     let mut warnings = domain_lines(s, params, &start, cfg.dt)?;
     if cfg.strict && !warnings.is_empty() {
         return Err(refuse("the chain's start is", &warnings));
@@ -336,27 +325,8 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
                 new_left += 1;
             }
         }
-        if cfg.strict && new_cap > 0 {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "{new_cap} of {n} trajectories reached a cap {caps:?} at step {} (t = {}): \
-                     the surrogate cannot represent counts beyond its caps (strict)",
-                    k + 1,
-                    (k + 1) as f64 * cfg.dt
-                ),
-            });
-        }
-        if cfg.strict && new_left > 0 {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "{new_left} of {n} trajectories left the trained initial range {:?}..={:?} \
-                     at step {} (t = {}); later steps would extrapolate (strict)",
-                    ib.lo,
-                    ib.hi,
-                    k + 1,
-                    (k + 1) as f64 * cfg.dt
-                ),
-            });
+        if cfg.strict {
+            refuse_step(n, k, cfg.dt, (new_cap, &caps), (new_left, &ib))?;
         }
         cur = next;
     }
@@ -385,6 +355,56 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
         left_domain,
         warnings,
     })
+}
+
+/// The `n` runs' initial states: `x0` for every run (`ns` counts) or one per run.
+fn start_states(x0: &[u64], ns: usize, n: usize) -> Result<Vec<u64>> {
+    if x0.len() == ns {
+        Ok(x0.repeat(n))
+    } else if x0.len() == n * ns {
+        Ok(x0.to_vec())
+    } else {
+        Err(Error::Surrogate {
+            reason: format!(
+                "initial states must be {ns} counts (all runs) or {n} × {ns} (one per run), found {}",
+                x0.len()
+            ),
+        })
+    }
+}
+
+/// The strict chain's error at step `k` when `new_cap` runs first reached a cap or
+/// `new_left` runs first left the trained initial range `ib` there.
+fn refuse_step(
+    n: usize,
+    k: usize,
+    dt: f64,
+    (new_cap, caps): (usize, &[u32]),
+    (new_left, ib): (usize, &InitialBox),
+) -> Result<()> {
+    if new_cap > 0 {
+        return Err(Error::Surrogate {
+            reason: format!(
+                "{new_cap} of {n} trajectories reached a cap {caps:?} at step {} (t = {}): \
+                 the surrogate cannot represent counts beyond its caps (strict)",
+                k + 1,
+                (k + 1) as f64 * dt
+            ),
+        });
+    }
+    if new_left > 0 {
+        return Err(Error::Surrogate {
+            reason: format!(
+                "{new_left} of {n} trajectories left the trained initial range {:?}..={:?} \
+                 at step {} (t = {}); later steps would extrapolate (strict)",
+                ib.lo,
+                ib.hi,
+                k + 1,
+                (k + 1) as f64 * dt
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// ln q(x_1, …, x_K | x_0) = Σ_{k<K} ln q(x_{k+1} | params, x_k, Δt) for given paths

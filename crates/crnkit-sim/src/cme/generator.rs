@@ -45,6 +45,8 @@ impl Generator {
         Self::build_bounded(net, space, &vec![u32::MAX - 1; net.num_species()])
     }
 
+    // Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
+    #[allow(clippy::too_many_lines)]
     pub(crate) fn build_bounded(
         net: &CompiledNetwork,
         space: &StateSpace,

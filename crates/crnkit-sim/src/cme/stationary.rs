@@ -276,129 +276,12 @@ pub fn product_form(net: &CompiledNetwork, space: &StateSpace) -> Result<Product
     let ns = net.num_species();
     let (complexes, edges) = complex_graph(net);
     let m = complexes.len();
-    // Linkage classes (undirected components) and strong connectivity.
-    let mut comp: Vec<usize> = (0..m).collect();
-    fn find(c: &mut [usize], i: usize) -> usize {
-        let mut i = i;
-        while c[i] != i {
-            c[i] = c[c[i]];
-            i = c[i];
-        }
-        i
-    }
-    for &(a, b, _) in &edges {
-        let (ra, rb) = (find(&mut comp, a), find(&mut comp, b));
-        comp[ra] = rb;
-    }
-    let mut reach = vec![vec![false; m]; m];
-    for (i, r) in reach.iter_mut().enumerate() {
-        r[i] = true;
-    }
-    for &(a, b, _) in &edges {
-        reach[a][b] = true;
-    }
-    #[allow(clippy::needless_range_loop)]
-    for k in 0..m {
-        for i in 0..m {
-            if reach[i][k] {
-                for j in 0..m {
-                    if reach[k][j] {
-                        reach[i][j] = true;
-                    }
-                }
-            }
-        }
-    }
-    for &(a, b, _) in &edges {
-        if !reach[b][a] {
-            return Err(Error::Unsupported {
-                feature: "the product form: the network is not weakly reversible, so it is not complex balanced".into(),
-            });
-        }
-    }
-    let classes: Vec<usize> = {
-        let mut roots: Vec<usize> = (0..m).map(|i| find(&mut comp, i)).collect();
-        let mut uniq = roots.clone();
-        uniq.sort_unstable();
-        uniq.dedup();
-        for r in &mut roots {
-            *r = uniq.binary_search(r).expect("root");
-        }
-        roots
-    };
+    let classes = linkage_classes(m, &edges)?;
     let nclass = classes.iter().copied().max().map_or(0, |v| v + 1);
-    // ln ρ per complex: kernel of the kinetic matrix of each class.
-    let mut ln_rho = vec![0.0; m];
-    for l in 0..nclass {
-        let members: Vec<usize> = (0..m).filter(|&i| classes[i] == l).collect();
-        let k = members.len();
-        if k == 1 {
-            continue;
-        }
-        let pos = |i: usize| members.iter().position(|&j| j == i).expect("member");
-        let mut kin = DMatrix::<f64>::zeros(k, k);
-        for &(a, b, rate) in &edges {
-            if classes[a] == l {
-                let (pa, pb) = (pos(a), pos(b));
-                kin[(pb, pa)] += rate;
-                kin[(pa, pa)] -= rate;
-            }
-        }
-        // ρ_0 = 1; rows 1.. of K ρ = 0.
-        let sub = kin.view((1, 1), (k - 1, k - 1)).into_owned();
-        let rhs = -kin.view((1, 0), (k - 1, 1)).into_owned();
-        let sol = sub.lu().solve(&rhs).ok_or_else(|| Error::Numerical {
-            what: "product form",
-            reason: "singular kinetic matrix".into(),
-        })?;
-        ln_rho[members[0]] = 0.0;
-        for j in 1..k {
-            let v = sol[(j - 1, 0)];
-            if v.is_nan() || v <= 0.0 {
-                return Err(Error::Numerical {
-                    what: "product form",
-                    reason: "non-positive tree constant".into(),
-                });
-            }
-            ln_rho[members[j]] = v.ln();
-        }
-    }
+    let ln_rho = ln_tree_constants(m, &classes, nclass, &edges)?;
     // Unknowns: ln λ for the non-constant species, then ln κ per class.
     let dyn_species: Vec<usize> = (0..ns).filter(|&i| !net.is_constant(i)).collect();
-    let nd = dyn_species.len();
-    let mut a = DMatrix::<f64>::zeros(m, nd + nclass);
-    for (c, cx) in complexes.iter().enumerate() {
-        for &(i, y) in cx {
-            let col = dyn_species
-                .iter()
-                .position(|&s| s == i as usize)
-                .expect("dynamic");
-            a[(c, col)] = f64::from(y);
-        }
-        a[(c, nd + classes[c])] = -1.0;
-    }
-    let b = DVector::from_vec(ln_rho.clone());
-    // No complex changes anything (every reaction only touches chemostats): λ = 1.
-    let sol = if a.nrows() == 0 || a.ncols() == 0 {
-        DVector::zeros(a.ncols())
-    } else {
-        a.clone()
-            .svd(true, true)
-            .solve(&b, 1e-12)
-            .map_err(|e| Error::Numerical {
-                what: "product form",
-                reason: e.to_string(),
-            })?
-    };
-    let resid = (&a * &sol - &b).norm();
-    let scale = b.norm().max(1.0);
-    if resid > 1e-8 * scale {
-        return Err(Error::Unsupported {
-            feature: format!(
-                "the product form: the network is not complex balanced (tree-constant residual {resid:.3e})"
-            ),
-        });
-    }
+    let sol = solve_ln_lambda(&complexes, &classes, nclass, &dyn_species, ln_rho)?;
     let mut lambda = vec![None; ns];
     for (k, &i) in dyn_species.iter().enumerate() {
         lambda[i] = Some(sol[k].exp());
@@ -424,6 +307,151 @@ pub fn product_form(net: &CompiledNetwork, space: &StateSpace) -> Result<Product
         lambda,
         distribution: Distribution::new(space.clone(), p),
     })
+}
+
+/// The linkage class (undirected component, numbered in root order) of each of the `m`
+/// complexes; an error unless every class is strongly connected (weak reversibility).
+fn linkage_classes(m: usize, edges: &[(usize, usize, f64)]) -> Result<Vec<usize>> {
+    let mut comp: Vec<usize> = (0..m).collect();
+    fn find(c: &mut [usize], i: usize) -> usize {
+        let mut i = i;
+        while c[i] != i {
+            c[i] = c[c[i]];
+            i = c[i];
+        }
+        i
+    }
+    for &(a, b, _) in edges {
+        let (ra, rb) = (find(&mut comp, a), find(&mut comp, b));
+        comp[ra] = rb;
+    }
+    let mut reach = vec![vec![false; m]; m];
+    for (i, r) in reach.iter_mut().enumerate() {
+        r[i] = true;
+    }
+    for &(a, b, _) in edges {
+        reach[a][b] = true;
+    }
+    #[allow(clippy::needless_range_loop)]
+    for k in 0..m {
+        for i in 0..m {
+            if reach[i][k] {
+                for j in 0..m {
+                    if reach[k][j] {
+                        reach[i][j] = true;
+                    }
+                }
+            }
+        }
+    }
+    for &(a, b, _) in edges {
+        if !reach[b][a] {
+            return Err(Error::Unsupported {
+                feature: "the product form: the network is not weakly reversible, so it is not complex balanced".into(),
+            });
+        }
+    }
+    let mut roots: Vec<usize> = (0..m).map(|i| find(&mut comp, i)).collect();
+    let mut uniq = roots.clone();
+    uniq.sort_unstable();
+    uniq.dedup();
+    for r in &mut roots {
+        *r = uniq.binary_search(r).expect("root");
+    }
+    Ok(roots)
+}
+
+/// ln ρ per complex: the kernel of the kinetic matrix of each linkage class (the
+/// Kirchhoff tree constants), with ρ = 1 at the class's first complex.
+fn ln_tree_constants(
+    m: usize,
+    classes: &[usize],
+    nclass: usize,
+    edges: &[(usize, usize, f64)],
+) -> Result<Vec<f64>> {
+    let mut ln_rho = vec![0.0; m];
+    for l in 0..nclass {
+        let members: Vec<usize> = (0..m).filter(|&i| classes[i] == l).collect();
+        let k = members.len();
+        if k == 1 {
+            continue;
+        }
+        let pos = |i: usize| members.iter().position(|&j| j == i).expect("member");
+        let mut kin = DMatrix::<f64>::zeros(k, k);
+        for &(a, b, rate) in edges {
+            if classes[a] == l {
+                let (pa, pb) = (pos(a), pos(b));
+                kin[(pb, pa)] += rate;
+                kin[(pa, pa)] -= rate;
+            }
+        }
+        // ρ_0 = 1; rows 1.. of K ρ = 0.
+        let sub = kin.view((1, 1), (k - 1, k - 1)).into_owned();
+        let rhs = -kin.view((1, 0), (k - 1, 1)).into_owned();
+        let sol = sub.lu().solve(&rhs).ok_or_else(|| Error::Numerical {
+            what: "product form",
+            reason: "singular kinetic matrix".into(),
+        })?;
+        ln_rho[members[0]] = 0.0;
+        for j in 1..k {
+            let v = sol[(j - 1, 0)];
+            if v.is_nan() || v <= 0.0 {
+                return Err(Error::Numerical {
+                    what: "product form",
+                    reason: "non-positive tree constant".into(),
+                });
+            }
+            ln_rho[members[j]] = v.ln();
+        }
+    }
+    Ok(ln_rho)
+}
+
+/// The least-squares solution (ln λ of the dynamic species, then ln κ per class) of
+/// Σ_i y_i ln λ_i − ln κ_ℓ = ln ρ_y; an error unless its residual vanishes.
+fn solve_ln_lambda(
+    complexes: &[Complex],
+    classes: &[usize],
+    nclass: usize,
+    dyn_species: &[usize],
+    ln_rho: Vec<f64>,
+) -> Result<DVector<f64>> {
+    let m = complexes.len();
+    let nd = dyn_species.len();
+    let mut a = DMatrix::<f64>::zeros(m, nd + nclass);
+    for (c, cx) in complexes.iter().enumerate() {
+        for &(i, y) in cx {
+            let col = dyn_species
+                .iter()
+                .position(|&s| s == i as usize)
+                .expect("dynamic");
+            a[(c, col)] = f64::from(y);
+        }
+        a[(c, nd + classes[c])] = -1.0;
+    }
+    let b = DVector::from_vec(ln_rho);
+    // No complex changes anything (every reaction only touches chemostats): λ = 1.
+    let sol = if a.nrows() == 0 || a.ncols() == 0 {
+        DVector::zeros(a.ncols())
+    } else {
+        a.clone()
+            .svd(true, true)
+            .solve(&b, 1e-12)
+            .map_err(|e| Error::Numerical {
+                what: "product form",
+                reason: e.to_string(),
+            })?
+    };
+    let resid = (&a * &sol - &b).norm();
+    let scale = b.norm().max(1.0);
+    if resid > 1e-8 * scale {
+        return Err(Error::Unsupported {
+            feature: format!(
+                "the product form: the network is not complex balanced (tree-constant residual {resid:.3e})"
+            ),
+        });
+    }
+    Ok(sol)
 }
 
 impl StationarySolution {

@@ -279,7 +279,6 @@ pub struct ThermoConfig {
 /// * `ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
 ///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
 pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<String> {
-    use std::fmt::Write as _;
     let (c, pairs) = if cfg.pair_catalysed {
         let c = net.compile();
         let p = ReversePairs::with_catalysed(&c, &|r| net.reaction_name(r))?;
@@ -289,14 +288,9 @@ pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<St
     };
     let grid = crate::ssa::TimeGrid::new(cfg.until, cfg.every)?;
     let names = |r: usize| net.reaction_name(r);
-    let pi = || {
-        crate::cme::stationary(&c, &cfg.fsp)
-            .ok()
-            .map(|s| s.distribution)
-    };
     match cfg.method {
         ThermoMethod::Cme => {
-            let pi = pi();
+            let pi = stationary_or_none(&c, cfg);
             let split = work::WorkSplit::new(net, &c).ok();
             let s = cme_entropy::cme_thermo_series(
                 &c,
@@ -310,96 +304,121 @@ pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<St
             )?;
             Ok(s.to_csv())
         }
-        ThermoMethod::Ssa => {
-            // p(x, t) for the system entropy; a network too large for the FSP still gets
-            // its medium entropy (the system and total columns are then NaN).
-            let mut dists = Vec::new();
-            let fsp = crate::cme::solve_transient_with(&c, &grid, &cfg.fsp, |s| {
-                dists.push(crate::cme::Distribution::new(s.space.clone(), s.p.to_vec()));
-            });
-            let dists = match fsp {
-                Ok(_) => Some(dists),
-                Err(Error::TooManyStates { .. }) => None,
-                Err(e) => return Err(e),
-            };
-            let pi = if dists.is_some() { pi() } else { None };
-            let pcfg = path::PathConfig {
-                until: cfg.until,
-                every: cfg.every,
-                runs: cfg.runs,
-                seed: cfg.seed,
-                progress: cfg.progress.clone(),
-                ..path::PathConfig::default()
-            };
-            let r = path::path_entropy(&c, &pairs, &pcfg, None, dists.as_deref())?;
-            let mut out = String::from(
-                "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
-            );
-            for (k, t) in r.times.iter().enumerate() {
-                let rate = if k == 0 {
-                    f64::NAN
-                } else {
-                    (r.mean(k, 2) - r.mean(k - 1, 2)) / (t - r.times[k - 1])
-                };
-                let f = match (&pi, &dists) {
-                    (Some(pi), Some(d)) => cme_entropy::cme_thermo(
-                        &c,
-                        &pairs,
-                        d[k].space(),
-                        d[k].probabilities(),
-                        Some(pi),
-                    )
-                    .free_energy
-                    .unwrap_or(f64::NAN),
-                    _ => f64::NAN,
-                };
-                let _ = writeln!(
-                    out,
-                    "{t},{rate},{},{f},{},{},{},{},{}",
-                    r.mean(k, 2),
-                    r.variance(k, 2).sqrt(),
-                    r.mean(k, 0),
-                    r.variance(k, 0).sqrt(),
-                    r.mean(k, 3),
-                    r.variance(k, 3).sqrt()
-                );
-            }
-            Ok(out)
-        }
-        ThermoMethod::Ode => {
-            let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
-            let sol = ode::integrate(&c, &x0, &grid, 1e-10, 1e-10)?;
-            let xs = ode::steady_state(&c, &x0)?;
-            let ma = ode::MassAction::new(&c);
-            let mut out =
-                String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
-            for s in c.species_names() {
-                let _ = write!(out, ",{s}");
-            }
-            out.push('\n');
-            let mut total = 0.0;
-            let mut prev: Option<(f64, f64)> = None;
-            for (t, x) in sol.times.iter().zip(&sol.states) {
-                let sigma = ma.entropy_production(&pairs, x).0;
-                if let Some((tp, sp)) = prev {
-                    total += 0.5 * (sigma + sp) * (t - tp);
-                }
-                prev = Some((*t, sigma));
-                let f: f64 = (0..c.num_species())
-                    .filter(|&i| !c.is_constant(i))
-                    .map(|i| {
-                        let (a, b) = (x[i].max(0.0), xs[i]);
-                        let l = if a > 0.0 { a * (a / b).ln() } else { 0.0 };
-                        l - a + b
-                    })
-                    .sum();
-                let _ = write!(out, "{t},{sigma},{total},{f}");
-                for v in x {
-                    let _ = write!(out, ",{v}");
-                }
-                out.push('\n');
-            }
-            Ok(out)
-        }
+        ThermoMethod::Ssa => thermo_table_ssa(&c, &pairs, &grid, cfg),
+        ThermoMethod::Ode => thermo_table_ode(&c, &pairs, &grid),
     }
+}
+
+/// The stationary distribution of `c` on the FSP, or `None` when it cannot be computed.
+fn stationary_or_none(c: &CompiledNetwork, cfg: &ThermoConfig) -> Option<crate::cme::Distribution> {
+    crate::cme::stationary(c, &cfg.fsp)
+        .ok()
+        .map(|s| s.distribution)
+}
+
+/// The `ssa` table of [`thermo_table`]: ensemble path entropies, with the system entropy
+/// and free energy from the FSP where it can hold the network.
+fn thermo_table_ssa(
+    c: &CompiledNetwork,
+    pairs: &ReversePairs,
+    grid: &crate::ssa::TimeGrid,
+    cfg: &ThermoConfig,
+) -> Result<String> {
+    use std::fmt::Write as _;
+    // p(x, t) for the system entropy; a network too large for the FSP still gets
+    // its medium entropy (the system and total columns are then NaN).
+    let mut dists = Vec::new();
+    let fsp = crate::cme::solve_transient_with(c, grid, &cfg.fsp, |s| {
+        dists.push(crate::cme::Distribution::new(s.space.clone(), s.p.to_vec()));
+    });
+    let dists = match fsp {
+        Ok(_) => Some(dists),
+        Err(Error::TooManyStates { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let pi = if dists.is_some() {
+        stationary_or_none(c, cfg)
+    } else {
+        None
+    };
+    let pcfg = path::PathConfig {
+        until: cfg.until,
+        every: cfg.every,
+        runs: cfg.runs,
+        seed: cfg.seed,
+        progress: cfg.progress.clone(),
+        ..path::PathConfig::default()
+    };
+    let r = path::path_entropy(c, pairs, &pcfg, None, dists.as_deref())?;
+    let mut out = String::from(
+        "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
+    );
+    for (k, t) in r.times.iter().enumerate() {
+        let rate = if k == 0 {
+            f64::NAN
+        } else {
+            (r.mean(k, 2) - r.mean(k - 1, 2)) / (t - r.times[k - 1])
+        };
+        let f = match (&pi, &dists) {
+            (Some(pi), Some(d)) => {
+                cme_entropy::cme_thermo(c, pairs, d[k].space(), d[k].probabilities(), Some(pi))
+                    .free_energy
+                    .unwrap_or(f64::NAN)
+            }
+            _ => f64::NAN,
+        };
+        let _ = writeln!(
+            out,
+            "{t},{rate},{},{f},{},{},{},{},{}",
+            r.mean(k, 2),
+            r.variance(k, 2).sqrt(),
+            r.mean(k, 0),
+            r.variance(k, 0).sqrt(),
+            r.mean(k, 3),
+            r.variance(k, 3).sqrt()
+        );
+    }
+    Ok(out)
+}
+
+/// The `ode` table of [`thermo_table`]: σ, its integral, the free energy relative to the
+/// steady state reached from x₀, then the amounts.
+fn thermo_table_ode(
+    c: &CompiledNetwork,
+    pairs: &ReversePairs,
+    grid: &crate::ssa::TimeGrid,
+) -> Result<String> {
+    use std::fmt::Write as _;
+    let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
+    let sol = ode::integrate(c, &x0, grid, 1e-10, 1e-10)?;
+    let xs = ode::steady_state(c, &x0)?;
+    let ma = ode::MassAction::new(c);
+    let mut out = String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
+    for s in c.species_names() {
+        let _ = write!(out, ",{s}");
+    }
+    out.push('\n');
+    let mut total = 0.0;
+    let mut prev: Option<(f64, f64)> = None;
+    for (t, x) in sol.times.iter().zip(&sol.states) {
+        let sigma = ma.entropy_production(pairs, x).0;
+        if let Some((tp, sp)) = prev {
+            total += 0.5 * (sigma + sp) * (t - tp);
+        }
+        prev = Some((*t, sigma));
+        let f: f64 = (0..c.num_species())
+            .filter(|&i| !c.is_constant(i))
+            .map(|i| {
+                let (a, b) = (x[i].max(0.0), xs[i]);
+                let l = if a > 0.0 { a * (a / b).ln() } else { 0.0 };
+                l - a + b
+            })
+            .sum();
+        let _ = write!(out, "{t},{sigma},{total},{f}");
+        for v in x {
+            let _ = write!(out, ",{v}");
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }

@@ -186,107 +186,35 @@ pub fn path_entropy(
     cme: Option<&[Distribution]>,
 ) -> Result<PathResult> {
     let grid = TimeGrid::new(cfg.until, cfg.every)?;
-    if cfg.runs == 0 {
-        return Err(Error::InvalidSetting {
-            name: "runs",
-            value: "0".into(),
-            reason: "at least one run is needed",
-        });
-    }
-    if !(cfg.bin.is_finite() && cfg.bin > 0.0) {
-        return Err(Error::InvalidSetting {
-            name: "bin",
-            value: cfg.bin.to_string(),
-            reason: "the histogram bin must be > 0",
-        });
-    }
-    if let Some(c) = cme
-        && c.len() != grid.len()
-    {
-        return Err(Error::InvalidSetting {
-            name: "cme",
-            value: format!("{} distributions", c.len()),
-            reason: "one CME distribution per grid time is needed",
-        });
-    }
+    check_path_settings(cfg, &grid, cme)?;
     let method = cfg.method.resolve(net);
-    let (states, cum): (Vec<Vec<u64>>, Vec<f64>) = match initial {
-        Some(d) => {
-            let mut acc = 0.0;
-            let mut cum = Vec::with_capacity(d.probabilities().len());
-            for &q in d.probabilities() {
-                acc += q;
-                cum.push(acc);
-            }
-            (
-                d.space()
-                    .iter()
-                    .map(|s| s.iter().map(|&v| u64::from(v)).collect())
-                    .collect(),
-                cum,
-            )
-        }
-        None => (vec![net.initial_state().to_vec()], vec![1.0]),
-    };
+    let (states, cum) = initial_states(net, initial);
     const CHUNK: u64 = 64;
     let chunks = cfg.runs.div_ceil(CHUNK);
     let points = grid.len();
     let bar = cfg
         .progress
         .start("path entropies", Unit::Runs, cfg.runs, 0);
+    let run = PathRuns {
+        net,
+        pairs,
+        cfg,
+        grid: &grid,
+        cme,
+        method,
+        states: &states,
+        cum: &cum,
+    };
     let outs: Vec<Result<ChunkOut>> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let first = c * CHUNK;
             let count = CHUNK.min(cfg.runs - first);
-            let mut sim = AnySimulator::new(net, method)?;
-            let mut moments = Moments::new(points, 4);
-            let mut hist = BTreeMap::new();
-            let mut outside = 0;
-            for (n, i) in (first..first + count).enumerate() {
-                let mut rng = stream(cfg.seed, i);
-                let x0 = &states[draw(&cum, rng.random::<f64>())];
-                sim.reset(x0, 0.0)?;
-                let mut rec = PathRecorder {
-                    net,
-                    pairs,
-                    grid: grid.times(),
-                    k: 0,
-                    medium: 0.0,
-                    before: vec![0; x0.len()],
-                    samples: Vec::with_capacity(points),
-                };
-                sim.advance_until(cfg.until, &mut rng, &mut rec)?;
-                let ln_p0 = cme.map(|c| {
-                    let x: Vec<u32> = x0.iter().map(|&v| v as u32).collect();
-                    c[0].probability(&x).ln()
-                });
-                let row = rec.samples.iter().enumerate().map(|(k, (sm, x))| {
-                    let sys = match (cme, ln_p0) {
-                        (Some(c), Some(l0)) => l0 - c[k].probability(x).ln(),
-                        _ => f64::NAN,
-                    };
-                    (*sm, sys)
-                });
-                let mut last_tot = f64::NAN;
-                let rows: Vec<(f64, f64)> = row.collect();
-                for (k, &(sm, sys)) in rows.iter().enumerate() {
-                    if !sys.is_finite() && cme.is_some() {
-                        outside += 1;
-                    }
-                    let tot = sm + sys;
-                    last_tot = tot;
-                    moments.push(k, n as u64 + 1, [sm, sys, tot, (-tot).exp()].into_iter());
-                }
-                if last_tot.is_finite() {
-                    *hist.entry((last_tot / cfg.bin).floor() as i64).or_insert(0) += 1;
-                }
-            }
-            moments.n = count;
+            let out = run.chunk(first, count)?;
             if let Some(b) = &bar {
                 b.inc(count);
             }
-            Ok((moments, hist, outside))
+            Ok(out)
         })
         .collect();
     if let Some(b) = bar {
@@ -311,4 +239,129 @@ pub fn path_entropy(
         bin: cfg.bin,
         outside,
     })
+}
+
+/// Reject settings [`path_entropy`] cannot run with: no runs, a bad histogram bin, or a
+/// CME series that does not match the grid.
+fn check_path_settings(
+    cfg: &PathConfig,
+    grid: &TimeGrid,
+    cme: Option<&[Distribution]>,
+) -> Result<()> {
+    if cfg.runs == 0 {
+        return Err(Error::InvalidSetting {
+            name: "runs",
+            value: "0".into(),
+            reason: "at least one run is needed",
+        });
+    }
+    if !(cfg.bin.is_finite() && cfg.bin > 0.0) {
+        return Err(Error::InvalidSetting {
+            name: "bin",
+            value: cfg.bin.to_string(),
+            reason: "the histogram bin must be > 0",
+        });
+    }
+    if let Some(c) = cme
+        && c.len() != grid.len()
+    {
+        return Err(Error::InvalidSetting {
+            name: "cme",
+            value: format!("{} distributions", c.len()),
+            reason: "one CME distribution per grid time is needed",
+        });
+    }
+    Ok(())
+}
+
+/// The possible initial states and their cumulative probabilities (the network's initial
+/// state with weight 1 when `initial` is `None`).
+fn initial_states(
+    net: &CompiledNetwork,
+    initial: Option<&Distribution>,
+) -> (Vec<Vec<u64>>, Vec<f64>) {
+    match initial {
+        Some(d) => {
+            let mut acc = 0.0;
+            let mut cum = Vec::with_capacity(d.probabilities().len());
+            for &q in d.probabilities() {
+                acc += q;
+                cum.push(acc);
+            }
+            (
+                d.space()
+                    .iter()
+                    .map(|s| s.iter().map(|&v| u64::from(v)).collect())
+                    .collect(),
+                cum,
+            )
+        }
+        None => (vec![net.initial_state().to_vec()], vec![1.0]),
+    }
+}
+
+/// What every chunk of [`path_entropy`]'s runs shares.
+struct PathRuns<'a> {
+    net: &'a CompiledNetwork,
+    pairs: &'a ReversePairs,
+    cfg: &'a PathConfig,
+    grid: &'a TimeGrid,
+    cme: Option<&'a [Distribution]>,
+    method: Method,
+    states: &'a [Vec<u64>],
+    cum: &'a [f64],
+}
+
+impl PathRuns<'_> {
+    /// Runs `first..first + count`: their moments, Δs_tot histogram and samples outside
+    /// the CME support.
+    fn chunk(&self, first: u64, count: u64) -> Result<ChunkOut> {
+        let (net, pairs, cfg, cme) = (self.net, self.pairs, self.cfg, self.cme);
+        let points = self.grid.len();
+        let mut sim = AnySimulator::new(net, self.method)?;
+        let mut moments = Moments::new(points, 4);
+        let mut hist = BTreeMap::new();
+        let mut outside = 0;
+        for (n, i) in (first..first + count).enumerate() {
+            let mut rng = stream(cfg.seed, i);
+            let x0 = &self.states[draw(self.cum, rng.random::<f64>())];
+            sim.reset(x0, 0.0)?;
+            let mut rec = PathRecorder {
+                net,
+                pairs,
+                grid: self.grid.times(),
+                k: 0,
+                medium: 0.0,
+                before: vec![0; x0.len()],
+                samples: Vec::with_capacity(points),
+            };
+            sim.advance_until(cfg.until, &mut rng, &mut rec)?;
+            let ln_p0 = cme.map(|c| {
+                let x: Vec<u32> = x0.iter().map(|&v| v as u32).collect();
+                c[0].probability(&x).ln()
+            });
+            let row = rec.samples.iter().enumerate().map(|(k, (sm, x))| {
+                let sys = match (cme, ln_p0) {
+                    (Some(c), Some(l0)) => l0 - c[k].probability(x).ln(),
+                    _ => f64::NAN,
+                };
+                (*sm, sys)
+            });
+            let mut last_tot = f64::NAN;
+            let rows: Vec<(f64, f64)> = row.collect();
+            for (k, &(sm, sys)) in rows.iter().enumerate() {
+                if !sys.is_finite() && cme.is_some() {
+                    outside += 1;
+                }
+                let tot = sm + sys;
+                last_tot = tot;
+                moments.push(k, n as u64 + 1, [sm, sys, tot, (-tot).exp()].into_iter());
+            }
+            if last_tot.is_finite() {
+                *hist.entry((last_tot / cfg.bin).floor() as i64).or_insert(0) += 1;
+            }
+        }
+        moments.n = count;
+        Ok((moments, hist, outside))
+    }
 }
