@@ -5,6 +5,7 @@ mod bionetgen;
 mod cli;
 mod cme;
 mod events;
+mod exact_infer;
 mod formats;
 mod learn;
 mod parameters;

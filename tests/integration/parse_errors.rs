@@ -346,7 +346,7 @@ fn propensity_law_errors() {
 }
 
 #[test]
-fn event_errors() {
+fn event_syntax_errors() {
     // Missing `when` / `then`, bad conditions.
     case!(
         "A -> B @ 1\nevent e: A > 1 then B = 0",
@@ -409,6 +409,10 @@ fn event_errors() {
         2,
         32
     );
+}
+
+#[test]
+fn event_name_errors() {
     // Assignments: unknown species, a parameter, the same species twice.
     case!(
         "A -> B @ 1\nevent e: when A > 1 then C = 0",

@@ -1,6 +1,7 @@
 //! `crnkit distill` and `crnkit query`: a configuration file end to end, resumption,
 //! queries checked against the library and the exact CME, and bad input.
 
+use std::path::Path;
 use std::process::Command;
 
 use crnkit::surrogate::{Surrogate, config, hellinger};
@@ -83,33 +84,9 @@ fn poisson(mean: f64, n: usize) -> Vec<f64> {
     p
 }
 
-#[test]
-fn distill_then_query_end_to_end() {
-    let dir = setup("e2e");
-    let out = dir.join("model");
-    let o = crnkit(&[
-        "distill",
-        dir.join("distill.toml").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let text = stdout(&o);
-    assert!(text.contains("held-out joint Hellinger"), "{text}");
-    eprintln!("{text}");
-    for f in [
-        "model.safetensors",
-        "card.json",
-        "report.json",
-        "validation.csv",
-    ] {
-        assert!(out.join(f).exists(), "{f} missing");
-    }
-    let csv = std::fs::read_to_string(out.join("validation.csv")).unwrap();
-    assert_eq!(csv.lines().next(), Some("k,g,X_0,time,hellinger"));
-    assert_eq!(csv.lines().count(), 1 + 8 * 8);
-    let s = Surrogate::load(&out).unwrap();
-    assert_eq!(s.card.prompt.initial_box.as_ref().unwrap().hi, vec![12]);
-
+/// `query` from x0 = 0 against the exact Poisson law, and from another initial state
+/// against the library.
+fn query_matches_the_exact_law(out: &Path, s: &Surrogate) {
     // Moments from x0 = 0 against the exact Poisson law (the surrogate is coarse; the
     // bound is its measured held-out accuracy with a margin).
     let (k, g, t) = (4.0f64, 1.2f64, 2.0f64);
@@ -184,7 +161,11 @@ fn distill_then_query_end_to_end() {
     for (a, b) in lp.iter().zip(&want) {
         assert!((a - b).abs() < 1e-9, "{a} vs {b}");
     }
+}
 
+/// `query` samples (reproducible by seed), joint (sums to one), queries outside the box
+/// and bad input.
+fn query_samples_joint_and_errors(out: &Path) {
     // Samples: reproducible by seed, the joint sums to one.
     let a = stdout(&crnkit(&[
         "query",
@@ -264,6 +245,11 @@ fn distill_then_query_end_to_end() {
     ]);
     assert!(!o.status.success());
 
+    query_bad_input(out);
+}
+
+/// `query` with bad input: errors name it.
+fn query_bad_input(out: &Path) {
     // Bad input by name.
     for (args, needle) in [
         (vec!["--rates", "4", "--t", "1"], "expected 2 values"),
@@ -302,7 +288,10 @@ fn distill_then_query_end_to_end() {
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains(needle), "{args:?}: {e}");
     }
+}
 
+/// `infer` on data sampled from the surrogate, with MCMC, a fixed parameter, and bad input.
+fn infer_end_to_end(dir: &Path, out: &Path, s: &Surrogate) {
     // Inference from snapshot data drawn from the surrogate itself at (k, g) = (4, 1.2):
     // the MLE is consistent for it, so each estimate lies within 4 standard errors.
     let mut csv = String::from("time,X\n");
@@ -376,6 +365,38 @@ fn distill_then_query_end_to_end() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("kk"));
+}
+
+#[test]
+fn distill_then_query_end_to_end() {
+    let dir = setup("e2e");
+    let out = dir.join("model");
+    let o = crnkit(&[
+        "distill",
+        dir.join("distill.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("held-out joint Hellinger"), "{text}");
+    eprintln!("{text}");
+    for f in [
+        "model.safetensors",
+        "card.json",
+        "report.json",
+        "validation.csv",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(out.join("validation.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("k,g,X_0,time,hellinger"));
+    assert_eq!(csv.lines().count(), 1 + 8 * 8);
+    let s = Surrogate::load(&out).unwrap();
+    assert_eq!(s.card.prompt.initial_box.as_ref().unwrap().hi, vec![12]);
+
+    query_matches_the_exact_law(&out, &s);
+    query_samples_joint_and_errors(&out);
+    infer_end_to_end(&dir, &out, &s);
 
     // A corrupt weight file or card is refused.
     std::fs::write(out.join("model.safetensors"), b"not a tensor file").unwrap();

@@ -28,6 +28,9 @@
 //! entries, see [`super::ParamBox::normalise`]): u = 2(w − a)/(b − a) − 1 with w = ln θ,
 //! a = ln lo, b = ln hi for a log-scale parameter and w = θ, a = lo, b = hi otherwise. The
 //! *working scale* w is ln θ for log-scale parameters and θ for the others.
+//!
+//! [`exact`] is the same likelihood under the exact CME (FSP) instead of a surrogate: the
+//! reference a surrogate's estimates are judged against.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,6 +45,8 @@ use rayon::prelude::*;
 
 use super::{Surrogate, ce, halton, quantile};
 use crnkit_core::{Error, Result};
+
+pub mod exact;
 
 /// Rows per forward pass when evaluating the likelihood.
 const CHUNK_ROWS: usize = 1 << 15;

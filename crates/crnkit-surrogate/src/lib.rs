@@ -48,6 +48,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use design::{DesignPoint, InitialBox, ParamBox, design_points, halton};
+pub use inference::exact::{
+    BoxLaw, ExactLikelihood, ExactMleConfig, ExactMleResult, ExactModel, cramer_rao_std_errors,
+    fisher_information,
+};
 pub use inference::{
     InferenceSpec, Likelihood, McmcChain, McmcConfig, McmcResult, MleConfig, MleResult, MleStart,
     ParamSummary, Snapshots, gelman_rubin, parse_snapshots, read_snapshots,

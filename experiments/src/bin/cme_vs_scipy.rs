@@ -7,7 +7,7 @@
 //!
 //! `cargo run --release -p crnkit-experiments --bin cme_vs_scipy -- [--t 1] [--no-scipy]`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -39,6 +39,80 @@ fn vm_hwm() -> u64 {
             })
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// The same solve by SciPy's `expm_multiply` (benches/peers/scipy_expm.py) on the generator
+/// `g` of `space`, written under `dir/matrix` (removed afterwards): its report, with the L1
+/// distance to `tightest`, and its distribution.
+fn scipy_run(
+    root: &Path,
+    dir: &Path,
+    g: &cme::Generator,
+    space: &cme::StateSpace,
+    t: f64,
+    tightest: &cme::Distribution,
+) -> anyhow::Result<(serde_json::Value, cme::Distribution)> {
+    let mdir = dir.join("matrix");
+    g.write_raw(&mdir)?;
+    let mut p0 = vec![0.0f64; space.len()];
+    let x0: Vec<u32> = vec![0, 0, 0];
+    p0[space
+        .index_of(&x0)
+        .ok_or_else(|| anyhow::anyhow!("x0 missing"))?] = 1.0;
+    let bytes: Vec<u8> = p0.iter().flat_map(|x| x.to_le_bytes()).collect();
+    crnkit::io::write_atomic(&mdir.join("p0.f64"), &bytes)?;
+    let out = Command::new("python3")
+        .arg(root.join("benches/peers/scipy_expm.py"))
+        .arg(&mdir)
+        .arg(t.to_string())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!("SciPy run failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let raw = std::fs::read(mdir.join("scipy_p.f64"))?;
+    let p: Vec<f64> = raw
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    let d = cme::Distribution::new(space.clone(), p);
+    let e = d.l1_distance(tightest);
+    v["l1_vs_crnkit_tol_1e-14"] = e.into();
+    eprintln!(
+        "SciPy expm_multiply: {:.2} s, L1 to crnkit (tol 1e-14) {e:.3e}, peak RSS {:.1} MB",
+        v["seconds"].as_f64().unwrap_or(f64::NAN),
+        v["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6
+    );
+    std::fs::remove_dir_all(&mdir).ok();
+    Ok((v, d))
+}
+
+/// One JSON row per solve (tolerance, threads, solution, seconds), reported as it goes.
+fn rows_json(
+    runs: &[(f64, usize, cme::TransientSolution, f64)],
+    scipy_dist: Option<&cme::Distribution>,
+    tightest: &cme::Distribution,
+) -> Vec<serde_json::Value> {
+    runs.iter()
+        .map(|(tol, threads, s, secs)| {
+            let l1_scipy = scipy_dist.map(|d| d.l1_distance(&s.last));
+            eprintln!(
+                "  tol {tol:e}: {secs:.2} s, certified solver error ≤ {:.2e}, L1 to SciPy {}",
+                s.stats.poisson_omitted,
+                l1_scipy.map_or("-".into(), |v| format!("{v:.2e}"))
+            );
+            serde_json::json!({
+                "tol": tol,
+                "threads": if *threads == 0 { rayon::current_num_threads() } else { *threads },
+                "seconds_build_and_solve": secs,
+                "matvecs": s.stats.matvecs,
+                "certified_solver_error": s.stats.poisson_omitted,
+                "fsp_error_bound": s.error_bound[1],
+                "l1_vs_scipy": l1_scipy,
+                "l1_vs_tol_1e-14": s.last.l1_distance(tightest),
+            })
+        })
+        .collect()
 }
 
 fn main() -> anyhow::Result<()> {
@@ -101,65 +175,13 @@ fn main() -> anyhow::Result<()> {
     }
     let tightest = runs[2].2.last.clone();
 
-    let mut scipy = serde_json::Value::Null;
-    let mut scipy_dist = None;
-    if !args.no_scipy {
-        let mdir = dir.join("matrix");
-        g.write_raw(&mdir)?;
-        let mut p0 = vec![0.0f64; space.len()];
-        let x0: Vec<u32> = vec![0, 0, 0];
-        p0[space
-            .index_of(&x0)
-            .ok_or_else(|| anyhow::anyhow!("x0 missing"))?] = 1.0;
-        let bytes: Vec<u8> = p0.iter().flat_map(|x| x.to_le_bytes()).collect();
-        crnkit::io::write_atomic(&mdir.join("p0.f64"), &bytes)?;
-        let out = Command::new("python3")
-            .arg(root.join("benches/peers/scipy_expm.py"))
-            .arg(&mdir)
-            .arg(args.t.to_string())
-            .output()?;
-        if !out.status.success() {
-            anyhow::bail!("SciPy run failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let raw = std::fs::read(mdir.join("scipy_p.f64"))?;
-        let p: Vec<f64> = raw
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect();
-        let d = cme::Distribution::new(space.clone(), p);
-        let e = d.l1_distance(&tightest);
-        v["l1_vs_crnkit_tol_1e-14"] = e.into();
-        eprintln!(
-            "SciPy expm_multiply: {:.2} s, L1 to crnkit (tol 1e-14) {e:.3e}, peak RSS {:.1} MB",
-            v["seconds"].as_f64().unwrap_or(f64::NAN),
-            v["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6
-        );
-        std::fs::remove_dir_all(&mdir).ok();
-        scipy = v;
-        scipy_dist = Some(d);
-    }
-    let rows: Vec<serde_json::Value> = runs
-        .iter()
-        .map(|(tol, threads, s, secs)| {
-            let l1_scipy = scipy_dist.as_ref().map(|d| d.l1_distance(&s.last));
-            eprintln!(
-                "  tol {tol:e}: {secs:.2} s, certified solver error ≤ {:.2e}, L1 to SciPy {}",
-                s.stats.poisson_omitted,
-                l1_scipy.map_or("-".into(), |v| format!("{v:.2e}"))
-            );
-            serde_json::json!({
-                "tol": tol,
-                "threads": if *threads == 0 { rayon::current_num_threads() } else { *threads },
-                "seconds_build_and_solve": secs,
-                "matvecs": s.stats.matvecs,
-                "certified_solver_error": s.stats.poisson_omitted,
-                "fsp_error_bound": s.error_bound[1],
-                "l1_vs_scipy": l1_scipy,
-                "l1_vs_tol_1e-14": s.last.l1_distance(&tightest),
-            })
-        })
-        .collect();
+    let (scipy, scipy_dist) = if args.no_scipy {
+        (serde_json::Value::Null, None)
+    } else {
+        let (v, d) = scipy_run(&root, &dir, &g, &space, args.t, &tightest)?;
+        (v, Some(d))
+    };
+    let rows = rows_json(&runs, scipy_dist.as_ref(), &tightest);
     let report = serde_json::json!({
         "model": "benches/models/cascade.crn",
         "bounds": {"A": 44, "B": 119, "C": 189},

@@ -69,91 +69,102 @@ fn batch_mean(xs: &[f64]) -> (f64, f64) {
     (m, (v / b as f64).sqrt())
 }
 
-fn main() -> anyhow::Result<()> {
-    let study = Study::start("learn_mean")?;
-    let t0 = std::time::Instant::now();
-    let (burn, until) = (20.0, 120.0);
-    let mut sweep = String::from(
-        "delta_inverse,limit_p,limit_error,limit_theory,ssa_p,ssa_error,ssa_error_se,ssa_theory,ssa_z,ssa_events_s\n",
+/// Time after which the learners are taken to have converged.
+const BURN: f64 = 20.0;
+/// Length of the SSA runs of the sweep.
+const UNTIL: f64 = 120.0;
+
+/// The sweep over δ: CSVs, figure points and JSON.
+struct Sweep {
+    csv: String,
+    curves: String,
+    pts_theory: Vec<(f64, f64)>,
+    pts_limit: Vec<(f64, f64)>,
+    pts_ssa: Vec<(f64, f64)>,
+    curve_lines: Vec<Line>,
+    results: Vec<serde_json::Value>,
+}
+
+/// Point `k` of the sweep, 1/δ = `dinv`: the large-ensemble limit and the SSA.
+fn sweep_point(study: &Study, k: usize, dinv: f64, s: &mut Sweep) -> anyhow::Result<()> {
+    let delta = 1.0 / dinv;
+    let l = learner(delta, 50)?;
+    let lim = l.run_limit(&run(200.0, 1.0, 1), LimitMode::Auto, 10_000)?;
+    let last = lim
+        .points
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("empty curve"))?;
+    let (lp, lerr) = (last.p[0], last.free[0] / last.clamped[0] - 1.0);
+    let lth = theory(delta, lp);
+    let ts = std::time::Instant::now();
+    let ssa: LearningCurve = l.run_ssa(&run(UNTIL, 0.1, study.seed() + k as u64))?;
+    let secs = ts.elapsed().as_secs_f64();
+    let after: Vec<_> = ssa.points.iter().filter(|p| p.time > BURN).collect();
+    // Error of the time-averaged means, its batch standard error (delta method).
+    let (ms, ses) = batch_mean(&after.iter().map(|p| p.free[0]).collect::<Vec<_>>());
+    let (mq, seq) = batch_mean(&after.iter().map(|p| p.clamped[0]).collect::<Vec<_>>());
+    let (mp, _) = batch_mean(&after.iter().map(|p| p.p[0]).collect::<Vec<_>>());
+    let err = ms / mq - 1.0;
+    let se = (ms / mq) * ((ses / ms).powi(2) + (seq / mq).powi(2)).sqrt();
+    let th = theory(delta, mp);
+    let z = (err - th) / se;
+    eprintln!(
+        "1/δ = {dinv}: limit [P] {lp:.6} error {lerr:.6} (theory {lth:.6}); SSA [P] {mp:.4} error {err:.4} ± {se:.4} (theory {th:.4}, z = {z:.2}), {secs:.1} s"
     );
-    let mut curves = String::from("delta_inverse,method,time,P,free_mean\n");
-    let mut pts_theory = Vec::new();
-    let mut pts_limit = Vec::new();
-    let mut pts_ssa = Vec::new();
-    let mut curve_lines = Vec::new();
-    let mut results = Vec::new();
-    for (k, dinv) in [2.0, 8.0, 32.0, 128.0, 512.0, 2048.0]
-        .into_iter()
-        .enumerate()
-    {
-        let delta = 1.0 / dinv;
-        let l = learner(delta, 50)?;
-        let lim = l.run_limit(&run(200.0, 1.0, 1), LimitMode::Auto, 10_000)?;
-        let last = lim
-            .points
-            .last()
-            .ok_or_else(|| anyhow::anyhow!("empty curve"))?;
-        let (lp, lerr) = (last.p[0], last.free[0] / last.clamped[0] - 1.0);
-        let lth = theory(delta, lp);
-        let ts = std::time::Instant::now();
-        let ssa: LearningCurve = l.run_ssa(&run(until, 0.1, study.seed() + k as u64))?;
-        let secs = ts.elapsed().as_secs_f64();
-        let after: Vec<_> = ssa.points.iter().filter(|p| p.time > burn).collect();
-        // Error of the time-averaged means, its batch standard error (delta method).
-        let (ms, ses) = batch_mean(&after.iter().map(|p| p.free[0]).collect::<Vec<_>>());
-        let (mq, seq) = batch_mean(&after.iter().map(|p| p.clamped[0]).collect::<Vec<_>>());
-        let (mp, _) = batch_mean(&after.iter().map(|p| p.p[0]).collect::<Vec<_>>());
-        let err = ms / mq - 1.0;
-        let se = (ms / mq) * ((ses / ms).powi(2) + (seq / mq).powi(2)).sqrt();
-        let th = theory(delta, mp);
-        let z = (err - th) / se;
-        eprintln!(
-            "1/δ = {dinv}: limit [P] {lp:.6} error {lerr:.6} (theory {lth:.6}); SSA [P] {mp:.4} error {err:.4} ± {se:.4} (theory {th:.4}, z = {z:.2}), {secs:.1} s"
-        );
-        let _ = writeln!(
-            sweep,
-            "{dinv},{lp},{lerr},{lth},{mp},{err},{se},{th},{z},{secs}"
-        );
-        for (name, c) in [("limit", &lim), ("ssa", &ssa)] {
-            for p in c.points.iter().step_by(if name == "ssa" { 10 } else { 1 }) {
-                let _ = writeln!(curves, "{dinv},{name},{},{},{}", p.time, p.p[0], p.free[0]);
-            }
+    let _ = writeln!(
+        s.csv,
+        "{dinv},{lp},{lerr},{lth},{mp},{err},{se},{th},{z},{secs}"
+    );
+    for (name, c) in [("limit", &lim), ("ssa", &ssa)] {
+        for p in c.points.iter().step_by(if name == "ssa" { 10 } else { 1 }) {
+            let _ = writeln!(
+                s.curves,
+                "{dinv},{name},{},{},{}",
+                p.time, p.p[0], p.free[0]
+            );
         }
-        pts_theory.push((dinv.log2(), lth.abs().log10()));
-        pts_limit.push((dinv.log2(), lerr.abs().log10()));
-        if err.abs() > 2.0 * se {
-            pts_ssa.push((dinv.log2(), err.abs().log10()));
-        }
-        if [2.0, 32.0, 2048.0].contains(&dinv) {
-            curve_lines.push(Line {
-                name: format!("SSA 1/δ = {dinv}"),
-                color: PALETTE[curve_lines.len() % PALETTE.len()],
-                points: ssa
-                    .points
-                    .iter()
-                    .filter(|p| p.time <= 40.0)
-                    .map(|p| (p.time, p.free[0]))
-                    .collect(),
-            });
-            curve_lines.push(Line {
-                name: format!("limit 1/δ = {dinv}"),
-                color: PALETTE[curve_lines.len() % PALETTE.len()],
-                points: lim
-                    .points
-                    .iter()
-                    .filter(|p| p.time <= 40.0)
-                    .map(|p| (p.time, p.free[0]))
-                    .collect(),
-            });
-        }
-        results.push(serde_json::json!({
-            "delta_inverse": dinv, "limit_error": lerr, "limit_theory": lth,
-            "ssa_error": err, "ssa_se": se, "ssa_theory": th, "ssa_z": z,
-            "limit_vs_theory_relative": (lerr / lth - 1.0).abs(),
-        }));
     }
-    study.write("sweep.csv", &sweep)?;
-    study.write("curves.csv", &curves)?;
+    s.pts_theory.push((dinv.log2(), lth.abs().log10()));
+    s.pts_limit.push((dinv.log2(), lerr.abs().log10()));
+    if err.abs() > 2.0 * se {
+        s.pts_ssa.push((dinv.log2(), err.abs().log10()));
+    }
+    if [2.0, 32.0, 2048.0].contains(&dinv) {
+        s.curve_lines.push(Line {
+            name: format!("SSA 1/δ = {dinv}"),
+            color: PALETTE[s.curve_lines.len() % PALETTE.len()],
+            points: ssa
+                .points
+                .iter()
+                .filter(|p| p.time <= 40.0)
+                .map(|p| (p.time, p.free[0]))
+                .collect(),
+        });
+        s.curve_lines.push(Line {
+            name: format!("limit 1/δ = {dinv}"),
+            color: PALETTE[s.curve_lines.len() % PALETTE.len()],
+            points: lim
+                .points
+                .iter()
+                .filter(|p| p.time <= 40.0)
+                .map(|p| (p.time, p.free[0]))
+                .collect(),
+        });
+    }
+    s.results.push(serde_json::json!({
+        "delta_inverse": dinv, "limit_error": lerr, "limit_theory": lth,
+        "ssa_error": err, "ssa_se": se, "ssa_theory": th, "ssa_z": z,
+        "limit_vs_theory_relative": (lerr / lth - 1.0).abs(),
+    }));
+    Ok(())
+}
+
+/// Figure points and JSON of the spread.
+type Spread = (Vec<(f64, f64)>, Vec<serde_json::Value>);
+
+/// The spread of the finite-N learner around the limit: the figure points (log10 N,
+/// log10 sd) and JSON; writes `spread.csv`.
+fn spread(study: &Study) -> anyhow::Result<Spread> {
     // Spread around the limit vs N.
     let mut spread = String::from(
         "copies,sd_lnP,mean_lnP,limit_lnP,learning_entropy_rate,limit_learning_entropy_rate\n",
@@ -179,12 +190,12 @@ fn main() -> anyhow::Result<()> {
         let xs: Vec<f64> = c
             .points
             .iter()
-            .filter(|p| p.time > burn)
+            .filter(|p| p.time > BURN)
             .map(|p| p.p[0].ln())
             .collect();
         let m = xs.iter().sum::<f64>() / xs.len() as f64;
         let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt();
-        let r = rate(&c, burn);
+        let r = rate(&c, BURN);
         eprintln!(
             "N = {n}: sd ln[P] = {sd:.5}, mean {m:.5} (limit {lim_ln:.5}); learning entropy {r:.1} per copy per unit time (limit {lim_rate:.1})"
         );
@@ -193,8 +204,11 @@ fn main() -> anyhow::Result<()> {
         spread_json.push(serde_json::json!({"copies": n, "sd_lnP": sd, "mean_lnP": m, "learning_entropy_rate": r, "limit_rate": lim_rate}));
     }
     study.write("spread.csv", &spread)?;
-    let slope = (pts_spread[2].1 - pts_spread[0].1) / (pts_spread[2].0 - pts_spread[0].0);
-    eprintln!("spread slope in log-log: {slope:.3} (1/√N: −0.5)");
+    Ok((pts_spread, spread_json))
+}
+
+/// The figure: learning curves, error against 1/δ, spread against N.
+fn plot(study: &Study, s: Sweep, pts_spread: &[(f64, f64)]) -> anyhow::Result<()> {
     let x0 = pts_spread[0];
     save(
         &study.dir().join("learn_mean"),
@@ -203,7 +217,7 @@ fn main() -> anyhow::Result<()> {
                 title: "free mean while learning (target 100)".into(),
                 x_label: "time".into(),
                 y_label: "mean count per free copy".into(),
-                lines: curve_lines,
+                lines: s.curve_lines,
                 bands: vec![],
             },
             Panel {
@@ -214,17 +228,17 @@ fn main() -> anyhow::Result<()> {
                     Line {
                         name: "theory δ(1−P²)/(P(ε−δP))".into(),
                         color: PALETTE[0],
-                        points: pts_theory,
+                        points: s.pts_theory,
                     },
                     Line {
                         name: "large-ensemble limit".into(),
                         color: PALETTE[1],
-                        points: pts_limit,
+                        points: s.pts_limit,
                     },
                     Line {
                         name: "SSA, N = 50".into(),
                         color: PALETTE[2],
-                        points: pts_ssa,
+                        points: s.pts_ssa,
                     },
                 ],
                 bands: vec![],
@@ -237,7 +251,7 @@ fn main() -> anyhow::Result<()> {
                     Line {
                         name: "SSA".into(),
                         color: PALETTE[1],
-                        points: pts_spread.clone(),
+                        points: pts_spread.to_vec(),
                     },
                     Line {
                         name: "slope −1/2".into(),
@@ -253,6 +267,36 @@ fn main() -> anyhow::Result<()> {
         ],
         (1500, 450),
     )?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let study = Study::start("learn_mean")?;
+    let t0 = std::time::Instant::now();
+    let mut s = Sweep {
+        csv: String::from(
+            "delta_inverse,limit_p,limit_error,limit_theory,ssa_p,ssa_error,ssa_error_se,ssa_theory,ssa_z,ssa_events_s\n",
+        ),
+        curves: String::from("delta_inverse,method,time,P,free_mean\n"),
+        pts_theory: Vec::new(),
+        pts_limit: Vec::new(),
+        pts_ssa: Vec::new(),
+        curve_lines: Vec::new(),
+        results: Vec::new(),
+    };
+    for (k, dinv) in [2.0, 8.0, 32.0, 128.0, 512.0, 2048.0]
+        .into_iter()
+        .enumerate()
+    {
+        sweep_point(&study, k, dinv, &mut s)?;
+    }
+    study.write("sweep.csv", &s.csv)?;
+    study.write("curves.csv", &s.curves)?;
+    let results = std::mem::take(&mut s.results);
+    let (pts_spread, spread_json) = spread(&study)?;
+    let slope = (pts_spread[2].1 - pts_spread[0].1) / (pts_spread[2].0 - pts_spread[0].0);
+    eprintln!("spread slope in log-log: {slope:.3} (1/√N: −0.5)");
+    plot(&study, s, &pts_spread)?;
     study.finish(serde_json::json!({
         "sweep": results, "spread": spread_json, "spread_slope": slope,
         "seconds": t0.elapsed().as_secs_f64(),

@@ -359,6 +359,101 @@ struct MapFigure {
     title_bc: String,
 }
 
+/// The legend of the mode map, in its side strip.
+fn draw_mode_legend<DB: DrawingBackend>(bar: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing failed: {e:?}");
+    // Legend in the side strip.
+    let items: [(RGBColor, &str); 3] = [
+        (mode_color(1), "1 mode"),
+        (mode_color(2), "2 modes"),
+        (mode_color(3), "3+ modes"),
+    ];
+    for (k, (c, label)) in items.iter().enumerate() {
+        let y = 60 + 26 * k as i32;
+        bar.draw(&Rectangle::new([(2, y), (18, y + 16)], c.filled()))
+            .map_err(err)?;
+        bar.draw(&Text::new(*label, (2, y + 18), ("sans-serif", 10)))
+            .map_err(err)?;
+    }
+    let y = 150;
+    bar.draw(&Circle::new((8, y), 3, BLACK.filled()))
+        .map_err(err)?;
+    bar.draw(&Text::new("FSP 2+", (2, y + 6), ("sans-serif", 10)))
+        .map_err(err)?;
+    bar.draw(&Circle::new((8, y + 26), 3, BLACK.stroke_width(1)))
+        .map_err(err)?;
+    bar.draw(&Text::new("FSP 1", (2, y + 32), ("sans-serif", 10)))
+        .map_err(err)?;
+    bar.draw(&Cross::new((8, y + 52), 5, PALETTE[2].stroke_width(2)))
+        .map_err(err)?;
+    bar.draw(&Text::new("FSP differs", (2, y + 58), ("sans-serif", 10)))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The colour bar of the bimodality coefficient, in its side strip.
+fn draw_bc_bar<DB: DrawingBackend>(bar: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing failed: {e:?}");
+    // Colour bar for BC ∈ [0, 1].
+    let (top, h) = (50, 300);
+    for k in 0..LEVELS {
+        let v = (k as f64 + 0.5) / LEVELS as f64;
+        let y0 = top + h - (k + 1) * h / LEVELS;
+        bar.draw(&Rectangle::new(
+            [(4, y0), (22, y0 + h / LEVELS)],
+            ramp(v).filled(),
+        ))
+        .map_err(err)?;
+    }
+    for (v, label) in [(0.0, "0"), (5.0 / 9.0, "5/9"), (1.0, "1")] {
+        let y = top + h - (v * h as f64) as i32;
+        bar.draw(&PathElement::new(vec![(22, y), (27, y)], BLACK))
+            .map_err(err)?;
+        bar.draw(&Text::new(label, (29, y - 6), ("sans-serif", 11)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The cells of map `which` (0: modes, 1: bimodality coefficient) as filled rectangles,
+/// cells of size `dr` × `ds`.
+fn color_runs(f: &MapFigure, which: usize, dr: f64, ds: f64) -> Vec<Rectangle<(f64, f64)>> {
+    // Runs of equal colour along ρb, one rectangle each (keeps the SVG small).
+    let color = |i: usize| {
+        if which == 0 {
+            mode_color(f.modes[i])
+        } else {
+            ramp(f.bc[i])
+        }
+    };
+    let mut rects = Vec::new();
+    for s in 0..f.n {
+        let mut r = 0;
+        while r < f.n {
+            let c = color(s * f.n + r);
+            let mut e = r + 1;
+            while e < f.n && color(s * f.n + e) == c {
+                e += 1;
+            }
+            rects.push(Rectangle::new(
+                [
+                    (r as f64 * dr, s as f64 * ds),
+                    (e as f64 * dr, (s + 1) as f64 * ds),
+                ],
+                c.filled(),
+            ));
+            r = e;
+        }
+    }
+    rects
+}
+
 fn draw_map<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, f: &MapFigure) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
@@ -391,33 +486,7 @@ where
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(err)?;
-        // Runs of equal colour along ρb, one rectangle each (keeps the SVG small).
-        let color = |i: usize| {
-            if which == 0 {
-                mode_color(f.modes[i])
-            } else {
-                ramp(f.bc[i])
-            }
-        };
-        let mut rects = Vec::new();
-        for s in 0..f.n {
-            let mut r = 0;
-            while r < f.n {
-                let c = color(s * f.n + r);
-                let mut e = r + 1;
-                while e < f.n && color(s * f.n + e) == c {
-                    e += 1;
-                }
-                rects.push(Rectangle::new(
-                    [
-                        (r as f64 * dr, s as f64 * ds),
-                        (e as f64 * dr, (s + 1) as f64 * ds),
-                    ],
-                    c.filled(),
-                ));
-                r = e;
-            }
-        }
+        let rects = color_runs(f, which, dr, ds);
         chart.draw_series(rects).map_err(err)?;
         if which == 0 {
             // FSP on the sub-grid: filled = FSP bimodal, hollow = FSP unimodal; a cross
@@ -455,51 +524,9 @@ where
                     )))
                     .map_err(err)?;
             }
-            // Legend in the side strip.
-            let items: [(RGBColor, &str); 3] = [
-                (mode_color(1), "1 mode"),
-                (mode_color(2), "2 modes"),
-                (mode_color(3), "3+ modes"),
-            ];
-            for (k, (c, label)) in items.iter().enumerate() {
-                let y = 60 + 26 * k as i32;
-                bar.draw(&Rectangle::new([(2, y), (18, y + 16)], c.filled()))
-                    .map_err(err)?;
-                bar.draw(&Text::new(*label, (2, y + 18), ("sans-serif", 10)))
-                    .map_err(err)?;
-            }
-            let y = 150;
-            bar.draw(&Circle::new((8, y), 3, BLACK.filled()))
-                .map_err(err)?;
-            bar.draw(&Text::new("FSP 2+", (2, y + 6), ("sans-serif", 10)))
-                .map_err(err)?;
-            bar.draw(&Circle::new((8, y + 26), 3, BLACK.stroke_width(1)))
-                .map_err(err)?;
-            bar.draw(&Text::new("FSP 1", (2, y + 32), ("sans-serif", 10)))
-                .map_err(err)?;
-            bar.draw(&Cross::new((8, y + 52), 5, PALETTE[2].stroke_width(2)))
-                .map_err(err)?;
-            bar.draw(&Text::new("FSP differs", (2, y + 58), ("sans-serif", 10)))
-                .map_err(err)?;
+            draw_mode_legend(&bar)?;
         } else {
-            // Colour bar for BC ∈ [0, 1].
-            let (top, h) = (50, 300);
-            for k in 0..LEVELS {
-                let v = (k as f64 + 0.5) / LEVELS as f64;
-                let y0 = top + h - (k + 1) * h / LEVELS;
-                bar.draw(&Rectangle::new(
-                    [(4, y0), (22, y0 + h / LEVELS)],
-                    ramp(v).filled(),
-                ))
-                .map_err(err)?;
-            }
-            for (v, label) in [(0.0, "0"), (5.0 / 9.0, "5/9"), (1.0, "1")] {
-                let y = top + h - (v * h as f64) as i32;
-                bar.draw(&PathElement::new(vec![(22, y), (27, y)], BLACK))
-                    .map_err(err)?;
-                bar.draw(&Text::new(label, (29, y - 6), ("sans-serif", 11)))
-                    .map_err(err)?;
-            }
+            draw_bc_bar(&bar)?;
         }
     }
     draw_curves(&areas[2], &f.examples)?;
@@ -520,7 +547,36 @@ fn save_map(stem: &Path, f: &MapFigure, size: (u32, u32)) -> anyhow::Result<()> 
     )
 }
 
-fn main() -> anyhow::Result<()> {
+/// What every part of the study shares.
+struct Ctx {
+    args: Args,
+    out: Study,
+    sur: Surrogate,
+    net: Network,
+    names: Vec<String>,
+    /// Index of species P.
+    ip: usize,
+    caps: Vec<u32>,
+    x0: Vec<u64>,
+}
+
+impl Ctx {
+    /// [`fsp`] of the surrogate's network at `params` on `times`.
+    fn fsp(&self, params: &[f64], times: &[f64]) -> anyhow::Result<(Vec<FspSlice>, f64)> {
+        fsp(
+            &self.net,
+            &self.names,
+            params,
+            &self.x0,
+            times,
+            &self.caps,
+            self.ip,
+        )
+    }
+}
+
+/// Check the arguments, open the output folder, load the surrogate and warm it up.
+fn setup() -> anyhow::Result<Ctx> {
     let args = Args::parse();
     if !args.model.join("card.json").is_file() || !args.model.join("model.safetensors").is_file() {
         eprintln!(
@@ -556,269 +612,367 @@ fn main() -> anyhow::Result<()> {
     let x0 = vec![0u64; caps.len()];
     // Warm-up query (first-call allocations are not part of the timings).
     sur.marginal_at(ip, &[1.0, 0.05, 2.0, 50.0], &x0, 10.0)?;
+    Ok(Ctx {
+        args,
+        out,
+        sur,
+        net,
+        names,
+        ip,
+        caps,
+        x0,
+    })
+}
 
-    // 1. Marginals across time and parameters.
-    let points: [[f64; 4]; 3] = [
-        [0.5, 0.02, 4.0, 40.0],
-        [1.5, 0.08, 8.0, 90.0],
-        [0.2, 0.05, 1.0, 20.0],
-    ];
-    let times = [1.0, 3.0, 10.0];
-    let mut csv = String::from("point,sigma_u,sigma_b,rho_u,rho_b,t,P,fsp,surrogate\n");
-    let mut panels = Vec::new();
-    let mut panel_json = Vec::new();
-    let mut point_json = Vec::new();
-    for (k, params) in points.iter().enumerate() {
+/// Times of the marginals figure.
+const MARGINAL_TIMES: [f64; 3] = [1.0, 3.0, 10.0];
+
+/// The marginals figure as it is filled: CSV, panels, JSON per panel and per point.
+struct Marginals {
+    csv: String,
+    panels: Vec<CurvePanel>,
+    panel_json: Vec<serde_json::Value>,
+    point_json: Vec<serde_json::Value>,
+}
+
+impl Marginals {
+    /// Point `k` (parameters `params`) at every time of [`MARGINAL_TIMES`].
+    fn point(&mut self, ctx: &Ctx, k: usize, params: &[f64; 4]) -> anyhow::Result<()> {
+        let times = MARGINAL_TIMES;
         for t in times {
-            let o = sur.outside(params, &x0, t)?;
+            let o = ctx.sur.outside(params, &ctx.x0, t)?;
             if !o.is_empty() {
                 bail!("query outside the trained domain: {}", o.join("; "));
             }
         }
-        let (slices, fsp_secs) = fsp(&net, &names, params, &x0, &times, &caps, ip)?;
+        let (slices, fsp_secs) = ctx.fsp(params, &times)?;
         let mut sur_secs_point = 0.0;
         for (slice, &t) in slices.iter().zip(&times) {
-            let start = Instant::now();
-            let (_, joint) = sur.joint_at(params, &x0, t)?;
-            let marg = sur.marginal_at(ip, params, &x0, t)?;
-            let sur_secs = start.elapsed().as_secs_f64();
-            sur_secs_point += sur_secs;
-            let h_joint = hellinger(&slice.joint_box, &joint);
-            let len = marg.len().max(slice.marginal.len());
-            let pad = |v: &[f64]| {
-                let mut w = v.to_vec();
-                w.resize(len, 0.0);
-                w
-            };
-            let (pf, ps) = (pad(&slice.marginal), pad(&marg));
-            let h_marg = hellinger(&pf, &ps);
-            for n in 0..len {
-                csv += &format!(
-                    "{k},{},{},{},{},{t},{n},{:e},{:e}\n",
-                    params[0], params[1], params[2], params[3], pf[n], ps[n]
-                );
-            }
-            // Plot up to where both have (almost) no mass left.
-            let last = (0..len)
-                .rev()
-                .find(|&n| pf[n].max(ps[n]) > 1e-5)
-                .unwrap_or(len - 1)
-                .max(10)
-                .min(len - 1);
-            panels.push(CurvePanel {
-                title: format!("{}; t = {t}: H = {h_joint:.3}", fmt_params(params)),
-                x_label: "P (molecules)".into(),
-                curves: vec![
-                    Curve {
-                        name: "FSP".into(),
-                        color: PALETTE[0],
-                        dashed: false,
-                        points: (0..=last).map(|n| (n as f64, pf[n])).collect(),
-                    },
-                    Curve {
-                        name: "surrogate".into(),
-                        color: PALETTE[1],
-                        dashed: true,
-                        points: (0..=last).map(|n| (n as f64, ps[n])).collect(),
-                    },
-                ],
-            });
-            println!(
-                "point {k} ({}) t = {t:>4}: Hellinger joint {h_joint:.4}, P marginal {h_marg:.4}, \
-                 surrogate {:.2} ms",
-                fmt_params(params),
-                sur_secs * 1e3
-            );
-            panel_json.push(serde_json::json!({
-                "point": k,
-                "params": params,
-                "t": t,
-                "hellinger_joint": h_joint,
-                "hellinger_marginal_P": h_marg,
-                "mean_P_fsp": mean_of(&pf),
-                "mean_P_surrogate": mean_of(&ps),
-                "fsp_mass_beyond_box": slice.outside,
-                "fsp_error_bound": slice.error_bound,
-                "surrogate_seconds": sur_secs,
-            }));
+            sur_secs_point += self.slice(ctx, k, params, slice, t)?;
         }
         println!(
             "point {k}: FSP {:.2} ms for the 3 times, surrogate {:.2} ms (joint + marginal at 3 times)",
             fsp_secs * 1e3,
             sur_secs_point * 1e3
         );
-        point_json.push(serde_json::json!({
+        self.point_json.push(serde_json::json!({
             "point": k,
             "params": params,
             "fsp_seconds": fsp_secs,
             "surrogate_seconds": sur_secs_point,
         }));
+        Ok(())
     }
-    out.write("marginals.csv", csv)?;
-    crnkit_experiments::save_grid(&out.dir().join("marginals"), &panels, 3, (1500, 1050))?;
 
-    // 2. Bimodality map.
-    let n = args.grid;
-    let (sigma_b, rho_u, t_map) = (0.05, 2.0, 10.0);
-    let rho_b: Vec<f64> = (0..n)
-        .map(|i| (i as f64 + 0.5) * 100.0 / n as f64)
-        .collect();
-    let sigma_u: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) * 2.0 / n as f64).collect();
-    let params_at = |is: usize, ir: usize| [sigma_u[is], sigma_b, rho_u, rho_b[ir]];
+    /// Point `k` at time `t` against the FSP `slice`; the seconds the surrogate took.
+    fn slice(
+        &mut self,
+        ctx: &Ctx,
+        k: usize,
+        params: &[f64; 4],
+        slice: &FspSlice,
+        t: f64,
+    ) -> anyhow::Result<f64> {
+        let (sur, ip, x0) = (&ctx.sur, ctx.ip, &ctx.x0);
+        let start = Instant::now();
+        let (_, joint) = sur.joint_at(params, x0, t)?;
+        let marg = sur.marginal_at(ip, params, x0, t)?;
+        let sur_secs = start.elapsed().as_secs_f64();
+        let h_joint = hellinger(&slice.joint_box, &joint);
+        let len = marg.len().max(slice.marginal.len());
+        let pad = |v: &[f64]| {
+            let mut w = v.to_vec();
+            w.resize(len, 0.0);
+            w
+        };
+        let (pf, ps) = (pad(&slice.marginal), pad(&marg));
+        let h_marg = hellinger(&pf, &ps);
+        for n in 0..len {
+            self.csv += &format!(
+                "{k},{},{},{},{},{t},{n},{:e},{:e}\n",
+                params[0], params[1], params[2], params[3], pf[n], ps[n]
+            );
+        }
+        // Plot up to where both have (almost) no mass left.
+        let last = (0..len)
+            .rev()
+            .find(|&n| pf[n].max(ps[n]) > 1e-5)
+            .unwrap_or(len - 1)
+            .max(10)
+            .min(len - 1);
+        self.panels.push(CurvePanel {
+            title: format!("{}; t = {t}: H = {h_joint:.3}", fmt_params(params)),
+            x_label: "P (molecules)".into(),
+            curves: vec![
+                Curve {
+                    name: "FSP".into(),
+                    color: PALETTE[0],
+                    dashed: false,
+                    points: (0..=last).map(|n| (n as f64, pf[n])).collect(),
+                },
+                Curve {
+                    name: "surrogate".into(),
+                    color: PALETTE[1],
+                    dashed: true,
+                    points: (0..=last).map(|n| (n as f64, ps[n])).collect(),
+                },
+            ],
+        });
+        println!(
+            "point {k} ({}) t = {t:>4}: Hellinger joint {h_joint:.4}, P marginal {h_marg:.4}, \
+             surrogate {:.2} ms",
+            fmt_params(params),
+            sur_secs * 1e3
+        );
+        self.panel_json.push(serde_json::json!({
+            "point": k,
+            "params": params,
+            "t": t,
+            "hellinger_joint": h_joint,
+            "hellinger_marginal_P": h_marg,
+            "mean_P_fsp": mean_of(&pf),
+            "mean_P_surrogate": mean_of(&ps),
+            "fsp_mass_beyond_box": slice.outside,
+            "fsp_error_bound": slice.error_bound,
+            "surrogate_seconds": sur_secs,
+        }));
+        Ok(sur_secs)
+    }
+}
+
+/// Part 1, marginals across time and parameters: `marginals.csv` and the figure; the JSON
+/// of the panels and of the points.
+fn marginals(ctx: &Ctx) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+    let points: [[f64; 4]; 3] = [
+        [0.5, 0.02, 4.0, 40.0],
+        [1.5, 0.08, 8.0, 90.0],
+        [0.2, 0.05, 1.0, 20.0],
+    ];
+    let mut m = Marginals {
+        csv: String::from("point,sigma_u,sigma_b,rho_u,rho_b,t,P,fsp,surrogate\n"),
+        panels: Vec::new(),
+        panel_json: Vec::new(),
+        point_json: Vec::new(),
+    };
+    for (k, params) in points.iter().enumerate() {
+        m.point(ctx, k, params)?;
+    }
+    ctx.out.write("marginals.csv", m.csv)?;
+    crnkit_experiments::save_grid(&ctx.out.dir().join("marginals"), &m.panels, 3, (1500, 1050))?;
+    Ok((m.panel_json, m.point_json))
+}
+
+/// The bimodality map: the surrogate's P marginal on an n × n grid of (σu, ρb).
+struct Map {
+    n: usize,
+    sigma_b: f64,
+    rho_u: f64,
+    t_map: f64,
+    rho_b: Vec<f64>,
+    sigma_u: Vec<f64>,
+    /// P marginal per cell, index [i_sigma * n + i_rho].
+    marg: Vec<Vec<f64>>,
+    modes: Vec<usize>,
+    bc: Vec<f64>,
+    query_secs: f64,
+    total_secs: f64,
+}
+
+impl Map {
+    /// The parameters of cell (σu index, ρb index).
+    fn params_at(&self, is: usize, ir: usize) -> [f64; 4] {
+        [self.sigma_u[is], self.sigma_b, self.rho_u, self.rho_b[ir]]
+    }
+}
+
+/// Part 2, the bimodality map by the surrogate, and `bimodality_map.csv`.
+fn bimodality_map(ctx: &Ctx) -> anyhow::Result<Map> {
+    let n = ctx.args.grid;
+    let mut map = Map {
+        n,
+        sigma_b: 0.05,
+        rho_u: 2.0,
+        t_map: 10.0,
+        rho_b: (0..n)
+            .map(|i| (i as f64 + 0.5) * 100.0 / n as f64)
+            .collect(),
+        sigma_u: (0..n).map(|i| (i as f64 + 0.5) * 2.0 / n as f64).collect(),
+        marg: Vec::with_capacity(n * n),
+        modes: Vec::new(),
+        bc: Vec::new(),
+        query_secs: 0.0,
+        total_secs: 0.0,
+    };
     let start = Instant::now();
-    let mut map_marg = Vec::with_capacity(n * n);
     for is in 0..n {
         for ir in 0..n {
-            map_marg.push(sur.marginal_at(ip, &params_at(is, ir), &x0, t_map)?);
+            let p = ctx
+                .sur
+                .marginal_at(ctx.ip, &map.params_at(is, ir), &ctx.x0, map.t_map)?;
+            map.marg.push(p);
         }
     }
-    let map_query_secs = start.elapsed().as_secs_f64();
-    let map_modes: Vec<usize> = map_marg.iter().map(|p| modes(p).len()).collect();
-    let map_bc: Vec<f64> = map_marg.iter().map(|p| sarle(p)).collect();
-    let map_total_secs = start.elapsed().as_secs_f64();
+    map.query_secs = start.elapsed().as_secs_f64();
+    map.modes = map.marg.iter().map(|p| modes(p).len()).collect();
+    map.bc = map.marg.iter().map(|p| sarle(p)).collect();
+    map.total_secs = start.elapsed().as_secs_f64();
     let mut map_csv =
         String::from("sigma_u,rho_b,modes,mode_positions,bimodality_coefficient,mean_P\n");
-    for (is, su) in sigma_u.iter().enumerate() {
-        for (ir, rb) in rho_b.iter().enumerate() {
+    for (is, su) in map.sigma_u.iter().enumerate() {
+        for (ir, rb) in map.rho_b.iter().enumerate() {
             let i = is * n + ir;
-            let pos: Vec<String> = modes(&map_marg[i]).iter().map(|m| m.to_string()).collect();
+            let pos: Vec<String> = modes(&map.marg[i]).iter().map(|m| m.to_string()).collect();
             map_csv += &format!(
                 "{su},{rb},{},{},{},{}\n",
-                map_modes[i],
+                map.modes[i],
                 pos.join(" "),
-                map_bc[i],
-                mean_of(&map_marg[i])
+                map.bc[i],
+                mean_of(&map.marg[i])
             );
         }
     }
-    out.write("bimodality_map.csv", map_csv)?;
+    ctx.out.write("bimodality_map.csv", map_csv)?;
+    Ok(map)
+}
 
-    // FSP on the sub-grid.
-    let sub: Vec<usize> = (0..n)
-        .filter(|i| i % args.every == args.every / 2)
-        .collect();
+/// The FSP reference on every `every`-th cell of the map.
+struct SubGrid {
+    sub: Vec<usize>,
+    fsp_secs: f64,
+    sur_secs: f64,
+    agree_bi: usize,
+    agree_count: usize,
+    /// (ρb, σu, FSP mode count, agreement on bimodality).
+    fsp_marks: Vec<(f64, f64, usize, bool)>,
+    h_sub: Vec<f64>,
+}
+
+/// The FSP on the sub-grid, and `bimodality_subgrid.csv`.
+fn subgrid(ctx: &Ctx, map: &Map) -> anyhow::Result<SubGrid> {
+    let (n, every) = (map.n, ctx.args.every);
+    let mut g = SubGrid {
+        sub: (0..n).filter(|i| i % every == every / 2).collect(),
+        fsp_secs: 0.0,
+        sur_secs: 0.0,
+        agree_bi: 0,
+        agree_count: 0,
+        fsp_marks: Vec::new(),
+        h_sub: Vec::new(),
+    };
     let mut sub_csv = String::from(
         "sigma_u,rho_b,modes_surrogate,modes_fsp,bc_surrogate,bc_fsp,hellinger_marginal_P,\
          fsp_seconds,surrogate_seconds\n",
     );
-    let (mut fsp_secs_sub, mut sur_secs_sub) = (0.0, 0.0);
-    let (mut agree_bi, mut agree_count) = (0usize, 0usize);
-    let mut fsp_marks = Vec::new();
-    let mut h_sub = Vec::new();
-    for &is in &sub {
-        for &ir in &sub {
-            let params = params_at(is, ir);
-            let (slices, secs) = fsp(&net, &names, &params, &x0, &[t_map], &caps, ip)?;
+    for &is in &g.sub {
+        for &ir in &g.sub {
+            let params = map.params_at(is, ir);
+            let (slices, secs) = ctx.fsp(&params, &[map.t_map])?;
             let t0 = Instant::now();
-            let ps = sur.marginal_at(ip, &params, &x0, t_map)?;
+            let ps = ctx.sur.marginal_at(ctx.ip, &params, &ctx.x0, map.t_map)?;
             let sur_secs = t0.elapsed().as_secs_f64();
-            fsp_secs_sub += secs;
-            sur_secs_sub += sur_secs;
+            g.fsp_secs += secs;
+            g.sur_secs += sur_secs;
             let pf = &slices[0].marginal;
             let len = pf.len().max(ps.len());
             let (mut a, mut b) = (pf.clone(), ps.clone());
             a.resize(len, 0.0);
             b.resize(len, 0.0);
             let h = hellinger(&a, &b);
-            h_sub.push(h);
-            let (mf, ms) = (modes(pf).len(), map_modes[is * n + ir]);
+            g.h_sub.push(h);
+            let (mf, ms) = (modes(pf).len(), map.modes[is * n + ir]);
             let agree = (mf >= 2) == (ms >= 2);
-            agree_bi += usize::from(agree);
-            agree_count += usize::from(mf == ms);
-            fsp_marks.push((rho_b[ir], sigma_u[is], mf, agree));
+            g.agree_bi += usize::from(agree);
+            g.agree_count += usize::from(mf == ms);
+            g.fsp_marks
+                .push((map.rho_b[ir], map.sigma_u[is], mf, agree));
             sub_csv += &format!(
                 "{},{},{ms},{mf},{},{},{h},{secs},{sur_secs}\n",
-                sigma_u[is],
-                rho_b[ir],
-                map_bc[is * n + ir],
+                map.sigma_u[is],
+                map.rho_b[ir],
+                map.bc[is * n + ir],
                 sarle(pf)
             );
         }
     }
-    out.write("bimodality_subgrid.csv", sub_csv)?;
-    let cells_sub = sub.len() * sub.len();
-    let fsp_per_cell = fsp_secs_sub / cells_sub as f64;
-    let fsp_map_secs = fsp_per_cell * (n * n) as f64;
-    let frac_bi = agree_bi as f64 / cells_sub as f64;
-    let frac_count = agree_count as f64 / cells_sub as f64;
-    let bimodal_cells = map_modes.iter().filter(|&&m| m >= 2).count();
-    let mut hs = h_sub.clone();
-    hs.sort_by(f64::total_cmp);
-    let h_median = crnkit::surrogate::quantile(&hs, 0.5);
-    let h_max = hs.last().copied().unwrap_or(f64::NAN);
+    ctx.out.write("bimodality_subgrid.csv", sub_csv)?;
+    Ok(g)
+}
 
-    // FSP on every cell (optional): the agreement over the whole map, and the real time.
-    let mut differ: Vec<(f64, f64)> = fsp_marks
-        .iter()
-        .filter(|q| !q.3)
-        .map(|q| (q.0, q.1))
-        .collect();
-    let mut full_json = serde_json::Value::Null;
-    if args.fsp_all {
-        let mut csv = String::from(
-            "sigma_u,rho_b,modes_surrogate,modes_fsp,hellinger_marginal_P,fsp_seconds\n",
-        );
-        let (mut secs_all, mut bi, mut count) = (0.0, 0usize, 0usize);
-        let mut hs = Vec::with_capacity(n * n);
-        differ.clear();
-        for (is, &su) in sigma_u.iter().enumerate() {
-            for (ir, &rb) in rho_b.iter().enumerate() {
-                let i = is * n + ir;
-                let (slices, secs) =
-                    fsp(&net, &names, &params_at(is, ir), &x0, &[t_map], &caps, ip)?;
-                secs_all += secs;
-                let pf = &slices[0].marginal;
-                let mf = modes(pf).len();
-                let ms = map_modes[i];
-                let len = pf.len().max(map_marg[i].len());
-                let (mut a, mut b) = (pf.clone(), map_marg[i].clone());
-                a.resize(len, 0.0);
-                b.resize(len, 0.0);
-                let h = hellinger(&a, &b);
-                hs.push(h);
-                if (mf >= 2) == (ms >= 2) {
-                    bi += 1;
-                } else {
-                    differ.push((rb, su));
-                }
-                count += usize::from(mf == ms);
-                csv += &format!("{su},{rb},{ms},{mf},{h},{secs}\n");
+/// FSP on every cell: the agreement over the whole map and the real time (JSON), and
+/// `bimodality_fsp_all.csv`; `differ` becomes the cells where FSP and the surrogate
+/// disagree on bimodality.
+fn fsp_all(
+    ctx: &Ctx,
+    map: &Map,
+    differ: &mut Vec<(f64, f64)>,
+) -> anyhow::Result<serde_json::Value> {
+    let n = map.n;
+    let mut csv =
+        String::from("sigma_u,rho_b,modes_surrogate,modes_fsp,hellinger_marginal_P,fsp_seconds\n");
+    let (mut secs_all, mut bi, mut count) = (0.0, 0usize, 0usize);
+    let mut hs = Vec::with_capacity(n * n);
+    differ.clear();
+    for (is, &su) in map.sigma_u.iter().enumerate() {
+        for (ir, &rb) in map.rho_b.iter().enumerate() {
+            let i = is * n + ir;
+            let (slices, secs) = ctx.fsp(&map.params_at(is, ir), &[map.t_map])?;
+            secs_all += secs;
+            let pf = &slices[0].marginal;
+            let mf = modes(pf).len();
+            let ms = map.modes[i];
+            let len = pf.len().max(map.marg[i].len());
+            let (mut a, mut b) = (pf.clone(), map.marg[i].clone());
+            a.resize(len, 0.0);
+            b.resize(len, 0.0);
+            let h = hellinger(&a, &b);
+            hs.push(h);
+            if (mf >= 2) == (ms >= 2) {
+                bi += 1;
+            } else {
+                differ.push((rb, su));
             }
+            count += usize::from(mf == ms);
+            csv += &format!("{su},{rb},{ms},{mf},{h},{secs}\n");
         }
-        out.write("bimodality_fsp_all.csv", csv)?;
-        hs.sort_by(f64::total_cmp);
-        let cells = (n * n) as f64;
-        println!(
-            "FSP on all {n}×{n} cells: {secs_all:.1} s; agreement bimodal yes/no {bi}/{} \
-             ({:.1}%), mode count {count}/{} ({:.1}%); Hellinger of the P marginal median \
-             {:.4}, p90 {:.4}, max {:.4}",
-            n * n,
-            bi as f64 / cells * 100.0,
-            n * n,
-            count as f64 / cells * 100.0,
-            crnkit::surrogate::quantile(&hs, 0.5),
-            crnkit::surrogate::quantile(&hs, 0.9),
-            hs.last().copied().unwrap_or(f64::NAN)
-        );
-        full_json = serde_json::json!({
-            "cells": n * n,
-            "fsp_seconds": secs_all,
-            "agreement_bimodal": bi as f64 / cells,
-            "agreement_mode_count": count as f64 / cells,
-            "hellinger_marginal_P_median": crnkit::surrogate::quantile(&hs, 0.5),
-            "hellinger_marginal_P_p90": crnkit::surrogate::quantile(&hs, 0.9),
-            "hellinger_marginal_P_max": hs.last().copied(),
-        });
     }
+    ctx.out.write("bimodality_fsp_all.csv", csv)?;
+    hs.sort_by(f64::total_cmp);
+    let cells = (n * n) as f64;
+    println!(
+        "FSP on all {n}×{n} cells: {secs_all:.1} s; agreement bimodal yes/no {bi}/{} \
+         ({:.1}%), mode count {count}/{} ({:.1}%); Hellinger of the P marginal median \
+         {:.4}, p90 {:.4}, max {:.4}",
+        n * n,
+        bi as f64 / cells * 100.0,
+        n * n,
+        count as f64 / cells * 100.0,
+        crnkit::surrogate::quantile(&hs, 0.5),
+        crnkit::surrogate::quantile(&hs, 0.9),
+        hs.last().copied().unwrap_or(f64::NAN)
+    );
+    Ok(serde_json::json!({
+        "cells": n * n,
+        "fsp_seconds": secs_all,
+        "agreement_bimodal": bi as f64 / cells,
+        "agreement_mode_count": count as f64 / cells,
+        "hellinger_marginal_P_median": crnkit::surrogate::quantile(&hs, 0.5),
+        "hellinger_marginal_P_p90": crnkit::surrogate::quantile(&hs, 0.9),
+        "hellinger_marginal_P_max": hs.last().copied(),
+    }))
+}
 
-    // Example marginals for the third panel.
+/// The example marginals of the third panel: curves, marks on the map, JSON.
+type Examples = (Vec<Curve>, Vec<(f64, f64, String)>, Vec<serde_json::Value>);
+
+/// The example marginals ([`EXAMPLES`]) by FSP and by the surrogate.
+fn examples(ctx: &Ctx, map: &Map) -> anyhow::Result<Examples> {
     let mut curves = Vec::new();
     let mut example_marks = Vec::new();
     let mut example_json = Vec::new();
     for (k, &(su, rb)) in EXAMPLES.iter().enumerate() {
-        let params = [su, sigma_b, rho_u, rb];
-        let (slices, _) = fsp(&net, &names, &params, &x0, &[t_map], &caps, ip)?;
-        let ps = sur.marginal_at(ip, &params, &x0, t_map)?;
+        let params = [su, map.sigma_b, map.rho_u, rb];
+        let (slices, _) = ctx.fsp(&params, &[map.t_map])?;
+        let ps = ctx.sur.marginal_at(ctx.ip, &params, &ctx.x0, map.t_map)?;
         let pf = &slices[0].marginal;
         let tag = ["A", "B", "C"][k % 3];
         let (mf, ms) = (modes(pf).len(), modes(&ps).len());
@@ -852,25 +1006,50 @@ fn main() -> anyhow::Result<()> {
         });
         example_marks.push((rb, su, tag.to_string()));
     }
-    let fig = MapFigure {
-        n,
-        modes: map_modes.clone(),
-        bc: map_bc.clone(),
-        fsp: fsp_marks.iter().map(|q| (q.0, q.1, q.2)).collect(),
-        differ,
-        example_marks,
-        examples: CurvePanel {
-            title: format!("P marginal at t = {t_map} (σb = {sigma_b}, ρu = {rho_u})"),
-            x_label: "P (molecules)".into(),
-            curves,
-        },
-        title_modes: format!(
-            "modes of P at t = {t_map}: surrogate, {n}×{n} in {map_total_secs:.1} s"
-        ),
-        title_bc: "Sarle's bimodality coefficient (surrogate)".into(),
-    };
-    save_map(&out.dir().join("bimodality"), &fig, (1650, 520))?;
+    Ok((curves, example_marks, example_json))
+}
 
+/// The sub-grid's summary numbers.
+struct SubStats {
+    cells_sub: usize,
+    fsp_per_cell: f64,
+    fsp_map_secs: f64,
+    frac_bi: f64,
+    frac_count: f64,
+    bimodal_cells: usize,
+    h_median: f64,
+    h_max: f64,
+}
+
+impl SubStats {
+    fn new(map: &Map, g: &SubGrid) -> SubStats {
+        let n = map.n;
+        let cells_sub = g.sub.len() * g.sub.len();
+        let fsp_per_cell = g.fsp_secs / cells_sub as f64;
+        let mut hs = g.h_sub.clone();
+        hs.sort_by(f64::total_cmp);
+        SubStats {
+            cells_sub,
+            fsp_per_cell,
+            fsp_map_secs: fsp_per_cell * (n * n) as f64,
+            frac_bi: g.agree_bi as f64 / cells_sub as f64,
+            frac_count: g.agree_count as f64 / cells_sub as f64,
+            bimodal_cells: map.modes.iter().filter(|&&m| m >= 2).count(),
+            h_median: crnkit::surrogate::quantile(&hs, 0.5),
+            h_max: hs.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// Print the map's timings and the agreement on the sub-grid.
+fn report_map(map: &Map, g: &SubGrid, st: &SubStats) {
+    let (n, sigma_b, rho_u, t_map) = (map.n, map.sigma_b, map.rho_u, map.t_map);
+    let (map_total_secs, map_query_secs) = (map.total_secs, map.query_secs);
+    let (bimodal_cells, fsp_secs_sub, fsp_map_secs) =
+        (st.bimodal_cells, g.fsp_secs, st.fsp_map_secs);
+    let sur_secs_sub = g.sur_secs;
+    let (agree_bi, agree_count, cells_sub) = (g.agree_bi, g.agree_count, st.cells_sub);
+    let (h_median, h_max) = (st.h_median, st.h_max);
     println!(
         "bimodality map {n}×{n} (σb = {sigma_b}, ρu = {rho_u}, t = {t_map}): surrogate {map_total_secs:.2} s \
          ({:.2} ms per cell, {map_query_secs:.2} s in queries); {bimodal_cells} cells bimodal",
@@ -879,20 +1058,112 @@ fn main() -> anyhow::Result<()> {
     println!(
         "FSP on the {}×{} sub-grid: {fsp_secs_sub:.2} s ({:.2} ms per cell) → {fsp_map_secs:.1} s \
          for the whole map (extrapolated); surrogate on the same cells {sur_secs_sub:.3} s",
-        sub.len(),
-        sub.len(),
-        fsp_per_cell * 1e3
+        g.sub.len(),
+        g.sub.len(),
+        st.fsp_per_cell * 1e3
     );
     println!(
         "agreement on the sub-grid: bimodal yes/no {agree_bi}/{cells_sub} ({:.0}%), mode count \
          {agree_count}/{cells_sub} ({:.0}%); Hellinger of the P marginal median {h_median:.4}, \
          max {h_max:.4}",
-        frac_bi * 100.0,
-        frac_count * 100.0
+        st.frac_bi * 100.0,
+        st.frac_count * 100.0
     );
+}
 
+/// The "bimodality" part of `summary.json`.
+fn bimodality_json(
+    ctx: &Ctx,
+    map: &Map,
+    g: &SubGrid,
+    full_json: serde_json::Value,
+    example_json: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    let st = SubStats::new(map, g);
+    let n = map.n;
+    serde_json::json!({
+        "grid": n,
+        "rho_b": [0.0, 100.0],
+        "sigma_u": [0.0, 2.0],
+        "sigma_b": map.sigma_b,
+        "rho_u": map.rho_u,
+        "t": map.t_map,
+        "x0": ctx.x0,
+        "rule": format!(
+            "modes = local maxima of the P marginal with p > {MIN_PEAK}, neighbouring \
+             maxima merged (the lower dropped) unless the minimum between them is below \
+             {DIP} × the smaller; bimodal = at least 2 modes"
+        ),
+        "bimodal_cells": st.bimodal_cells,
+        "surrogate_seconds": map.total_secs,
+        "surrogate_query_seconds": map.query_secs,
+        "surrogate_ms_per_cell": map.total_secs / (n * n) as f64 * 1e3,
+        "subgrid": {
+            "every": ctx.args.every,
+            "cells": st.cells_sub,
+            "fsp_seconds": g.fsp_secs,
+            "fsp_ms_per_cell": st.fsp_per_cell * 1e3,
+            "surrogate_seconds": g.sur_secs,
+            "agreement_bimodal": st.frac_bi,
+            "agreement_mode_count": st.frac_count,
+            "hellinger_marginal_P_median": st.h_median,
+            "hellinger_marginal_P_max": st.h_max,
+        },
+        "fsp_seconds_extrapolated": st.fsp_map_secs,
+        "fsp_all": full_json,
+        "examples": example_json,
+        "speedup": st.fsp_map_secs / map.total_secs,
+        "figure": ["bimodality.png", "bimodality.svg"],
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let ctx = setup()?;
+    let (panel_json, point_json) = marginals(&ctx)?;
+
+    let map = bimodality_map(&ctx)?;
+    let g = subgrid(&ctx, &map)?;
+    // FSP on every cell (optional): the agreement over the whole map, and the real time.
+    let mut differ: Vec<(f64, f64)> = g
+        .fsp_marks
+        .iter()
+        .filter(|q| !q.3)
+        .map(|q| (q.0, q.1))
+        .collect();
+    let full_json = if ctx.args.fsp_all {
+        fsp_all(&ctx, &map, &mut differ)?
+    } else {
+        serde_json::Value::Null
+    };
+    let (curves, example_marks, example_json) = examples(&ctx, &map)?;
+    let (n, t_map) = (map.n, map.t_map);
+    let fig = MapFigure {
+        n,
+        modes: map.modes.clone(),
+        bc: map.bc.clone(),
+        fsp: g.fsp_marks.iter().map(|q| (q.0, q.1, q.2)).collect(),
+        differ,
+        example_marks,
+        examples: CurvePanel {
+            title: format!(
+                "P marginal at t = {t_map} (σb = {}, ρu = {})",
+                map.sigma_b, map.rho_u
+            ),
+            x_label: "P (molecules)".into(),
+            curves,
+        },
+        title_modes: format!(
+            "modes of P at t = {t_map}: surrogate, {n}×{n} in {:.1} s",
+            map.total_secs
+        ),
+        title_bc: "Sarle's bimodality coefficient (surrogate)".into(),
+    };
+    save_map(&ctx.out.dir().join("bimodality"), &fig, (1650, 520))?;
+    report_map(&map, &g, &SubStats::new(&map, &g));
+
+    let sur = &ctx.sur;
     let summary = serde_json::json!({
-        "model": args.model.display().to_string(),
+        "model": ctx.args.model.display().to_string(),
         "card_metrics": {
             "hellinger_median": sur.card.metrics.hellinger_median,
             "hellinger_max": sur.card.metrics.hellinger_max,
@@ -900,51 +1171,18 @@ fn main() -> anyhow::Result<()> {
         },
         "fsp_tol": FSP_TOL,
         "marginals": {
-            "x0": x0,
-            "times": times,
+            "x0": ctx.x0,
+            "times": MARGINAL_TIMES,
             "panels": panel_json,
             "points": point_json,
             "figure": ["marginals.png", "marginals.svg"],
         },
-        "bimodality": {
-            "grid": n,
-            "rho_b": [0.0, 100.0],
-            "sigma_u": [0.0, 2.0],
-            "sigma_b": sigma_b,
-            "rho_u": rho_u,
-            "t": t_map,
-            "x0": x0,
-            "rule": format!(
-                "modes = local maxima of the P marginal with p > {MIN_PEAK}, neighbouring \
-                 maxima merged (the lower dropped) unless the minimum between them is below \
-                 {DIP} × the smaller; bimodal = at least 2 modes"
-            ),
-            "bimodal_cells": bimodal_cells,
-            "surrogate_seconds": map_total_secs,
-            "surrogate_query_seconds": map_query_secs,
-            "surrogate_ms_per_cell": map_total_secs / (n * n) as f64 * 1e3,
-            "subgrid": {
-                "every": args.every,
-                "cells": cells_sub,
-                "fsp_seconds": fsp_secs_sub,
-                "fsp_ms_per_cell": fsp_per_cell * 1e3,
-                "surrogate_seconds": sur_secs_sub,
-                "agreement_bimodal": frac_bi,
-                "agreement_mode_count": frac_count,
-                "hellinger_marginal_P_median": h_median,
-                "hellinger_marginal_P_max": h_max,
-            },
-            "fsp_seconds_extrapolated": fsp_map_secs,
-            "fsp_all": full_json,
-            "examples": example_json,
-            "speedup": fsp_map_secs / map_total_secs,
-            "figure": ["bimodality.png", "bimodality.svg"],
-        },
+        "bimodality": bimodality_json(&ctx, &map, &g, full_json, example_json),
         "timing_note": "sequential, one process; wall-clock seconds on the machine that ran it",
     });
-    out.write(
+    ctx.out.write(
         "summary.json",
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
-    out.finish(summary)
+    ctx.out.finish(summary)
 }

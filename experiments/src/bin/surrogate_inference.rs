@@ -60,10 +60,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Parser;
 use crnkit::Network;
-use crnkit::cme::{FspOptions, solve_transient_with};
+use crnkit::cme::FspOptions;
 use crnkit::ssa::{AnySimulator, GridRecorder, Method, Simulator, TimeGrid};
 use crnkit::surrogate::{
-    InferenceSpec, Likelihood, McmcConfig, McmcResult, MleConfig, MleResult, Snapshots, Surrogate,
+    ExactLikelihood, ExactMleConfig, ExactModel, InferenceSpec, Likelihood, McmcConfig, McmcResult,
+    MleConfig, MleResult, Snapshots, Surrogate, cramer_rao_std_errors, fisher_information,
     hellinger,
 };
 use crnkit_experiments::Options;
@@ -133,16 +134,6 @@ struct Args {
     /// Do not copy the posterior SVG to docs/figures/surrogate_posterior.svg.
     #[arg(long)]
     no_docs: bool,
-}
-
-/// `net` with the parameters `params` (box order) and initial state `x0`.
-fn network_at(net: &Network, params: &[f64], x0: &[u64]) -> anyhow::Result<Network> {
-    let values: Vec<(&str, f64)> = NAMES.iter().copied().zip(params.iter().copied()).collect();
-    let mut n = net.with_parameters(&values)?;
-    for (i, &c) in x0.iter().enumerate() {
-        n.set_initial(i, c)?;
-    }
-    Ok(n)
 }
 
 /// Exact SSA snapshot data: for each time k of [`TIMES`], `n` independent cells from `x0`,
@@ -455,179 +446,53 @@ struct Exact {
     seconds: f64,
 }
 
-fn exact_at_truth(sur: &Surrogate, net: &Network, x0: &[u64], ip: usize) -> anyhow::Result<Exact> {
+fn exact_at_truth(ctx: &Ctx) -> anyhow::Result<Exact> {
+    let (sur, x0, ip) = (&ctx.sur, &ctx.x0, ctx.ip);
     let start = Instant::now();
-    let caps = sur.card.prompt.caps.clone();
-    let (joints, marginal, outside) = fsp(net, &TRUTH, x0, &caps, ip)?;
+    let law = ctx
+        .exact
+        .law_on_box(&TRUTH, &TIMES, &sur.card.prompt.caps)?;
     let seconds = start.elapsed().as_secs_f64();
+    let marginal: Vec<Vec<f64>> = law.marginals.iter().map(|m| m[ip].clone()).collect();
     let mut hj = Vec::new();
     let mut hm = Vec::new();
     for (k, &t) in TIMES.iter().enumerate() {
         let (_, q) = sur.joint_at(&TRUTH, x0, t)?;
-        hj.push(hellinger(&joints[k], &q));
+        hj.push(hellinger(&law.joint[k], &q));
         let qm = sur.marginal_at(ip, &TRUTH, x0, t)?;
         hm.push(hellinger(&marginal[k], &qm));
     }
     Ok(Exact {
-        joint: joints,
+        joint: law.joint,
         marginal,
         hellinger_joint: hj,
         hellinger_marginal: hm,
-        outside,
+        outside: law.outside,
         seconds,
     })
 }
 
-/// Per time of [`TIMES`]: the FSP joint on the caps' box (lexicographic order, like
-/// [`Surrogate::joint_at`]), the marginal of species `ip` on 0..=cap, and the mass beyond
-/// the box, at rates `params`.
-type FspSlices = (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>);
-
-fn fsp(
-    net: &Network,
-    params: &[f64],
-    x0: &[u64],
-    caps: &[u32],
-    ip: usize,
-) -> anyhow::Result<FspSlices> {
-    let compiled = network_at(net, params, x0)?.compile();
-    let grid = TimeGrid::from_times(TIMES.to_vec())?;
-    let opts = FspOptions {
-        tol: FSP_TOL,
-        ..FspOptions::default()
-    };
-    let box_len: usize = caps.iter().map(|&c| c as usize + 1).product();
-    let mut joints = Vec::new();
-    let mut marginal = Vec::new();
-    let mut outside = Vec::new();
-    solve_transient_with(&compiled, &grid, &opts, |s| {
-        let mut joint = vec![0.0; box_len];
-        let mut marg = vec![0.0; caps[ip] as usize + 1];
-        let mut out = 0.0;
-        for (st, &p) in s.space.iter().zip(s.p) {
-            if st.iter().zip(caps).all(|(&v, &c)| v <= c) {
-                let k = st
-                    .iter()
-                    .zip(caps)
-                    .fold(0usize, |a, (&v, &c)| a * (c as usize + 1) + v as usize);
-                joint[k] += p;
-                marg[st[ip] as usize] += p;
-            } else {
-                out += p;
-            }
-        }
-        joints.push(joint);
-        marginal.push(marg);
-        outside.push(out);
-    })?;
-    Ok((joints, marginal, outside))
-}
+/// A square matrix (box order), as rows.
+type Matrix = Vec<Vec<f64>>;
 
 /// Expected Fisher information (4 × 4, box order) of one cell measured at each of
-/// [`TIMES`] (summed over the times) at θ*: Σ_t Σ_x p(x) ∂_j ln p(x) ∂_k ln p(x), with
-/// ∂_j ln p by central differences of step [`FD_STEP`] · θ*_j. Returned for the exact CME
-/// (FSP) and for the surrogate (its own q in place of p). With n cells per time the
-/// Cramér–Rao covariance is I⁻¹ / n.
-fn fisher(
-    sur: &Surrogate,
-    net: &Network,
-    x0: &[u64],
-    ip: usize,
-    p0: &[Vec<f64>],
-) -> anyhow::Result<(Matrix4, Matrix4)> {
-    let caps = sur.card.prompt.caps.clone();
-    let q0: Vec<Vec<f64>> = TIMES
-        .iter()
-        .map(|&t| Ok(sur.joint_at(&TRUTH, x0, t)?.1))
-        .collect::<anyhow::Result<_>>()?;
-    // dp[j][k][x], dq[j][k][x]: ∂_j ln p and ∂_j ln q at time k, state x.
-    let mut dp = Vec::new();
-    let mut dq = Vec::new();
-    for j in 0..4 {
-        let h = FD_STEP * TRUTH[j];
-        let (mut up, mut dn) = (TRUTH, TRUTH);
-        up[j] += h;
-        dn[j] -= h;
-        let (pu, _, _) = fsp(net, &up, x0, &caps, ip)?;
-        let (pd, _, _) = fsp(net, &dn, x0, &caps, ip)?;
-        let diff = |a: &[f64], b: &[f64]| -> Vec<f64> {
-            a.iter()
-                .zip(b)
-                .map(|(&a, &b)| {
-                    if a > 0.0 && b > 0.0 {
-                        (a.ln() - b.ln()) / (2.0 * h)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        };
-        dp.push(
-            (0..TIMES.len())
-                .map(|k| diff(&pu[k], &pd[k]))
-                .collect::<Vec<_>>(),
-        );
-        let mut dqj = Vec::new();
-        for &t in &TIMES {
-            let qu = sur.joint_at(&up, x0, t)?.1;
-            let qd = sur.joint_at(&dn, x0, t)?.1;
-            dqj.push(diff(&qu, &qd));
-        }
-        dq.push(dqj);
-    }
-    let info = |w: &[Vec<f64>], d: &[Vec<Vec<f64>>]| {
-        let mut m = [[0.0; 4]; 4];
-        for (a, row) in m.iter_mut().enumerate() {
-            for (b, v) in row.iter_mut().enumerate() {
-                *v = (0..TIMES.len())
-                    .map(|k| {
-                        w[k].iter()
-                            .enumerate()
-                            .map(|(x, &p)| p * d[a][k][x] * d[b][k][x])
-                            .sum::<f64>()
-                    })
-                    .sum();
-            }
-        }
-        m
+/// [`TIMES`] (summed over the times) at θ*, central differences of step [`FD_STEP`] · θ*_j:
+/// for the exact CME (FSP on the caps' box) and for the surrogate (its own q in place of
+/// p). With n cells per time the Cramér–Rao covariance is I⁻¹ / n.
+fn fisher(ctx: &Ctx) -> anyhow::Result<(Matrix, Matrix)> {
+    let (sur, x0) = (&ctx.sur, &ctx.x0);
+    let info_exact =
+        ctx.exact
+            .fisher_information(&TRUTH, &TIMES, &sur.card.prompt.caps, FD_STEP)?;
+    let q_at = |th: &[f64]| -> crnkit::Result<Vec<Vec<f64>>> {
+        TIMES
+            .iter()
+            .map(|&t| Ok(sur.joint_at(th, x0, t)?.1))
+            .collect()
     };
-    Ok((info(p0, &dp), info(&q0, &dq)))
-}
-
-/// A 4 × 4 matrix (box order).
-type Matrix4 = [[f64; 4]; 4];
-
-/// The diagonal of the inverse of a symmetric positive definite 4 × 4 matrix
-/// (Gauss–Jordan); NaN when it is singular.
-fn inverse_diagonal(m: &Matrix4) -> [f64; 4] {
-    let mut a = [[0.0; 8]; 4];
-    for i in 0..4 {
-        a[i][..4].copy_from_slice(&m[i]);
-        a[i][4 + i] = 1.0;
-    }
-    for c in 0..4 {
-        let piv = (c..4)
-            .max_by(|&x, &y| a[x][c].abs().total_cmp(&a[y][c].abs()))
-            .unwrap_or(c);
-        a.swap(c, piv);
-        let d = a[c][c];
-        if d.abs() < 1e-300 {
-            return [f64::NAN; 4];
-        }
-        for v in a[c].iter_mut() {
-            *v /= d;
-        }
-        for r in 0..4 {
-            if r != c {
-                let f = a[r][c];
-                let row_c = a[c];
-                for (v, w) in a[r].iter_mut().zip(row_c) {
-                    *v -= f * w;
-                }
-            }
-        }
-    }
-    [a[0][4], a[1][5], a[2][6], a[3][7]]
+    let q0 = q_at(&TRUTH)?;
+    let info_sur = fisher_information(&TRUTH, FD_STEP, &q0, q_at)?;
+    Ok((info_exact, info_sur))
 }
 
 /// "Data" whose empirical law is the exact CME at θ*: at each time, round(p*(x) · n) cells
@@ -665,136 +530,28 @@ fn exact_snapshots(
     Ok(Snapshots::new(species, &times, &counts)?)
 }
 
-/// −ln L(θ) of `data` under the exact CME (FSP, tolerance [`FSP_TOL`]) at rates `params`;
-/// states beyond the caps' box get probability 0 (+∞; none occur at θ*).
-fn exact_nll(
-    net: &Network,
-    params: &[f64],
-    x0: &[u64],
-    caps: &[u32],
-    data: &Snapshots,
-) -> anyhow::Result<f64> {
-    if params.iter().any(|&v| !(v > 0.0 && v.is_finite())) {
-        return Ok(f64::INFINITY);
-    }
-    let (joints, _, _) = fsp(net, params, x0, caps, 0)?;
-    let mut nll = 0.0;
-    for (t, st, n) in data.rows() {
-        let Some(k) = TIMES.iter().position(|&s| s == t) else {
-            bail!("data time {t} is not a snapshot time");
-        };
-        let mut idx = 0usize;
-        for (&v, &c) in st.iter().zip(caps) {
-            if v > c {
-                return Ok(f64::INFINITY);
-            }
-            idx = idx * (c as usize + 1) + v as usize;
-        }
-        let p = joints[k][idx];
-        if p <= 0.0 {
-            return Ok(f64::INFINITY);
-        }
-        nll -= n as f64 * p.ln();
-    }
-    Ok(nll)
-}
-
-/// The exact-CME maximum-likelihood estimate: Nelder–Mead on u = ln θ from `start`
-/// (initial simplex ±5 % per rate), until the simplex's values agree to 1e-7 (absolute,
-/// in nats) or after `max_evals` evaluations. Returns (θ̂, −ln L, evaluations).
-fn exact_mle(
-    net: &Network,
-    start: &[f64],
-    x0: &[u64],
-    caps: &[u32],
-    data: &Snapshots,
-    max_evals: usize,
-) -> anyhow::Result<(Vec<f64>, f64, usize)> {
-    let n = start.len();
-    let f = |u: &[f64]| -> anyhow::Result<f64> {
-        let th: Vec<f64> = u.iter().map(|v| v.exp()).collect();
-        exact_nll(net, &th, x0, caps, data)
-    };
-    let u0: Vec<f64> = start.iter().map(|v| v.ln()).collect();
-    let mut simplex = vec![u0.clone()];
-    for j in 0..n {
-        let mut u = u0.clone();
-        u[j] += 0.05;
-        simplex.push(u);
-    }
-    let mut vals = simplex
-        .iter()
-        .map(|u| f(u))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut evals = n + 1;
-    while evals < max_evals {
-        let mut order: Vec<usize> = (0..=n).collect();
-        order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
-        simplex = order.iter().map(|&i| simplex[i].clone()).collect();
-        vals = order.iter().map(|&i| vals[i]).collect();
-        if (vals[n] - vals[0]).abs() < 1e-7 {
-            break;
-        }
-        let centroid: Vec<f64> = (0..n)
-            .map(|j| simplex[..n].iter().map(|u| u[j]).sum::<f64>() / n as f64)
-            .collect();
-        let along = |a: f64| -> Vec<f64> {
-            (0..n)
-                .map(|j| centroid[j] + a * (simplex[n][j] - centroid[j]))
-                .collect()
-        };
-        let xr = along(-1.0);
-        let fr = f(&xr)?;
-        evals += 1;
-        if fr < vals[0] {
-            let xe = along(-2.0);
-            let fe = f(&xe)?;
-            evals += 1;
-            if fe < fr {
-                (simplex[n], vals[n]) = (xe, fe);
-            } else {
-                (simplex[n], vals[n]) = (xr, fr);
-            }
-        } else if fr < vals[n - 1] {
-            (simplex[n], vals[n]) = (xr, fr);
-        } else {
-            let xc = if fr < vals[n] {
-                along(-0.5)
-            } else {
-                along(0.5)
-            };
-            let fc = f(&xc)?;
-            evals += 1;
-            if fc < vals[n].min(fr) {
-                (simplex[n], vals[n]) = (xc, fc);
-            } else {
-                // Shrink toward the best vertex.
-                for i in 1..=n {
-                    let u: Vec<f64> = (0..n)
-                        .map(|j| simplex[0][j] + 0.5 * (simplex[i][j] - simplex[0][j]))
-                        .collect();
-                    vals[i] = f(&u)?;
-                    simplex[i] = u;
-                }
-                evals += n;
-            }
-        }
-    }
-    let best = (0..=n)
-        .min_by(|&a, &b| vals[a].total_cmp(&vals[b]))
-        .unwrap_or(0);
-    Ok((
-        simplex[best].iter().map(|v| v.exp()).collect(),
-        vals[best],
-        evals,
-    ))
-}
-
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-fn main() -> anyhow::Result<()> {
+/// What every step of the study shares.
+struct Ctx {
+    args: Args,
+    out: Study,
+    sur: Surrogate,
+    species: Vec<String>,
+    /// Index of species P.
+    ip: usize,
+    /// The initial state of every cell.
+    x0: Vec<u64>,
+    /// The surrogate's network under the exact CME (FSP, tolerance [`FSP_TOL`]).
+    exact: ExactModel,
+    /// All four rates free, from `x0`.
+    spec_all: InferenceSpec,
+}
+
+/// Check the arguments, open the output folder and load the surrogate.
+fn setup() -> anyhow::Result<Ctx> {
     let args = Args::parse();
     if !args.model.join("card.json").is_file() || !args.model.join("model.safetensors").is_file() {
         eprintln!(
@@ -811,7 +568,6 @@ fn main() -> anyhow::Result<()> {
         bail!("--small-cells must not exceed --cells (the small data sets are subsets)");
     }
     let out = Study::with_options(STUDY, args.common.clone())?;
-    let seed = args.common.seed;
     let sur = Surrogate::load(&args.model)
         .with_context(|| format!("loading the surrogate in {}", args.model.display()))?;
     let names = sur.card.prompt.params.names.clone();
@@ -827,57 +583,64 @@ fn main() -> anyhow::Result<()> {
         .position(|s| s == "P")
         .context("the surrogate has no species P")?;
     let x0 = vec![0u64; species.len()];
-    let net = sur.network()?;
-    let truth_net = network_at(&net, &TRUTH, &x0)?;
-
-    // The exact CME at θ* (surrogate accuracy there).
-    let exact = exact_at_truth(&sur, &net, &x0, ip)?;
-    for (k, &t) in TIMES.iter().enumerate() {
-        eprintln!(
-            "t = {t:>4}: Hellinger surrogate vs FSP at the truth: joint {:.4}, P marginal {:.4} \
-             (FSP mass beyond the caps {:.1e})",
-            exact.hellinger_joint[k], exact.hellinger_marginal[k], exact.outside[k]
-        );
-    }
-
-    // The surrogate's pseudo-true rates (infinite-data MLE on the exact CME at θ*).
-    let t0 = Instant::now();
-    let pseudo_data = exact_snapshots(&species, &sur.card.prompt.caps, &exact, PSEUDO_CELLS)?;
+    let opts = FspOptions {
+        tol: FSP_TOL,
+        ..FspOptions::default()
+    };
+    let exact = ExactModel::new(&sur.network()?, &names, &x0, opts)?;
     let spec_all = InferenceSpec {
         initial: Some(x0.clone()),
         ..InferenceSpec::default()
     };
-    let pseudo = Likelihood::new(&sur, &pseudo_data, &spec_all)?.mle(&MleConfig::default())?;
+    Ok(Ctx {
+        args,
+        out,
+        sur,
+        species,
+        ip,
+        x0,
+        exact,
+        spec_all,
+    })
+}
+
+/// The surrogate's pseudo-true rates (infinite-data MLE on the exact CME at θ*).
+fn pseudo_truth(ctx: &Ctx, exact: &Exact) -> anyhow::Result<(MleResult, MleFit)> {
+    let t0 = Instant::now();
+    let caps = &ctx.sur.card.prompt.caps;
+    let pseudo_data = exact_snapshots(&ctx.species, caps, exact, PSEUDO_CELLS)?;
+    let pseudo =
+        Likelihood::new(&ctx.sur, &pseudo_data, &ctx.spec_all)?.mle(&MleConfig::default())?;
     let pseudo_secs = t0.elapsed().as_secs_f64();
     let pseudo_fit = mle_fit("exact_cme", 0, "pseudo_truth", &pseudo, pseudo_secs);
+    let cells = ctx.args.cells;
     eprintln!(
         "surrogate's pseudo-true rates (MLE on the exact CME at the truth, {} cells; SE scaled \
-         to {} cells per time):",
+         to {cells} cells per time):",
         pseudo_data.num_cells(),
-        args.cells
     );
-    let scale_se = (PSEUDO_CELLS / args.cells as f64).sqrt();
+    let scale_se = (PSEUDO_CELLS / cells as f64).sqrt();
     for j in 0..4 {
         eprintln!(
-            "    {:>7} = {:>8.4} (bias {:+6.1} %, {:+.1} SE of {} cells per time)",
+            "    {:>7} = {:>8.4} (bias {:+6.1} %, {:+.1} SE of {cells} cells per time)",
             NAMES[j],
             pseudo.estimate[j],
             100.0 * pseudo_fit.rel_err[j],
             (pseudo.estimate[j] - TRUTH[j]) / (pseudo.std_error[j] * scale_se),
-            args.cells
         );
     }
+    Ok((pseudo, pseudo_fit))
+}
 
-    // Cramér–Rao standard errors: exact CME against the surrogate's own information.
-    let (info_exact, info_sur) = fisher(&sur, &net, &x0, ip, &exact.joint)?;
-    let (ve, vs) = (inverse_diagonal(&info_exact), inverse_diagonal(&info_sur));
-    let crb = |v: &[f64; 4], n: usize| -> Vec<f64> {
-        v.iter().map(|x| (x / n as f64).max(0.0).sqrt()).collect()
-    };
-    let crb_json: Vec<Value> = [args.cells, args.small_cells]
+/// Cramér–Rao standard errors at θ* for both designs, exact CME against the surrogate's own
+/// information: (the exact information, the JSON of both designs).
+fn cramer_rao(ctx: &Ctx) -> anyhow::Result<(Matrix, Vec<Value>)> {
+    let (info_exact, info_sur) = fisher(ctx)?;
+    let crb_json: Vec<Value> = [ctx.args.cells, ctx.args.small_cells]
         .iter()
         .map(|&n| {
-            let (e, q) = (crb(&ve, n), crb(&vs, n));
+            let e = cramer_rao_std_errors(&info_exact, n);
+            let q = cramer_rao_std_errors(&info_sur, n);
             eprintln!(
                 "Cramér–Rao standard errors at the truth, {n} cells per time (exact CME / \
                  surrogate):"
@@ -894,301 +657,386 @@ fn main() -> anyhow::Result<()> {
             json!({"cells_per_time": n, "exact": e, "surrogate": q})
         })
         .collect();
+    Ok((info_exact, crb_json))
+}
 
-    // Synthetic data.
+/// The data seed of data set `d`.
+fn data_seed(seed: u64, d: usize) -> u64 {
+    seed.wrapping_add(7919 * (d as u64 + 1))
+}
+
+/// The synthetic data of every data set (per data set, per time, the flat states) and the
+/// seconds the SSA took.
+fn simulate_all(ctx: &Ctx) -> anyhow::Result<(Vec<Vec<Vec<u64>>>, f64)> {
+    let truth_net = ctx.exact.network_at(&TRUTH)?;
     let t_sim = Instant::now();
-    let data_seed = |d: usize| seed.wrapping_add(7919 * (d as u64 + 1));
-    let cells: Vec<Vec<Vec<u64>>> = (0..args.datasets)
-        .map(|d| simulate(&truth_net, &x0, args.cells, data_seed(d)))
+    let cells: Vec<Vec<Vec<u64>>> = (0..ctx.args.datasets)
+        .map(|d| {
+            simulate(
+                &truth_net,
+                &ctx.x0,
+                ctx.args.cells,
+                data_seed(ctx.args.common.seed, d),
+            )
+        })
         .collect::<anyhow::Result<_>>()?;
     let sim_secs = t_sim.elapsed().as_secs_f64();
     eprintln!(
         "SSA: {} data sets × {} cells × {} times in {sim_secs:.1} s",
-        args.datasets,
-        args.cells,
+        ctx.args.datasets,
+        ctx.args.cells,
         TIMES.len()
     );
+    Ok((cells, sim_secs))
+}
 
-    let designs = [
-        (
-            "per_time_".to_string() + &args.cells.to_string(),
-            args.cells,
-        ),
-        (
-            "per_time_".to_string() + &args.small_cells.to_string(),
-            args.small_cells,
-        ),
-    ];
-    let mcmc_cfg = |d: usize| McmcConfig {
-        chains: args.chains,
-        burn_in: args.burn_in,
-        samples: args.samples,
-        seed: seed.wrapping_add(d as u64),
-        ..McmcConfig::default()
-    };
-    let mut mle_csv = String::from(
-        "design,dataset,fit,rate,truth,estimate,std_error,relative_std_error,relative_error,z,\
-         identifiable,within_10_percent,on_boundary,log_likelihood,seconds\n",
-    );
-    let mut mcmc_csv = String::from(
-        "design,dataset,rate,truth,mean,sd,q025,q50,q975,rhat,contains_truth,\
-         contains_pseudo_truth,acceptance,seconds\n",
-    );
-    let mut design_json = Vec::new();
-    // What the figure needs (data set 0 of the large design).
-    let mut figure: Option<(Snapshots, MleResult, McmcResult)> = None;
-    for (name, per_time) in &designs {
-        let mut sets = Vec::new();
-        let mut covered = [0usize; 4];
-        let mut covered_pseudo = [0usize; 4];
-        let mut ident_count = [0usize; 4];
-        let mut within_count = [0usize; 4];
-        let mut rel_errs: Vec<[f64; 4]> = Vec::new();
-        let mut ex_rel_errs: Vec<[f64; 4]> = Vec::new();
-        let mut ex_within = [0usize; 4];
-        let mut ex_covered = [0usize; 4];
-        let mut ses: [Vec<f64>; 4] = Default::default();
-        let mut mle_secs = Vec::new();
-        let mut mcmc_secs = Vec::new();
-        let mut rhat_max: f64 = 0.0;
-        let mut accept_ok = 0usize;
-        for (d, c) in cells.iter().enumerate() {
-            let data = snapshots(&species, c, *per_time)?;
-            let lik = Likelihood::new(&sur, &data, &spec_all)?;
-            let t0 = Instant::now();
-            let mle = lik.mle(&MleConfig {
-                seed: d as u64,
-                ..MleConfig::default()
-            })?;
-            let secs = t0.elapsed().as_secs_f64();
-            mle_secs.push(secs);
-            let free_fit = mle_fit(name, d, "all_free", &mle, secs);
-            mle_csv.extend(free_fit.csv.iter().map(|l| l.clone() + "\n"));
+/// The CSV tables of every fit, filled as the fits come.
+struct Tables {
+    mle: String,
+    mcmc: String,
+}
+
+impl Tables {
+    fn new() -> Tables {
+        Tables {
+            mle: String::from(
+                "design,dataset,fit,rate,truth,estimate,std_error,relative_std_error,relative_error,z,\
+                 identifiable,within_10_percent,on_boundary,log_likelihood,seconds\n",
+            ),
+            mcmc: String::from(
+                "design,dataset,rate,truth,mean,sd,q025,q50,q975,rhat,contains_truth,\
+                 contains_pseudo_truth,acceptance,seconds\n",
+            ),
+        }
+    }
+}
+
+/// Tallies of one design over its data sets.
+#[derive(Default)]
+struct Tally {
+    sets: Vec<Value>,
+    covered: [usize; 4],
+    covered_pseudo: [usize; 4],
+    ident_count: [usize; 4],
+    within_count: [usize; 4],
+    rel_errs: Vec<[f64; 4]>,
+    ex_rel_errs: Vec<[f64; 4]>,
+    ex_within: [usize; 4],
+    ex_covered: [usize; 4],
+    ses: [Vec<f64>; 4],
+    mle_secs: Vec<f64>,
+    mcmc_secs: Vec<f64>,
+    rhat_max: f64,
+    accept_ok: usize,
+}
+
+/// What the figure needs (data set 0 of the large design).
+type FigureData = (Snapshots, MleResult, McmcResult);
+
+/// One design (cells per time) over every data set.
+struct DesignRun<'a> {
+    ctx: &'a Ctx,
+    pseudo: &'a MleResult,
+    /// The exact Fisher information of one cell per time at θ*.
+    info_exact: &'a [Vec<f64>],
+    name: &'a str,
+    per_time: usize,
+    tables: &'a mut Tables,
+    t: Tally,
+}
+
+impl DesignRun<'_> {
+    /// Every fit of data set `d` (`c`: its cells per time), tallied; the data and the
+    /// all-free MLE and MH for the figure.
+    fn dataset(&mut self, d: usize, c: &[Vec<u64>]) -> anyhow::Result<FigureData> {
+        let ctx = self.ctx;
+        let data = snapshots(&ctx.species, c, self.per_time)?;
+        let lik = Likelihood::new(&ctx.sur, &data, &ctx.spec_all)?;
+        let (mle, free_fit) = self.surrogate_mle(d, &data, &lik)?;
+        let exact_json = self.exact_mle(d, &data, &mle.estimate)?;
+        let all_ident_within = self.tally_free(&free_fit, &mle);
+        let fixed_json = self.weak_fixed(d, &data, &free_fit)?;
+        let (mh, mh_json, all_cover) = self.mcmc(d, &lik)?;
+        self.t.accept_ok += usize::from(all_cover && all_ident_within);
+        self.t.sets.push(json!({
+            "dataset": d,
+            "data_seed": data_seed(ctx.args.common.seed, d),
+            "cells": data.num_cells(),
+            "distinct_rows": data.num_rows(),
+            "mle_all_free": free_fit.json,
+            "mle_weak_fixed": fixed_json,
+            "mle_exact_cme": exact_json,
+            "mcmc": mh_json,
+            "identifiable_within_10_percent": all_ident_within,
+            "all_intervals_contain_truth": all_cover,
+        }));
+        Ok((data, mle, mh))
+    }
+
+    /// The surrogate MLE of all four rates.
+    fn surrogate_mle(
+        &mut self,
+        d: usize,
+        data: &Snapshots,
+        lik: &Likelihood,
+    ) -> anyhow::Result<(MleResult, MleFit)> {
+        let name = self.name;
+        let t0 = Instant::now();
+        let mle = lik.mle(&MleConfig {
+            seed: d as u64,
+            ..MleConfig::default()
+        })?;
+        let secs = t0.elapsed().as_secs_f64();
+        self.t.mle_secs.push(secs);
+        let free_fit = mle_fit(name, d, "all_free", &mle, secs);
+        self.tables
+            .mle
+            .extend(free_fit.csv.iter().map(|l| l.clone() + "\n"));
+        eprintln!(
+            "[{name} #{d}] {} cells, {} rows; MLE ({secs:.1} s, {} iterations):",
+            data.num_cells(),
+            data.num_rows(),
+            mle.iterations
+        );
+        for j in 0..4 {
             eprintln!(
-                "[{name} #{d}] {} cells, {} rows; MLE ({secs:.1} s, {} iterations):",
-                data.num_cells(),
-                data.num_rows(),
-                mle.iterations
+                "    {:>7} = {:>8.4} ± {:<8.4} (truth {:>5}, error {:+6.1} %, rel SE \
+                 {:5.1} %{}{})",
+                NAMES[j],
+                mle.estimate[j],
+                mle.std_error[j],
+                TRUTH[j],
+                100.0 * free_fit.rel_err[j],
+                100.0 * mle.std_error[j] / mle.estimate[j],
+                if free_fit.identifiable[j] {
+                    ""
+                } else {
+                    ", weak"
+                },
+                if mle.on_boundary[j] {
+                    ", on the box edge"
+                } else {
+                    ""
+                },
             );
-            for j in 0..4 {
-                eprintln!(
-                    "    {:>7} = {:>8.4} ± {:<8.4} (truth {:>5}, error {:+6.1} %, rel SE \
-                     {:5.1} %{}{})",
+        }
+        Ok((mle, free_fit))
+    }
+
+    /// The same data under the exact CME likelihood, from the surrogate's estimate `start`:
+    /// separates the data's own scatter from the surrogate's error. Wald intervals use the
+    /// exact Cramér–Rao standard errors at θ*.
+    fn exact_mle(&mut self, d: usize, data: &Snapshots, start: &[f64]) -> anyhow::Result<Value> {
+        let name = self.name;
+        let t0 = Instant::now();
+        let cfg = ExactMleConfig {
+            max_evals: EXACT_MLE_EVALS,
+            ..ExactMleConfig::default()
+        };
+        let res = ExactLikelihood::new(&self.ctx.exact, data)?.mle(start, &cfg)?;
+        let (ex_est, ex_ll, ex_evals) = (res.estimate, res.log_likelihood, res.evaluations);
+        let ex_secs = t0.elapsed().as_secs_f64();
+        let ex_se = cramer_rao_std_errors(self.info_exact, self.per_time);
+        let ex_rel: Vec<f64> = (0..4).map(|j| ex_est[j] / TRUTH[j] - 1.0).collect();
+        let ex_wald: Vec<bool> = (0..4)
+            .map(|j| (ex_est[j] - TRUTH[j]).abs() <= 1.96 * ex_se[j])
+            .collect();
+        eprintln!(
+            "    exact-CME MLE ({ex_secs:.1} s, {ex_evals} FSP solves): {}",
+            (0..4)
+                .map(|j| format!(
+                    "{} = {:.4} ({:+.1} %{})",
                     NAMES[j],
-                    mle.estimate[j],
-                    mle.std_error[j],
-                    TRUTH[j],
-                    100.0 * free_fit.rel_err[j],
-                    100.0 * mle.std_error[j] / mle.estimate[j],
-                    if free_fit.identifiable[j] {
-                        ""
-                    } else {
-                        ", weak"
-                    },
-                    if mle.on_boundary[j] {
-                        ", on the box edge"
-                    } else {
-                        ""
-                    },
-                );
-            }
-            // The same data under the exact CME likelihood: separates the data's own
-            // scatter from the surrogate's error. Wald intervals use the exact Cramér–Rao
-            // standard errors at θ*.
-            let t0 = Instant::now();
-            let (ex_est, ex_nll, ex_evals) = exact_mle(
-                &net,
-                &mle.estimate,
-                &x0,
-                &sur.card.prompt.caps,
-                &data,
-                EXACT_MLE_EVALS,
-            )?;
-            let ex_secs = t0.elapsed().as_secs_f64();
-            let ex_se = crb(&ve, *per_time);
-            let ex_rel: Vec<f64> = (0..4).map(|j| ex_est[j] / TRUTH[j] - 1.0).collect();
-            let ex_wald: Vec<bool> = (0..4)
-                .map(|j| (ex_est[j] - TRUTH[j]).abs() <= 1.96 * ex_se[j])
-                .collect();
-            eprintln!(
-                "    exact-CME MLE ({ex_secs:.1} s, {ex_evals} FSP solves): {}",
-                (0..4)
-                    .map(|j| format!(
-                        "{} = {:.4} ({:+.1} %{})",
-                        NAMES[j],
-                        ex_est[j],
-                        100.0 * ex_rel[j],
-                        if ex_wald[j] {
-                            ""
-                        } else {
-                            ", Wald interval misses"
-                        }
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            for j in 0..4 {
-                let z = (ex_est[j] - TRUTH[j]) / ex_se[j];
-                mle_csv.push_str(&format!(
-                    "{name},{d},exact_cme_mle,{},{},{},{},{},{},{z},{},{},false,{},{ex_secs}\n",
-                    NAMES[j],
-                    TRUTH[j],
                     ex_est[j],
-                    ex_se[j],
-                    ex_se[j] / TRUTH[j],
-                    ex_rel[j],
-                    ex_se[j] / TRUTH[j] < REL_SE_MAX,
-                    ex_rel[j].abs() < REL_ERR_MAX,
-                    -ex_nll,
-                ));
-                ex_within[j] += usize::from(ex_rel[j].abs() < REL_ERR_MAX);
-                ex_covered[j] += usize::from(ex_wald[j]);
-            }
-            ex_rel_errs.push([ex_rel[0], ex_rel[1], ex_rel[2], ex_rel[3]]);
-            let exact_json = json!({
-                "estimate": ex_est,
-                "relative_error": ex_rel,
-                "cramer_rao_std_error": ex_se,
-                "wald_contains_truth": ex_wald,
-                "log_likelihood": -ex_nll,
-                "fsp_solves": ex_evals,
-                "seconds": ex_secs,
-            });
-
-            let mut all_ident_within = true;
-            for j in 0..4 {
-                ident_count[j] += usize::from(free_fit.identifiable[j]);
-                let within = free_fit.rel_err[j].abs() < REL_ERR_MAX;
-                within_count[j] += usize::from(within);
-                if free_fit.identifiable[j] && !within {
-                    all_ident_within = false;
-                }
-            }
-            for (j, se) in ses.iter_mut().enumerate() {
-                se.push(mle.std_error[j]);
-            }
-            rel_errs.push([
-                free_fit.rel_err[0],
-                free_fit.rel_err[1],
-                free_fit.rel_err[2],
-                free_fit.rel_err[3],
-            ]);
-
-            // Weak rates fixed at the truth.
-            let weak: Vec<usize> = (0..4).filter(|&j| !free_fit.identifiable[j]).collect();
-            let fixed_json = if !weak.is_empty() && weak.len() < 4 {
-                let spec = InferenceSpec {
-                    free: (0..4)
-                        .filter(|j| !weak.contains(j))
-                        .map(|j| NAMES[j].to_string())
-                        .collect(),
-                    fixed: weak
-                        .iter()
-                        .map(|&j| (NAMES[j].to_string(), TRUTH[j]))
-                        .collect(),
-                    initial: Some(x0.clone()),
-                };
-                let lik_f = Likelihood::new(&sur, &data, &spec)?;
-                let t0 = Instant::now();
-                let res = lik_f.mle(&MleConfig {
-                    seed: d as u64,
-                    ..MleConfig::default()
-                })?;
-                let secs = t0.elapsed().as_secs_f64();
-                let fit = mle_fit(name, d, "weak_fixed", &res, secs);
-                mle_csv.extend(fit.csv.iter().map(|l| l.clone() + "\n"));
-                eprintln!(
-                    "    with {} fixed at the truth ({secs:.1} s):",
-                    weak.iter()
-                        .map(|&j| NAMES[j])
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                for (j, n) in res.names.iter().enumerate() {
-                    eprintln!(
-                        "    {n:>7} = {:>8.4} ± {:<8.4} (error {:+6.1} %)",
-                        res.estimate[j],
-                        res.std_error[j],
-                        100.0 * fit.rel_err[j]
-                    );
-                }
-                let mut v = fit.json;
-                v["fixed"] = json!(weak.iter().map(|&j| NAMES[j]).collect::<Vec<_>>());
-                v
-            } else {
-                Value::Null
-            };
-
-            // Metropolis–Hastings; run again twice as long while some R-hat ≥ RHAT_MAX.
-            let t0 = Instant::now();
-            let mut cfg = mcmc_cfg(d);
-            let mut mh = lik.mcmc(&cfg)?;
-            for _ in 0..MCMC_RETRIES {
-                if mh.summary.iter().all(|s| s.rhat < RHAT_MAX) {
-                    break;
-                }
-                cfg.burn_in *= 2;
-                cfg.samples *= 2;
-                eprintln!(
-                    "    MH: R-hat {:.3} >= {RHAT_MAX}, running again with {} + {} per chain",
-                    mh.summary.iter().map(|s| s.rhat).fold(0.0, f64::max),
-                    cfg.burn_in,
-                    cfg.samples
-                );
-                mh = lik.mcmc(&cfg)?;
-            }
-            let secs = t0.elapsed().as_secs_f64();
-            mcmc_secs.push(secs);
-            let (mut mh_json, rows, covers, covers_p) =
-                mcmc_fit(name, d, &mh, &pseudo.estimate, secs);
-            mh_json["burn_in"] = json!(cfg.burn_in);
-            mh_json["samples"] = json!(cfg.samples);
-            mcmc_csv.extend(rows.iter().map(|l| l.clone() + "\n"));
-            eprintln!(
-                "    MH ({secs:.1} s, {} chains × ({} + {}), acceptance {:.2}):",
-                cfg.chains, cfg.burn_in, cfg.samples, mh.acceptance
-            );
-            for (j, s) in mh.summary.iter().enumerate() {
-                eprintln!(
-                    "    {:>7}: mean {:>8.4}, sd {:<8.4} 95 % [{:.4}, {:.4}] R-hat {:.3} {}",
-                    s.name,
-                    s.mean,
-                    s.sd,
-                    s.q025,
-                    s.q975,
-                    s.rhat,
-                    if covers[j] {
-                        "contains the truth"
+                    100.0 * ex_rel[j],
+                    if ex_wald[j] {
+                        ""
                     } else {
-                        "MISSES the truth"
+                        ", Wald interval misses"
                     }
-                );
-                covered[j] += usize::from(covers[j]);
-                covered_pseudo[j] += usize::from(covers_p[j]);
-                rhat_max = rhat_max.max(s.rhat);
-            }
-            let all_cover = covers.iter().all(|&c| c);
-            accept_ok += usize::from(all_cover && all_ident_within);
-            sets.push(json!({
-                "dataset": d,
-                "data_seed": data_seed(d),
-                "cells": data.num_cells(),
-                "distinct_rows": data.num_rows(),
-                "mle_all_free": free_fit.json,
-                "mle_weak_fixed": fixed_json,
-                "mle_exact_cme": exact_json,
-                "mcmc": mh_json,
-                "identifiable_within_10_percent": all_ident_within,
-                "all_intervals_contain_truth": all_cover,
-            }));
-            if d == 0 && figure.is_none() {
-                figure = Some((data, mle, mh));
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for j in 0..4 {
+            let z = (ex_est[j] - TRUTH[j]) / ex_se[j];
+            self.tables.mle.push_str(&format!(
+                "{name},{d},exact_cme_mle,{},{},{},{},{},{},{z},{},{},false,{},{ex_secs}\n",
+                NAMES[j],
+                TRUTH[j],
+                ex_est[j],
+                ex_se[j],
+                ex_se[j] / TRUTH[j],
+                ex_rel[j],
+                ex_se[j] / TRUTH[j] < REL_SE_MAX,
+                ex_rel[j].abs() < REL_ERR_MAX,
+                ex_ll,
+            ));
+            self.t.ex_within[j] += usize::from(ex_rel[j].abs() < REL_ERR_MAX);
+            self.t.ex_covered[j] += usize::from(ex_wald[j]);
+        }
+        self.t
+            .ex_rel_errs
+            .push([ex_rel[0], ex_rel[1], ex_rel[2], ex_rel[3]]);
+        Ok(json!({
+            "estimate": ex_est,
+            "relative_error": ex_rel,
+            "cramer_rao_std_error": ex_se,
+            "wald_contains_truth": ex_wald,
+            "log_likelihood": ex_ll,
+            "fsp_solves": ex_evals,
+            "seconds": ex_secs,
+        }))
+    }
+
+    /// Tally the all-free MLE; whether every identifiable rate is within 10 %.
+    fn tally_free(&mut self, free_fit: &MleFit, mle: &MleResult) -> bool {
+        let mut all_ident_within = true;
+        for j in 0..4 {
+            self.t.ident_count[j] += usize::from(free_fit.identifiable[j]);
+            let within = free_fit.rel_err[j].abs() < REL_ERR_MAX;
+            self.t.within_count[j] += usize::from(within);
+            if free_fit.identifiable[j] && !within {
+                all_ident_within = false;
             }
         }
-        let n = args.datasets;
-        let per_rate: Vec<Value> = (0..4)
+        for (j, se) in self.t.ses.iter_mut().enumerate() {
+            se.push(mle.std_error[j]);
+        }
+        let re = &free_fit.rel_err;
+        self.t.rel_errs.push([re[0], re[1], re[2], re[3]]);
+        all_ident_within
+    }
+
+    /// The MLE with the weak rates of `free_fit` fixed at the truth (null when none or all
+    /// are weak).
+    fn weak_fixed(
+        &mut self,
+        d: usize,
+        data: &Snapshots,
+        free_fit: &MleFit,
+    ) -> anyhow::Result<Value> {
+        let weak: Vec<usize> = (0..4).filter(|&j| !free_fit.identifiable[j]).collect();
+        if weak.is_empty() || weak.len() == 4 {
+            return Ok(Value::Null);
+        }
+        let spec = InferenceSpec {
+            free: (0..4)
+                .filter(|j| !weak.contains(j))
+                .map(|j| NAMES[j].to_string())
+                .collect(),
+            fixed: weak
+                .iter()
+                .map(|&j| (NAMES[j].to_string(), TRUTH[j]))
+                .collect(),
+            initial: Some(self.ctx.x0.clone()),
+        };
+        let lik_f = Likelihood::new(&self.ctx.sur, data, &spec)?;
+        let t0 = Instant::now();
+        let res = lik_f.mle(&MleConfig {
+            seed: d as u64,
+            ..MleConfig::default()
+        })?;
+        let secs = t0.elapsed().as_secs_f64();
+        let fit = mle_fit(self.name, d, "weak_fixed", &res, secs);
+        self.tables
+            .mle
+            .extend(fit.csv.iter().map(|l| l.clone() + "\n"));
+        eprintln!(
+            "    with {} fixed at the truth ({secs:.1} s):",
+            weak.iter()
+                .map(|&j| NAMES[j])
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (j, n) in res.names.iter().enumerate() {
+            eprintln!(
+                "    {n:>7} = {:>8.4} ± {:<8.4} (error {:+6.1} %)",
+                res.estimate[j],
+                res.std_error[j],
+                100.0 * fit.rel_err[j]
+            );
+        }
+        let mut v = fit.json;
+        v["fixed"] = json!(weak.iter().map(|&j| NAMES[j]).collect::<Vec<_>>());
+        Ok(v)
+    }
+
+    /// Metropolis–Hastings settings of data set `d`.
+    fn mcmc_cfg(&self, d: usize) -> McmcConfig {
+        let args = &self.ctx.args;
+        McmcConfig {
+            chains: args.chains,
+            burn_in: args.burn_in,
+            samples: args.samples,
+            seed: args.common.seed.wrapping_add(d as u64),
+            ..McmcConfig::default()
+        }
+    }
+
+    /// Metropolis–Hastings, run again twice as long while some R-hat ≥ [`RHAT_MAX`]: the
+    /// result, its JSON, and whether every interval contains the truth.
+    fn mcmc(&mut self, d: usize, lik: &Likelihood) -> anyhow::Result<(McmcResult, Value, bool)> {
+        let t0 = Instant::now();
+        let mut cfg = self.mcmc_cfg(d);
+        let mut mh = lik.mcmc(&cfg)?;
+        for _ in 0..MCMC_RETRIES {
+            if mh.summary.iter().all(|s| s.rhat < RHAT_MAX) {
+                break;
+            }
+            cfg.burn_in *= 2;
+            cfg.samples *= 2;
+            eprintln!(
+                "    MH: R-hat {:.3} >= {RHAT_MAX}, running again with {} + {} per chain",
+                mh.summary.iter().map(|s| s.rhat).fold(0.0, f64::max),
+                cfg.burn_in,
+                cfg.samples
+            );
+            mh = lik.mcmc(&cfg)?;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        self.t.mcmc_secs.push(secs);
+        let (mut mh_json, rows, covers, covers_p) =
+            mcmc_fit(self.name, d, &mh, &self.pseudo.estimate, secs);
+        mh_json["burn_in"] = json!(cfg.burn_in);
+        mh_json["samples"] = json!(cfg.samples);
+        self.tables
+            .mcmc
+            .extend(rows.iter().map(|l| l.clone() + "\n"));
+        eprintln!(
+            "    MH ({secs:.1} s, {} chains × ({} + {}), acceptance {:.2}):",
+            cfg.chains, cfg.burn_in, cfg.samples, mh.acceptance
+        );
+        for (j, s) in mh.summary.iter().enumerate() {
+            eprintln!(
+                "    {:>7}: mean {:>8.4}, sd {:<8.4} 95 % [{:.4}, {:.4}] R-hat {:.3} {}",
+                s.name,
+                s.mean,
+                s.sd,
+                s.q025,
+                s.q975,
+                s.rhat,
+                if covers[j] {
+                    "contains the truth"
+                } else {
+                    "MISSES the truth"
+                }
+            );
+            self.t.covered[j] += usize::from(covers[j]);
+            self.t.covered_pseudo[j] += usize::from(covers_p[j]);
+            self.t.rhat_max = self.t.rhat_max.max(s.rhat);
+        }
+        let all_cover = covers.iter().all(|&c| c);
+        Ok((mh, mh_json, all_cover))
+    }
+
+    /// Per rate over the data sets, as JSON.
+    fn per_rate(&self) -> Vec<Value> {
+        let t = &self.t;
+        let n = self.ctx.args.datasets;
+        (0..4)
             .map(|j| {
-                let re: Vec<f64> = rel_errs.iter().map(|r| r[j]).collect();
+                let re: Vec<f64> = t.rel_errs.iter().map(|r| r[j]).collect();
                 let rms = (re.iter().map(|x| x * x).sum::<f64>() / n as f64).sqrt();
                 let mu = mean(&re);
                 let sd = TRUTH[j]
@@ -1196,22 +1044,30 @@ fn main() -> anyhow::Result<()> {
                         .sqrt();
                 json!({
                     "name": NAMES[j],
-                    "intervals_containing_truth": covered[j],
-                    "intervals_containing_pseudo_truth": covered_pseudo[j],
-                    "identifiable_in": ident_count[j],
-                    "mle_within_10_percent_in": within_count[j],
+                    "intervals_containing_truth": t.covered[j],
+                    "intervals_containing_pseudo_truth": t.covered_pseudo[j],
+                    "identifiable_in": t.ident_count[j],
+                    "mle_within_10_percent_in": t.within_count[j],
                     "mle_relative_error_mean": mean(&re),
                     "mle_relative_error_rms": rms,
                     "mle_relative_errors": re,
                     "mle_sd_across_datasets": sd,
-                    "mle_std_error_mean": mean(&ses[j]),
+                    "mle_std_error_mean": mean(&t.ses[j]),
                     "exact_mle_relative_errors":
-                        ex_rel_errs.iter().map(|r| r[j]).collect::<Vec<_>>(),
-                    "exact_mle_within_10_percent_in": ex_within[j],
-                    "exact_wald_intervals_containing_truth": ex_covered[j],
+                        t.ex_rel_errs.iter().map(|r| r[j]).collect::<Vec<_>>(),
+                    "exact_mle_within_10_percent_in": t.ex_within[j],
+                    "exact_wald_intervals_containing_truth": t.ex_covered[j],
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// Report the design over its data sets; its JSON.
+    fn finish(self) -> Value {
+        let name = self.name;
+        let n = self.ctx.args.datasets;
+        let per_rate = self.per_rate();
+        let t = self.t;
         eprintln!("[{name}] over {n} data sets:");
         for (j, v) in per_rate.iter().enumerate() {
             eprintln!(
@@ -1220,49 +1076,62 @@ fn main() -> anyhow::Result<()> {
                  across data sets {:.4}, mean SE {:.4}; exact-CME MLE within 10 % {}/{n}, its \
                  Wald interval contains the truth {}/{n}",
                 NAMES[j],
-                covered[j],
-                covered_pseudo[j],
-                ident_count[j],
-                within_count[j],
+                t.covered[j],
+                t.covered_pseudo[j],
+                t.ident_count[j],
+                t.within_count[j],
                 100.0 * v["mle_relative_error_mean"].as_f64().unwrap_or(f64::NAN),
                 100.0 * v["mle_relative_error_rms"].as_f64().unwrap_or(f64::NAN),
                 v["mle_sd_across_datasets"].as_f64().unwrap_or(f64::NAN),
                 v["mle_std_error_mean"].as_f64().unwrap_or(f64::NAN),
-                ex_within[j],
-                ex_covered[j],
+                t.ex_within[j],
+                t.ex_covered[j],
             );
         }
+        let accept_ok = t.accept_ok;
+        let rhat_max = t.rhat_max;
         eprintln!(
             "    acceptance (identifiable MLEs within 10 % and all 4 intervals contain the truth) \
              in {accept_ok}/{n}; MLE {:.1} s, MH {:.1} s on average; max R-hat {rhat_max:.3}",
-            mean(&mle_secs),
-            mean(&mcmc_secs)
+            mean(&t.mle_secs),
+            mean(&t.mcmc_secs)
         );
-        design_json.push(json!({
+        json!({
             "design": name,
-            "cells_per_time": per_time,
-            "cells": per_time * TIMES.len(),
-            "datasets": sets,
+            "cells_per_time": self.per_time,
+            "cells": self.per_time * TIMES.len(),
+            "datasets": t.sets,
             "per_rate": per_rate,
             "datasets_meeting_acceptance": accept_ok,
-            "mle_seconds_mean": mean(&mle_secs),
-            "mcmc_seconds_mean": mean(&mcmc_secs),
-            "mcmc_seconds": mcmc_secs,
+            "mle_seconds_mean": mean(&t.mle_secs),
+            "mcmc_seconds_mean": mean(&t.mcmc_secs),
+            "mcmc_seconds": t.mcmc_secs,
             "rhat_max": rhat_max,
-        }));
+        })
     }
+}
 
-    // MLE on every data set of the large design pooled.
+/// MLE on every data set of the large design pooled: (cells, fit).
+fn pooled_mle(
+    ctx: &Ctx,
+    cells: &[Vec<Vec<u64>>],
+    tables: &mut Tables,
+    pseudo_fit: &MleFit,
+) -> anyhow::Result<(u64, MleFit)> {
     let pooled_cells: Vec<Vec<u64>> = (0..TIMES.len())
         .map(|k| cells.iter().flat_map(|c| c[k].iter().copied()).collect())
         .collect();
-    let pooled = snapshots(&species, &pooled_cells, usize::MAX)?;
-    let lik_p = Likelihood::new(&sur, &pooled, &spec_all)?;
+    let pooled = snapshots(&ctx.species, &pooled_cells, usize::MAX)?;
+    let lik_p = Likelihood::new(&ctx.sur, &pooled, &ctx.spec_all)?;
     let t0 = Instant::now();
     let pm = lik_p.mle(&MleConfig::default())?;
     let pooled_fit = mle_fit("pooled", 0, "all_free", &pm, t0.elapsed().as_secs_f64());
-    mle_csv.extend(pooled_fit.csv.iter().map(|l| l.clone() + "\n"));
-    mle_csv.extend(pseudo_fit.csv.iter().map(|l| l.clone() + "\n"));
+    tables
+        .mle
+        .extend(pooled_fit.csv.iter().map(|l| l.clone() + "\n"));
+    tables
+        .mle
+        .extend(pseudo_fit.csv.iter().map(|l| l.clone() + "\n"));
     eprintln!(
         "all data sets pooled ({} cells): MLE ± SE, error vs truth, z:",
         pooled.num_cells()
@@ -1277,12 +1146,12 @@ fn main() -> anyhow::Result<()> {
             (pm.estimate[j] - TRUTH[j]) / pm.std_error[j]
         );
     }
+    Ok((pooled.num_cells(), pooled_fit))
+}
 
-    out.write("mle.csv", &mle_csv)?;
-    out.write("mcmc.csv", &mcmc_csv)?;
-
-    // Figure: data set 0 of the large design.
-    let (data, mle, mh) = figure.context("no data set")?;
+/// The posterior panels of the figure (one per rate) and their histograms as CSV.
+fn posterior_panels(fig: &FigureData, pseudo: &MleResult) -> (Vec<Panel>, String) {
+    let (_, mle, mh) = fig;
     let mut panels = Vec::new();
     let mut hist_csv = String::from("rate,bin_lo,bin_hi,density\n");
     for j in 0..4 {
@@ -1335,9 +1204,18 @@ fn main() -> anyhow::Result<()> {
             legend: j == 0,
         });
     }
+    (panels, hist_csv)
+}
+
+/// The data's P histogram at each time against the surrogate's P marginal at the MLE and
+/// the exact CME at θ*: panels and CSV.
+fn data_panels(ctx: &Ctx, fig: &FigureData, exact: &Exact) -> anyhow::Result<(Vec<Panel>, String)> {
+    let (data, mle, _) = fig;
+    let ip = ctx.ip;
+    let mut panels = Vec::new();
     let mut dm_csv = String::from("t,P,data_frequency,surrogate_at_mle,exact_at_truth\n");
     for (k, &t) in TIMES.iter().enumerate() {
-        let mut freq = vec![0.0; sur.card.prompt.caps[ip] as usize + 1];
+        let mut freq = vec![0.0; ctx.sur.card.prompt.caps[ip] as usize + 1];
         let mut n = 0.0;
         for (tt, st, m) in data.rows() {
             if tt == t {
@@ -1346,7 +1224,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         freq.iter_mut().for_each(|f| *f /= n.max(1.0));
-        let q = sur.marginal_at(ip, &mle.estimate, &x0, t)?;
+        let q = ctx.sur.marginal_at(ip, &mle.estimate, &ctx.x0, t)?;
         let e = &exact.marginal[k];
         let top = (0..freq.len())
             .filter(|&x| freq[x] > 0.0 || q.get(x).is_some_and(|&v| v > 1e-4))
@@ -1395,13 +1273,23 @@ fn main() -> anyhow::Result<()> {
             legend: k == 0,
         });
     }
+    Ok((panels, dm_csv))
+}
+
+/// The figure of data set 0 of the large design, its CSVs, and its copy under docs/
+/// (unless `--no-docs`); the SVG's size in bytes.
+fn figure(ctx: &Ctx, fig: &FigureData, pseudo: &MleResult, exact: &Exact) -> anyhow::Result<u64> {
+    let out = &ctx.out;
+    let (mut panels, hist_csv) = posterior_panels(fig, pseudo);
+    let (data_panels, dm_csv) = data_panels(ctx, fig, exact)?;
+    panels.extend(data_panels);
     let stem = out.dir().join("posterior");
     crnkit_experiments::save_grid(&stem, &panels, 2, (1800, 860))?;
     out.write("posterior_hist.csv", &hist_csv)?;
     out.write("data_vs_model.csv", &dm_csv)?;
     let svg = stem.with_extension("svg");
     let svg_bytes = std::fs::metadata(&svg)?.len();
-    if !args.no_docs {
+    if !ctx.args.no_docs {
         let dst = Path::new("docs/figures/surrogate_posterior.svg");
         if let Some(dir) = dst.parent() {
             std::fs::create_dir_all(dir)?;
@@ -1413,8 +1301,25 @@ fn main() -> anyhow::Result<()> {
             dst.display()
         );
     }
+    Ok(svg_bytes)
+}
 
-    let summary = json!({
+/// The study's results, for `summary.json`.
+struct Results {
+    sim_secs: f64,
+    designs: Vec<Value>,
+    pseudo_fit: MleFit,
+    pooled_cells: u64,
+    pooled_fit: MleFit,
+    crb: Vec<Value>,
+    first_design: String,
+    svg_bytes: u64,
+}
+
+/// `summary.json`.
+fn summary_json(ctx: &Ctx, exact: &Exact, r: Results) -> Value {
+    let args = &ctx.args;
+    json!({
         "model": args.model.display().to_string(),
         "truth": NAMES
             .iter()
@@ -1422,10 +1327,10 @@ fn main() -> anyhow::Result<()> {
             .map(|(n, v)| json!({"name": n, "value": v}))
             .collect::<Vec<_>>(),
         "times": TIMES,
-        "initial": x0,
-        "observed": species,
+        "initial": ctx.x0,
+        "observed": ctx.species,
         "datasets": args.datasets,
-        "ssa_seconds": sim_secs,
+        "ssa_seconds": r.sim_secs,
         "rules": {
             "identifiable": format!(
                 "relative standard error < {REL_SE_MAX} and not on the box edge"
@@ -1442,24 +1347,24 @@ fn main() -> anyhow::Result<()> {
             "max_reruns": MCMC_RETRIES,
             "prior": "uniform on the trained box",
         },
-        "designs": design_json,
+        "designs": r.designs,
         "pseudo_truth": {
             "method": "MLE on exact-CME data at the truth (round(p*(x) n) cells per state \
                        and time)",
             "cells_per_time": PSEUDO_CELLS,
             "std_error_note": "std errors are those of the pseudo data; multiply by \
                                sqrt(cells_per_time / n) for n cells per time",
-            "fit": pseudo_fit.json,
+            "fit": r.pseudo_fit.json,
         },
         "pooled_mle": {
-            "cells": pooled.num_cells(),
-            "fit": pooled_fit.json,
+            "cells": r.pooled_cells,
+            "fit": r.pooled_fit.json,
         },
         "cramer_rao_std_errors": {
             "method": "expected Fisher information of one cell at each time at the truth, \
                        central differences of ln p (step 1e-2 relative); exact = FSP, \
                        surrogate = its own q",
-            "designs": crb_json,
+            "designs": r.crb,
         },
         "surrogate_vs_fsp_at_truth": {
             "times": TIMES,
@@ -1470,14 +1375,78 @@ fn main() -> anyhow::Result<()> {
         },
         "figure": {
             "files": ["posterior.png", "posterior.svg"],
-            "design": designs[0].0,
+            "design": r.first_design,
             "dataset": 0,
-            "svg_bytes": svg_bytes,
+            "svg_bytes": r.svg_bytes,
         },
-    });
-    out.write(
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let ctx = setup()?;
+
+    // The exact CME at θ* (surrogate accuracy there).
+    let exact = exact_at_truth(&ctx)?;
+    for (k, &t) in TIMES.iter().enumerate() {
+        eprintln!(
+            "t = {t:>4}: Hellinger surrogate vs FSP at the truth: joint {:.4}, P marginal {:.4} \
+             (FSP mass beyond the caps {:.1e})",
+            exact.hellinger_joint[k], exact.hellinger_marginal[k], exact.outside[k]
+        );
+    }
+    let (pseudo, pseudo_fit) = pseudo_truth(&ctx, &exact)?;
+    let (info_exact, crb) = cramer_rao(&ctx)?;
+    let (cells, sim_secs) = simulate_all(&ctx)?;
+
+    let args = &ctx.args;
+    let designs = [
+        (format!("per_time_{}", args.cells), args.cells),
+        (format!("per_time_{}", args.small_cells), args.small_cells),
+    ];
+    let mut tables = Tables::new();
+    let mut design_json = Vec::new();
+    let mut fig: Option<FigureData> = None;
+    for (name, per_time) in &designs {
+        let mut run = DesignRun {
+            ctx: &ctx,
+            pseudo: &pseudo,
+            info_exact: &info_exact,
+            name,
+            per_time: *per_time,
+            tables: &mut tables,
+            t: Tally::default(),
+        };
+        for (d, c) in cells.iter().enumerate() {
+            let f = run.dataset(d, c)?;
+            if d == 0 && fig.is_none() {
+                fig = Some(f);
+            }
+        }
+        design_json.push(run.finish());
+    }
+    let (pooled_cells, pooled_fit) = pooled_mle(&ctx, &cells, &mut tables, &pseudo_fit)?;
+    ctx.out.write("mle.csv", &tables.mle)?;
+    ctx.out.write("mcmc.csv", &tables.mcmc)?;
+
+    let fig = fig.context("no data set")?;
+    let svg_bytes = figure(&ctx, &fig, &pseudo, &exact)?;
+    let summary = summary_json(
+        &ctx,
+        &exact,
+        Results {
+            sim_secs,
+            designs: design_json,
+            pseudo_fit,
+            pooled_cells,
+            pooled_fit,
+            crb,
+            first_design: designs[0].0.clone(),
+            svg_bytes,
+        },
+    );
+    ctx.out.write(
         "summary.json",
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
-    out.finish(summary)
+    ctx.out.finish(summary)
 }
