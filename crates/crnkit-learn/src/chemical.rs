@@ -6,17 +6,17 @@
 //! - **Copies.** N free copies of the model ("vesicles") and N clamped copies; species S of
 //!   copy c is `S_f<c>` (free) or `S_c<c>` (clamped).
 //! - **Parameters are potential species** `P_S`, one per non-constant model species, shared
-//!   by all copies, with concentration [P] = n_P / K, K = N·ω (ω = `p_volume`). Every model
+//!   by all copies, with concentration \[P\] = n_P / K, K = N·ω (ω = `p_volume`). Every model
 //!   channel that consumes s molecules of S (net) is catalysed by s molecules of `P_S`, so
-//!   its propensity is multiplied by [P_S]^s: the effective free energy of S becomes
-//!   G_S + ln[P_S], and each copy stays detailed balanced at fixed [P].
+//!   its propensity is multiplied by \[P_S\]^s: the effective free energy of S becomes
+//!   G_S + ln\[P_S\], and each copy stays detailed balanced at fixed \[P\].
 //! - **Learning reactions** per parameter and copy, with rates chosen so that
-//!   d[P]/dt = ε[P](⟨s⟩_free − ⟨q⟩_clamped) + δ(⟨q⟩ − [P]²⟨s⟩) (copy averages):
+//!   d\[P\]/dt = ε\[P\](⟨s⟩_free − ⟨q⟩_clamped) + δ(⟨q⟩ − \[P\]²⟨s⟩) (copy averages):
 //!   `P + S_f → 2P + S_f` (ε), `2P + S_f → P + S_f` (δ), `P + S_c → S_c` (ε),
 //!   `S_c → P + S_c` (δ). With δ = 0 this is gradient descent on D(Q‖P_G) in the log
-//!   parameters ln[P] (integral feedback: zero error at the fixed point); with δ > 0 every
+//!   parameters ln\[P\] (integral feedback: zero error at the fixed point); with δ > 0 every
 //!   learning reaction has a reverse, the cost is finite, and the fixed point is biased by
-//!   the relative error |δ(1 − [P]²)/([P](ε − δ[P]))|.
+//!   the relative error |δ(1 − \[P\]²)/(\[P\](ε − δ\[P\]))|.
 //! - **Clamping.** In a clamped copy the model reactions that change visible species are
 //!   replaced by the environment's:
 //!   - [`Environment::Poisson`]: fast ∅ ⇌ V (rates κ_c μ, κ_c): V is held at Poisson(μ);
@@ -60,7 +60,7 @@ pub struct LearnerConfig {
     pub copies: usize,
     /// ω: molecules of each parameter species per unit concentration per copy (K = Nω).
     pub p_volume: f64,
-    /// Initial concentration [P] of every parameter species (1: start at the model's G).
+    /// Initial concentration \[P\] of every parameter species (1: start at the model's G).
     pub p0: f64,
     /// Per-parameter initial concentrations overriding `p0` (e.g. a small random
     /// perturbation that breaks the symmetry between hidden units).
@@ -145,7 +145,7 @@ impl LearnerConfig {
         Ok(())
     }
 
-    /// Initial [P] of each of `n` parameters.
+    /// Initial \[P\] of each of `n` parameters.
     pub fn initial_p(&self, n: usize) -> Result<Vec<f64>> {
         match &self.p_init {
             None => Ok(vec![self.p0; n]),
@@ -649,7 +649,7 @@ impl Learner {
         self.model.parameter_names()
     }
 
-    /// Effective free energies G_i + ln[P_i].
+    /// Effective free energies G_i + ln\[P_i\].
     pub fn effective_parameters(&self, p: &[f64]) -> Vec<f64> {
         self.model
             .initial
@@ -1004,10 +1004,10 @@ mod bits {
 pub struct CurvePoint {
     /// Time.
     pub time: f64,
-    /// D(Q‖P_G) at the effective parameters G + ln[P] (nats).
+    /// D(Q‖P_G) at the effective parameters G + ln\[P\] (nats).
     #[serde(with = "bit")]
     pub kl: f64,
-    /// Parameter concentrations [P_i].
+    /// Parameter concentrations \[P_i\].
     pub p: Vec<f64>,
     /// Mean count per free copy of each model species.
     pub free: Vec<f64>,
@@ -1057,7 +1057,7 @@ pub struct LearningCurve {
     pub method: String,
     /// Parameter (model species) names.
     pub names: Vec<String>,
-    /// Initial free energies G (the effective ones are G + ln[P]).
+    /// Initial free energies G (the effective ones are G + ln\[P\]).
     pub g0: Vec<f64>,
     /// The points.
     pub points: Vec<CurvePoint>,

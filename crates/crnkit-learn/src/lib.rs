@@ -9,7 +9,7 @@
 //! target Q(v) the objective is D(Q‖P_G) = Σ_v Q(v) ln(Q(v)/P_G(v)) and, because −G is
 //! the natural parameter of an exponential family,
 //!
-//! ∂D/∂G_i = E_{Q(v) P_G(h|v)}[x_i] − E_{P_G}[x_i]
+//! ∂D/∂G_i = E_{Q(v) P_G(h|v)}\[x_i\] − E_{P_G}\[x_i\]
 //!
 //! ("clamped" minus "free" averages, as in a Boltzmann machine). [`GenerativeModel`]
 //! computes both exactly by enumerating Γ; [`fit_exact`] minimises D with argmin's L-BFGS
@@ -422,7 +422,7 @@ impl GenerativeModel {
         Ok((e.divergence, grad))
     }
 
-    /// D(Q‖P_G), the free averages E_π[x_i] and the clamped ones E_{Q(v)π(h|v)}[x_i] (per
+    /// D(Q‖P_G), the free averages E_π\[x_i\] and the clamped ones E_{Q(v)π(h|v)}\[x_i\] (per
     /// parameter), and the clamped law Q(v)π(x|v) on the class.
     pub fn expectations(&self, target: &Target, g: &[f64]) -> Result<Expectations> {
         let lpi = self.log_stationary(g)?;
@@ -502,9 +502,9 @@ impl GenerativeModel {
 pub struct Expectations {
     /// D(Q‖P_G).
     pub divergence: f64,
-    /// E_{π_G}[x_i] per parameter.
+    /// E_{π_G}\[x_i\] per parameter.
     pub free: Vec<f64>,
-    /// E_{Q(v) π_G(h|v)}[x_i] per parameter.
+    /// E_{Q(v) π_G(h|v)}\[x_i\] per parameter.
     pub clamped: Vec<f64>,
     /// π_G on the class.
     pub stationary: Vec<f64>,
@@ -611,7 +611,7 @@ pub fn fit_exact(
 /// A gradient estimated from stationary samples of free and clamped copies.
 #[derive(Debug, Clone)]
 pub struct SampledGradient {
-    /// E_clamped[x_i] − E_free[x_i] per parameter.
+    /// E_clamped\[x_i\] − E_free\[x_i\] per parameter.
     pub gradient: Vec<f64>,
     /// Its standard error per parameter.
     pub standard_error: Vec<f64>,

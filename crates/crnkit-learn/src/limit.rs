@@ -1,10 +1,10 @@
 //! The large-ensemble limit of the chemical learner (N → ∞ copies, K = Nω → ∞).
 //!
-//! Given the parameter concentrations [P](t) the copies are independent, so each copy's
-//! law follows its own CME with [P]-dependent rates and the copy averages become
+//! Given the parameter concentrations \[P\](t) the copies are independent, so each copy's
+//! law follows its own CME with \[P\]-dependent rates and the copy averages become
 //! expectations; the parameters follow the deterministic rate equation
 //!
-//! d ln[P_i]/dt = ε(⟨s_i⟩ − ⟨q_i⟩) − δ[P_i]⟨s_i⟩ + δ⟨q_i⟩/[P_i].
+//! d ln\[P_i\]/dt = ε(⟨s_i⟩ − ⟨q_i⟩) − δ\[P_i\]⟨s_i⟩ + δ⟨q_i⟩/\[P_i\].
 //!
 //! A copy is represented exactly in one of two ways:
 //! - **CME**: its law on the reachable states (within the model's cap), with every
@@ -14,16 +14,16 @@
 //!   (Jahnke & Huisinga 2007) and the means obey the mass-action equations exactly; the
 //!   Schnakenberg entropy production then equals its deterministic form.
 //!
-//! The joint system — ln[P], both copies and the running integrals of entropy produced
+//! The joint system — ln\[P\], both copies and the running integrals of entropy produced
 //! and work — is integrated by diffsol's BDF method with error control. Accounting per
-//! copy (E the instantaneous energy, π ∝ e^(−E) the law at frozen [P]):
+//! copy (E the instantaneous energy, π ∝ e^(−E) the law at frozen \[P\]):
 //!
 //! - σ = Σ_pairs (J⁺ − J⁻) ln(J⁺/J⁻) ≥ 0, split into model, clamping and environment pairs;
 //! - work Ẇ = Σ_x p_x ∂E/∂t + Σ_pairs (J⁺ − J⁻) A with A = ln(a⁺/a⁻) + E(y) − E(x) the
 //!   non-conservative affinity (zero for every pair except the data tokens' hops);
 //! - balance W = ΔF + Σ with F = Σ p (E + ln p) (checked at every output time);
-//! - learning reactions, per copy: ω Σ_i [J^S ln(ε/(δ[P])) + J^Q ln(ε[P]/δ)] with
-//!   J^S = [P]⟨s⟩(ε − δ[P]) and J^Q = ⟨q⟩(ε[P] − δ).
+//! - learning reactions, per copy: ω Σ_i [J^S ln(ε/(δ\[P\])) + J^Q ln(ε\[P\]/δ)] with
+//!   J^S = \[P\]⟨s⟩(ε − δ\[P\]) and J^Q = ⟨q⟩(ε\[P\] − δ).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //!
 //! [`distill`] builds one: a shifted Halton design over the box ([`design`]), the exact
 //! FSP solution of the CME at every design point and time ([`teacher`]), and training by
-//! cross-entropy against it with early stopping on held-out design points ([`train`]).
+//! cross-entropy against it with early stopping on held-out design points ([`train()`]).
 //! [`Surrogate::save`] writes `model.safetensors` and `card.json` (network, box, caps,
 //! prompt normalisation, architecture, metrics); [`Surrogate::load`] checks them.
 //!

@@ -4,7 +4,7 @@
 //! ε ∈ {0.25, 1, 4}. For each point:
 //!
 //! * steady-state relative error of the learned mean, and the formula
-//!   δ([P]² − 1)/([P](ε − δ[P])) at the reached [P];
+//!   δ(\[P\]² − 1)/(\[P\](ε − δ\[P\])) at the reached \[P\];
 //! * entropy produced by the learning reactions per copy and per unit ω: the steady
 //!   (maintenance) rate, the total, and the excess over maintenance
 //!   (the transient cost of getting there), totals over the first 100 time units, errors

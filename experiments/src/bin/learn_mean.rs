@@ -4,12 +4,12 @@
 //! For every δ⁻¹ ∈ {2, 8, 32, 128, 512, 2048} (ε = 1):
 //! * the large-ensemble limit (exact moments) is integrated to its fixed point and its
 //!   relative error (⟨s⟩ − ⟨q⟩)/⟨q⟩ compared with the steady-state formula
-//!   δ([P]² − 1)/([P](ε − δ[P])) at the reached [P];
+//!   δ(\[P\]² − 1)/(\[P\](ε − δ\[P\])) at the reached \[P\];
 //! * the learning network is simulated exactly (SSA, N = 50 copies, ω = 100) and the
 //!   time-averaged error after convergence compared with the formula at the averaged
-//!   [P], with a batch-means standard error.
+//!   \[P\], with a batch-means standard error.
 //!
-//! Then the spread of the finite-N learner around the limit: sd over time of ln[P] for
+//! Then the spread of the finite-N learner around the limit: sd over time of ln\[P\] for
 //! N ∈ {10, 40, 160} (δ⁻¹ = 32), which should shrink like 1/√N.
 //!
 //! Writes `<out>/learn_mean/{sweep.csv, spread.csv, curves.csv, learn_mean.{png,svg}}`.

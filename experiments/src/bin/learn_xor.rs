@@ -65,7 +65,7 @@ fn toggle_target(model: &GenerativeModel, t0: std::time::Instant) -> anyhow::Res
 }
 
 /// Over the final 20 % of the exact run: the mean D, the parameters at the time-averaged
-/// ln[P], and D there.
+/// ln\[P\], and D there.
 fn tail_average(
     model: &GenerativeModel,
     target: &Target,

@@ -77,7 +77,7 @@ struct Args {
 
 /// The modes of a distribution p on 0, 1, 2, …: the local maxima with p > [`MIN_PEAK`]
 /// (a plateau counts once), after merging neighbours: while two neighbouring maxima a, b
-/// have min p[a..=b] ≥ [`DIP`] · min(p[a], p[b]) (no real dip between them), the lower of
+/// have min p[a..=b] ≥ [`DIP`] · min(p\[a\], p\[b\]) (no real dip between them), the lower of
 /// the two is dropped. What remains are the modes, in increasing order.
 fn modes(p: &[f64]) -> Vec<usize> {
     let n = p.len();

@@ -146,7 +146,7 @@ pub enum Node {
 /// A chemical reaction network.
 ///
 /// Build one with [`NetworkBuilder`], parse the `.crn` language with
-/// [`Network::from_crn_str`] / [`Network::from_file`], or make a detailed-balanced one from
+/// [`Network::from_crn_str`] / `crnkit_io::read_network`, or make a detailed-balanced one from
 /// free energies with [`ThermodynamicBuilder`].
 #[derive(Debug, Clone)]
 pub struct Network {

@@ -60,7 +60,7 @@ impl Distribution {
         marginal(&self.space, &self.p, i)
     }
 
-    /// E[X_i] for every species, computed on the normalised distribution p / Σ p.
+    /// E\[X_i\] for every species, computed on the normalised distribution p / Σ p.
     pub fn means(&self) -> Vec<f64> {
         means(&self.space, &self.p)
     }

@@ -40,7 +40,7 @@ pub use events::EventMemory;
 pub use next_reaction::NextReaction;
 pub use recorder::Moments;
 pub use recorder::{EventLog, GridRecorder, Recorder, TimeGrid};
-pub use rejection::Rejection;
+pub use rejection::{DEFAULT_DELTA, Rejection};
 
 use std::fmt;
 use std::str::FromStr;

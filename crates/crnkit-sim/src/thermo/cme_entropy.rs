@@ -1,7 +1,7 @@
 //! Entropy production, system entropy and free energy of CME distributions.
 
 use super::ReversePairs;
-use super::ode::flux_term;
+use super::flux_term;
 use crate::cme::{
     Distribution, FspOptions, StateSpace, propensity_u32, solve_transient_from, step_unbounded,
 };

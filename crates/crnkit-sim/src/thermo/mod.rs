@@ -25,6 +25,7 @@
 
 pub mod cme_entropy;
 pub mod current;
+#[cfg(feature = "ode")]
 pub mod ode;
 pub mod path;
 pub mod work;
@@ -305,7 +306,12 @@ pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<St
             Ok(s.to_csv())
         }
         ThermoMethod::Ssa => thermo_table_ssa(&c, &pairs, &grid, cfg),
+        #[cfg(feature = "ode")]
         ThermoMethod::Ode => thermo_table_ode(&c, &pairs, &grid),
+        #[cfg(not(feature = "ode"))]
+        ThermoMethod::Ode => Err(Error::Unsupported {
+            feature: "the ODE limit (crnkit-sim was built without its `ode` feature)".into(),
+        }),
     }
 }
 
@@ -381,6 +387,7 @@ fn thermo_table_ssa(
     Ok(out)
 }
 
+#[cfg(feature = "ode")]
 /// The `ode` table of [`thermo_table`]: σ, its integral, the free energy relative to the
 /// steady state reached from x₀, then the amounts.
 fn thermo_table_ode(
@@ -421,4 +428,16 @@ fn thermo_table_ode(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// (a − b) ln(a / b) with the limits 0 (a = b, including both zero) and +∞.
+#[inline]
+pub(crate) fn flux_term(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else if a <= 0.0 || b <= 0.0 {
+        f64::INFINITY
+    } else {
+        (a - b) * (a / b).ln()
+    }
 }

@@ -9,7 +9,7 @@
 use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod};
 use nalgebra::DMatrix;
 
-use super::ReversePairs;
+use super::{ReversePairs, flux_term};
 use crate::ssa::TimeGrid;
 use crnkit_core::network::CompiledNetwork;
 use crnkit_core::{Error, Result};
@@ -140,18 +140,6 @@ impl MassAction {
             per.push((r, s));
         }
         (total, per)
-    }
-}
-
-/// (a − b) ln(a / b) with the limits 0 (a = b, including both zero) and +∞.
-#[inline]
-pub(crate) fn flux_term(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else if a <= 0.0 || b <= 0.0 {
-        f64::INFINITY
-    } else {
-        (a - b) * (a / b).ln()
     }
 }
 
