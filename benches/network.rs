@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-/// A 10,000-point parameter scan of the Vilar oscillator (its 16 parameters each
+/// A 10,000-point parameter scan of the Vilar oscillator (its 15 parameters each
 /// scaled per point): the network at every point, by editing the description and
 /// rebuilding it (the way before `set_parameters`), and in place.
 fn parameter_scan(c: &mut Criterion) {
