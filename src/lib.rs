@@ -46,3 +46,20 @@ pub mod prelude {
     };
     pub use crate::rng::{Rng, stream};
 }
+
+/// The "In Rust" sections of the guides in `docs/` run as doctests.
+#[cfg(all(doctest, feature = "learn"))]
+mod guides {
+    #[doc = include_str!("../docs/analysis.md")]
+    mod analysis {}
+    #[doc = include_str!("../docs/model-language.md")]
+    mod model_language {}
+    #[doc = include_str!("../docs/simulation.md")]
+    mod simulation {}
+    #[doc = include_str!("../docs/cme.md")]
+    mod cme {}
+    #[doc = include_str!("../docs/thermodynamics.md")]
+    mod thermodynamics {}
+    #[doc = include_str!("../docs/learning.md")]
+    mod learning {}
+}

@@ -28,7 +28,10 @@ pub mod current;
 #[cfg(feature = "ode")]
 pub mod ode;
 pub mod path;
+mod series;
 pub mod work;
+
+pub use series::{OdeThermo, SsaThermo, Thermo};
 
 use crnkit_core::network::CompiledNetwork;
 use crnkit_core::{Error, Result};
@@ -267,6 +270,23 @@ pub struct ThermoConfig {
     pub pair_catalysed: bool,
 }
 
+impl Default for ThermoConfig {
+    /// t = 0..10 every 1 by the CME; 10,000 SSA runs with seed 0 when the method is SSA
+    /// (the command line's defaults).
+    fn default() -> Self {
+        ThermoConfig {
+            until: 10.0,
+            every: 1.0,
+            method: ThermoMethod::Cme,
+            runs: 10_000,
+            seed: 0,
+            fsp: crate::cme::FspOptions::default(),
+            progress: crnkit_core::progress::Reporter::none(),
+            pair_catalysed: false,
+        }
+    }
+}
+
 /// The table `crnkit thermo` writes: `time,entropy_production_rate,total_entropy_produced,
 /// free_energy,...` (units: k_B, k_B per time, k_B T), one row per grid time.
 ///
@@ -280,6 +300,26 @@ pub struct ThermoConfig {
 /// * `ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
 ///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
 pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<String> {
+    Ok(thermo(net, cfg)?.to_csv())
+}
+
+/// Entropy production and free energy of `net` over time by `cfg.method`, as series
+/// (what [`thermo_table`] writes as CSV).
+///
+/// ```
+/// use crnkit_core::Network;
+/// use crnkit_sim::thermo::{ThermoConfig, ThermoMethod, thermo};
+///
+/// let net = Network::from_crn_str("species: A = 10, B = 0\nA <-> B @ 1, 2", "ab.crn")?;
+/// let cfg = ThermoConfig { until: 5.0, every: 1.0, method: ThermoMethod::Cme, ..Default::default() };
+/// let th = thermo(&net, &cfg)?;
+/// // Relaxing to detailed balance: σ ≥ 0, decreasing towards 0, and F decreases too.
+/// let (sigma, f) = (th.entropy_production_rate(), th.free_energy());
+/// assert!(sigma.windows(2).all(|w| w[1] <= w[0] + 1e-9) && sigma[5] >= 0.0);
+/// assert!(f.windows(2).all(|w| w[1] <= w[0] + 1e-9));
+/// # Ok::<(), crnkit_core::Error>(())
+/// ```
+pub fn thermo(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<Thermo> {
     let (c, pairs) = if cfg.pair_catalysed {
         let c = net.compile();
         let p = ReversePairs::with_catalysed(&c, &|r| net.reaction_name(r))?;
@@ -303,11 +343,11 @@ pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<St
                 pi.as_ref(),
                 split.as_ref(),
             )?;
-            Ok(s.to_csv())
+            Ok(Thermo::Cme(s))
         }
-        ThermoMethod::Ssa => thermo_table_ssa(&c, &pairs, &grid, cfg),
+        ThermoMethod::Ssa => thermo_table_ssa(&c, &pairs, &grid, cfg).map(Thermo::Ssa),
         #[cfg(feature = "ode")]
-        ThermoMethod::Ode => thermo_table_ode(&c, &pairs, &grid),
+        ThermoMethod::Ode => thermo_table_ode(&c, &pairs, &grid).map(Thermo::Ode),
         #[cfg(not(feature = "ode"))]
         ThermoMethod::Ode => Err(Error::Unsupported {
             feature: "the ODE limit (crnkit-sim was built without its `ode` feature)".into(),
@@ -329,8 +369,7 @@ fn thermo_table_ssa(
     pairs: &ReversePairs,
     grid: &crate::ssa::TimeGrid,
     cfg: &ThermoConfig,
-) -> Result<String> {
-    use std::fmt::Write as _;
+) -> Result<SsaThermo> {
     // p(x, t) for the system entropy; a network too large for the FSP still gets
     // its medium entropy (the system and total columns are then NaN).
     let mut dists = Vec::new();
@@ -356,9 +395,10 @@ fn thermo_table_ssa(
         ..path::PathConfig::default()
     };
     let r = path::path_entropy(c, pairs, &pcfg, None, dists.as_deref())?;
-    let mut out = String::from(
-        "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
-    );
+    let mut out = SsaThermo {
+        times: r.times.clone(),
+        ..SsaThermo::default()
+    };
     for (k, t) in r.times.iter().enumerate() {
         let rate = if k == 0 {
             f64::NAN
@@ -373,16 +413,12 @@ fn thermo_table_ssa(
             }
             _ => f64::NAN,
         };
-        let _ = writeln!(
-            out,
-            "{t},{rate},{},{f},{},{},{},{},{}",
-            r.mean(k, 2),
-            r.variance(k, 2).sqrt(),
-            r.mean(k, 0),
-            r.variance(k, 0).sqrt(),
-            r.mean(k, 3),
-            r.variance(k, 3).sqrt()
-        );
+        let mean_sd = |col: usize| (r.mean(k, col), r.variance(k, col).sqrt());
+        out.entropy_production_rate.push(rate);
+        out.free_energy.push(f);
+        out.total_entropy.push(mean_sd(2));
+        out.medium_entropy.push(mean_sd(0));
+        out.exp_minus_total_entropy.push(mean_sd(3));
     }
     Ok(out)
 }
@@ -394,17 +430,16 @@ fn thermo_table_ode(
     c: &CompiledNetwork,
     pairs: &ReversePairs,
     grid: &crate::ssa::TimeGrid,
-) -> Result<String> {
-    use std::fmt::Write as _;
+) -> Result<OdeThermo> {
     let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
     let sol = ode::integrate(c, &x0, grid, 1e-10, 1e-10)?;
     let xs = ode::steady_state(c, &x0)?;
     let ma = ode::MassAction::new(c);
-    let mut out = String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
-    for s in c.species_names() {
-        let _ = write!(out, ",{s}");
-    }
-    out.push('\n');
+    let mut out = OdeThermo {
+        species: c.species_names().iter().map(|s| s.to_string()).collect(),
+        times: sol.times.clone(),
+        ..OdeThermo::default()
+    };
     let mut total = 0.0;
     let mut prev: Option<(f64, f64)> = None;
     for (t, x) in sol.times.iter().zip(&sol.states) {
@@ -421,11 +456,10 @@ fn thermo_table_ode(
                 l - a + b
             })
             .sum();
-        let _ = write!(out, "{t},{sigma},{total},{f}");
-        for v in x {
-            let _ = write!(out, ",{v}");
-        }
-        out.push('\n');
+        out.entropy_production_rate.push(sigma);
+        out.total_entropy_produced.push(total);
+        out.free_energy.push(f);
+        out.amounts.push(x.clone());
     }
     Ok(out)
 }
