@@ -1,4 +1,36 @@
-#![doc = include_str!("../README.md")]
+//! Stochastic chemical reaction networks that learn: write a network, analyse its structure
+//! and thermodynamics, simulate it exactly, solve its chemical master equation, measure what
+//! it costs, let it learn a target distribution, and query a trained surrogate.
+//!
+//! This crate is the facade of a workspace in layers; each module re-exports a layer:
+//!
+//! | module | what | crate |
+//! |---|---|---|
+//! | [`network`], [`error`], [`rng`], [`grid`], [`fs`], [`progress`], [`models`] | networks (the `.crn` language, specs, builder, analysis, compiled form, events), errors, random streams, time grids, atomic writes, progress reports, bundled models | `crnkit-core` |
+//! | [`ssa`], [`cme`], [`thermo`] | exact simulation, the chemical master equation, thermodynamics | `crnkit-sim` |
+//! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), the DSMTS runner | `crnkit-io` (feature `io`) |
+//! | `learn` | chemical learning, and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
+//! | `surrogate` | neural distillation, queries, inference, and `surrogate::config` | `crnkit-surrogate` (feature `surrogate`) |
+//! | `plot`, [`bars`] | figures (PNG, SVG) and terminal progress bars | this crate |
+//!
+//! The [`prelude`] holds the entry points. A program that only simulates can depend on
+//! `crnkit-sim` alone (no candle, plotters, argmin, clap or indicatif).
+//!
+//! ```
+//! use crnkit::prelude::*;
+//! use crnkit::ssa::EnsembleConfig;
+//!
+//! let net = Network::from_crn_str("species: A = 10, B = 0\nA <-> B @ 1, 2", "ab.crn")?;
+//! assert!(net.analyze()?.detailed_balance.balanced);
+//! let cfg = EnsembleConfig { until: 3.0, every: 1.0, runs: 500, seed: 1, ..Default::default() };
+//! let result = cfg.run(&net)?;
+//! // E[A] relaxes from 10 towards 10 · 2/3.
+//! assert!(result.mean_of("A", 3)? < 10.0);
+//! # Ok::<(), crnkit::Error>(())
+//! ```
+//!
+//! The guides (model language, simulation, CME, thermodynamics, learning, surrogate, SBML,
+//! architecture, benchmarks) are in the repository's `docs/` folder.
 #![warn(missing_docs)]
 
 pub use crnkit_core::{error, fs, grid, models, network, progress, rng};
@@ -50,6 +82,8 @@ pub mod prelude {
 /// The "In Rust" sections of the guides in `docs/` run as doctests.
 #[cfg(all(doctest, feature = "learn"))]
 mod guides {
+    #[doc = include_str!("../README.md")]
+    mod readme {}
     #[doc = include_str!("../docs/analysis.md")]
     mod analysis {}
     #[doc = include_str!("../docs/model-language.md")]
