@@ -1141,6 +1141,13 @@ impl RunConfig {
     }
 }
 
+impl Default for RunConfig {
+    /// t = 0..100 every 1 with seed 1, quiet, without a checkpoint (the job file's defaults).
+    fn default() -> Self {
+        RunConfig::new(100.0, 1.0, 1)
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
     fingerprint: String,

@@ -22,6 +22,21 @@ pub struct SampledConfig {
     pub seed: u64,
 }
 
+impl Default for SampledConfig {
+    /// η = 0.1 to gradient-flow time 100, rows every 1, 1,000 copies per estimate after a
+    /// burn-in of 10, seed 1 (the job file's defaults).
+    fn default() -> Self {
+        SampledConfig {
+            learning_rate: 0.1,
+            until: 100.0,
+            every: 1.0,
+            runs: 1000,
+            burn_in: 10.0,
+            seed: 1,
+        }
+    }
+}
+
 /// The learning curve of free energies `rows` (time, G) as the learner measures it: the
 /// exact D(Q‖P) and the free and clamped expectations at every row (exact and sampled
 /// methods).
