@@ -80,7 +80,7 @@ pub mod prelude {
 }
 
 /// The "In Rust" sections of the guides in `docs/` run as doctests.
-#[cfg(all(doctest, feature = "learn"))]
+#[cfg(all(doctest, feature = "io", feature = "learn", feature = "surrogate"))]
 mod guides {
     #[doc = include_str!("../README.md")]
     mod readme {}
@@ -96,4 +96,8 @@ mod guides {
     mod thermodynamics {}
     #[doc = include_str!("../docs/learning.md")]
     mod learning {}
+    #[doc = include_str!("../docs/sbml.md")]
+    mod sbml {}
+    #[doc = include_str!("../docs/surrogate.md")]
+    mod surrogate {}
 }
