@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::program::Events;
-use super::spec::{compile_law, eval_with, rate};
+use super::spec::{compile_law, described, eval_with, rate};
 use super::{Expr, Network, Node, Parameter};
 use crate::error::{Error, Result};
 
@@ -85,7 +85,7 @@ impl Network {
         }
         let mut checked = Vec::with_capacity(rates.len());
         for (r, (rx, &(fwd, rev))) in self.reactions().zip(rates).enumerate() {
-            let describe = || rx.label.clone().unwrap_or_else(|| format!("#{}", r + 1));
+            let describe = || described(rx.label.as_ref(), r);
             if rx.propensity.is_some() && (fwd != 1.0 || rev.is_some()) {
                 return Err(Error::Unsupported {
                     feature: format!(
@@ -152,10 +152,7 @@ impl Network {
     fn rates_with(&self, parameters: &[Parameter]) -> Result<Vec<(f64, Option<f64>)>> {
         let mut out = Vec::with_capacity(self.reactions.len());
         for (r, rx) in self.reactions().enumerate() {
-            let describe = || match &rx.label {
-                Some(l) => l.clone(),
-                None => format!("#{}", r + 1),
-            };
+            let describe = || described(rx.label.as_ref(), r);
             let fwd = rate(
                 &describe(),
                 eval_with(&rx.forward.expr, parameters, &[], &[])?,
@@ -191,7 +188,7 @@ impl Network {
         for (r, rx) in self.reactions().enumerate() {
             laws.push(match &rx.propensity {
                 Some(law) => {
-                    let describe = rx.label.clone().unwrap_or_else(|| format!("#{}", r + 1));
+                    let describe = described(rx.label.as_ref(), r);
                     Some(compile_law(law, &describe, &index, &param_value, &initial)?)
                 }
                 None => None,

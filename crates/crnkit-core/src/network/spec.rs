@@ -341,6 +341,14 @@ pub(crate) fn compile_law(
     Ok(code)
 }
 
+/// How errors name reaction `r`: its label, or `#r+1` (1-based) without one.
+pub(crate) fn described(label: Option<&String>, r: usize) -> String {
+    match label {
+        Some(l) => l.clone(),
+        None => format!("#{}", r + 1),
+    }
+}
+
 /// Check a rate value.
 pub(crate) fn rate(reaction: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
@@ -543,10 +551,7 @@ impl NetworkSpec {
         let param_value = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.value);
         let reactants = merge_terms(&rx.reactants, index)?;
         let products = merge_terms(&rx.products, index)?;
-        let describe = || match &rx.label {
-            Some(l) => l.clone(),
-            None => format!("#{}", r + 1),
-        };
+        let describe = || described(rx.label.as_ref(), r);
         if reactants.is_empty() && products.is_empty() {
             return Err(Error::EmptyReaction {
                 reaction: describe(),
