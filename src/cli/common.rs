@@ -153,6 +153,13 @@ pub fn with_hint(e: &crnkit::Error) -> String {
         Error::TooManyStates { .. } => {
             Some("raise the limit with --max-states N or bound a species with --bound S=N".into())
         }
+        Error::InvalidSetting {
+            name: "checkpoint",
+            value,
+            ..
+        } => Some(format!(
+            "remove {value} to start again (`crnkit distill` also takes --fresh)"
+        )),
         Error::InvalidSetting { name, .. } => flag(name).map(|f| format!("set by {f}")),
         Error::Unsupported { feature } if feature.starts_with("the rejection method") => {
             Some("choose another with --method direct or --method next-reaction".into())

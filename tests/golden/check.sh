@@ -87,7 +87,7 @@ find . -type f ! -name log.txt ! -name '*.safetensors.tmp' | sort > files.txt
 while read -r f; do
     case "$f" in ./files.txt|./got.txt|./distill.toml|./bd.crn) continue ;; esac
     # Lines that carry durations (`"..._seconds": ...` in JSON) are dropped before hashing.
-    grep -avE '"[a-z_]*seconds"' "$f" \
+    { grep -avE '"[a-z_]*seconds"' "$f" || true; } \
         | sha256sum | sed "s|-\$|${f#./}|" >> got.txt
 done < files.txt
 if [ "${1:-}" = "--bless" ]; then

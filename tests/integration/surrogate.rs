@@ -534,16 +534,23 @@ fn training_checkpoints_and_resumes() {
     let first = train(&mut m, &spec, &tr, &va, &cfg).unwrap();
     assert_eq!(first.epochs_run, 2);
     assert_eq!(first.resumed_from, None);
-    for f in [
-        "checkpoint.json",
-        "checkpoint.safetensors",
-        "best.safetensors",
-    ] {
-        assert!(dir.join(f).exists(), "{f}");
-    }
+    // One envelope and the last generation's weights (last and best epoch), nothing else.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "checkpoint.2.best.safetensors",
+            "checkpoint.2.weights.safetensors",
+            "checkpoint.json"
+        ]
+    );
     assert!(!dir.join("checkpoint.json.tmp").exists());
     cfg.epochs = 4;
-    let mut fresh = Model::new(arch, 99).unwrap();
+    let mut fresh = Model::new(arch.clone(), 99).unwrap();
     let second = train(&mut fresh, &spec, &tr, &va, &cfg).unwrap();
     assert_eq!(second.resumed_from, Some(2));
     assert_eq!(second.epochs_run, 4);
@@ -554,8 +561,10 @@ fn training_checkpoints_and_resumes() {
     let cp_path = dir.join("checkpoint.json");
     let mut cp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cp_path).unwrap()).unwrap();
-    assert!(cp["seconds"].as_f64().unwrap() >= first.seconds);
-    cp["seconds"] = serde_json::json!(1000.0);
+    assert_eq!(cp["format"], "crnkit-checkpoint");
+    assert_eq!(cp["job"], "distill");
+    assert!(cp["state"]["seconds"].as_f64().unwrap() >= first.seconds);
+    cp["state"]["seconds"] = serde_json::json!(1000.0);
     std::fs::write(&cp_path, cp.to_string()).unwrap();
     cfg.epochs = 6;
     cfg.max_seconds = Some(500.0);
@@ -565,14 +574,36 @@ fn training_checkpoints_and_resumes() {
     assert_eq!(third.epochs_run, 4);
     assert!(third.seconds >= 1000.0);
     cfg.max_seconds = None;
-    // A corrupt checkpoint is an error, not a panic.
-    std::fs::write(dir.join("checkpoint.safetensors"), b"garbage").unwrap();
+    // A corrupt checkpoint is a named error, not a panic.
+    std::fs::write(dir.join("checkpoint.4.weights.safetensors"), b"garbage").unwrap();
     cfg.epochs = 6;
     let mut again = Model::new(fresh.arch().clone(), 0).unwrap();
-    assert!(matches!(
-        train(&mut again, &spec, &tr, &va, &cfg),
-        Err(Error::Surrogate { .. })
-    ));
+    let e = train(&mut again, &spec, &tr, &va, &cfg).unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+    // A checkpoint of other settings (here the learning rate) is refused by name.
+    std::fs::remove_dir_all(&dir).unwrap();
+    cfg.epochs = 2;
+    train(
+        &mut Model::new(arch.clone(), 1).unwrap(),
+        &spec,
+        &tr,
+        &va,
+        &cfg,
+    )
+    .unwrap();
+    for change in [
+        &|c: &mut TrainConfig| c.lr *= 2.0,
+        &|c: &mut TrainConfig| c.seed += 1,
+        &|c: &mut TrainConfig| c.batch_pairs += 1,
+    ] as [&dyn Fn(&mut TrainConfig); 3]
+    {
+        let mut other = cfg.clone();
+        other.epochs = 3;
+        change(&mut other);
+        let mut m = Model::new(arch.clone(), 1).unwrap();
+        let e = train(&mut m, &spec, &tr, &va, &other).unwrap_err();
+        assert!(e.to_string().contains("other settings"), "{e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

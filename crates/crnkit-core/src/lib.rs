@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod error;
 pub mod fs;
 pub mod grid;

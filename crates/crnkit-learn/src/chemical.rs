@@ -34,6 +34,7 @@
 use std::collections::HashMap;
 
 use super::{GenerativeModel, Target};
+use crnkit_core::checkpoint::Checkpoint;
 use crnkit_core::network::CompiledNetwork;
 use crnkit_core::{Error, Network, Result};
 use crnkit_sim::cme::ln_factorial;
@@ -1148,12 +1149,17 @@ impl Default for RunConfig {
     }
 }
 
+/// The resumable state of a learning run, kept in the one checkpoint format
+/// (`crnkit_core::checkpoint`, job `learn`).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Checkpoint {
-    fingerprint: String,
+struct LearnState {
     /// Bit patterns of the state (exact, and JSON cannot hold infinities).
     state: Vec<u64>,
     curve: LearningCurve,
+}
+
+fn checkpoint_of(path: &std::path::Path, fingerprint: &str) -> Result<Checkpoint> {
+    Checkpoint::new(path, "learn", &fingerprint)
 }
 
 pub(crate) fn load_checkpoint(
@@ -1163,29 +1169,9 @@ pub(crate) fn load_checkpoint(
     let Some(path) = &run.checkpoint else {
         return Ok(None);
     };
-    if !path.exists() {
+    let Some(c) = checkpoint_of(path, fingerprint)?.load::<LearnState>()? else {
         return Ok(None);
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let c: Checkpoint = serde_json::from_str(&text).map_err(|e| Error::InvalidSetting {
-        name: "checkpoint",
-        value: path.display().to_string(),
-        reason: if e.is_eof() {
-            "the checkpoint file is truncated"
-        } else {
-            "the checkpoint file is not a crnkit learning checkpoint"
-        },
-    })?;
-    if c.fingerprint != fingerprint {
-        return Err(Error::InvalidSetting {
-            name: "checkpoint",
-            value: path.display().to_string(),
-            reason: "the checkpoint belongs to a run with other settings (remove it or change the path)",
-        });
-    }
+    };
     Ok(Some((
         c.state.into_iter().map(f64::from_bits).collect(),
         c.curve,
@@ -1199,16 +1185,11 @@ pub(crate) fn save_checkpoint(
     curve: &LearningCurve,
 ) -> Result<()> {
     if let Some(path) = &run.checkpoint {
-        let c = Checkpoint {
-            fingerprint: fingerprint.to_string(),
+        let c = LearnState {
             state: state.iter().map(|v| v.to_bits()).collect(),
             curve: curve.clone(),
         };
-        let text = serde_json::to_string(&c).map_err(|e| Error::Numerical {
-            what: "checkpoint",
-            reason: e.to_string(),
-        })?;
-        crnkit_core::fs::write_atomic(path, text.as_bytes())?;
+        checkpoint_of(path, fingerprint)?.save(&c, &[])?;
     }
     Ok(())
 }

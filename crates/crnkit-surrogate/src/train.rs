@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::model::Model;
 use super::teacher::TeacherData;
 use super::{PromptSpec, ce};
+use crnkit_core::checkpoint::{Checkpoint, fingerprint};
 pub(crate) use crnkit_core::fs::write_atomic;
 use crnkit_core::progress::{Reporter, Unit};
 use crnkit_core::{Error, Result};
@@ -272,18 +273,58 @@ pub(crate) fn mean_kl(model: &Model, data: &[Pair]) -> Result<f64> {
     Ok((total - h) / data.len() as f64)
 }
 
-/// Checkpointed progress (`checkpoint.json`).
+/// The resumable progress of a training run, kept in the one checkpoint format
+/// (`crnkit_core::checkpoint`, job `distill`; envelope `checkpoint.json`, weights of the
+/// last and of the best epoch as side files).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Checkpoint {
+struct TrainState {
     epoch: usize,
     best_epoch: usize,
     best_val_kl: f64,
     train_kl: Vec<f64>,
     val_kl: Vec<f64>,
-    seed: u64,
     /// Training seconds spent up to this checkpoint (over every earlier run).
-    #[serde(default)]
     seconds: f64,
+}
+
+/// Side file of the last epoch's weights.
+const LAST: &str = "weights.safetensors";
+/// Side file of the best epoch's weights.
+const BEST: &str = "best.safetensors";
+
+/// Everything that fixes a training run's result, except the number of epochs, the
+/// patience and the time budget (a run may be resumed to train longer).
+#[derive(Serialize)]
+struct TrainSettings<'a> {
+    arch: &'a super::model::Architecture,
+    spec: &'a PromptSpec,
+    train: String,
+    val: String,
+    batch_pairs: usize,
+    lr: f64,
+    weight_decay: f64,
+    seed: u64,
+}
+
+/// The checkpoint of a run of `cfg` in `dir`.
+fn checkpoint_of(
+    dir: &std::path::Path,
+    model: &Model,
+    spec: &PromptSpec,
+    data: (&TeacherData, &TeacherData),
+    cfg: &TrainConfig,
+) -> Result<Checkpoint> {
+    let settings = TrainSettings {
+        arch: model.arch(),
+        spec,
+        train: fingerprint(data.0)?,
+        val: fingerprint(data.1)?,
+        batch_pairs: cfg.batch_pairs,
+        lr: cfg.lr,
+        weight_decay: cfg.weight_decay,
+        seed: cfg.seed,
+    };
+    Checkpoint::new(dir.join("checkpoint.json"), "distill", &settings)
 }
 
 /// Train `model` on `train` with early stopping on `val` (prompts from `spec`). The model
@@ -319,7 +360,8 @@ pub fn train(
     };
     let mut best = model.snapshot()?;
     // Seconds spent by the runs a resumed run continues (they count toward the budget).
-    let (first_epoch, prior_seconds) = prepare_checkpoint(model, cfg, &mut report, &mut best)?;
+    let (mut checkpoint, first_epoch, prior_seconds) =
+        prepare_checkpoint(model, spec, (train, val), cfg, &mut report, &mut best)?;
     let params = ParamsAdamW {
         lr: cfg.lr,
         weight_decay: cfg.weight_decay,
@@ -371,10 +413,9 @@ pub fn train(
             report.best_epoch = epoch;
             best = model.snapshot()?;
         }
-        if let Some(dir) = &cfg.checkpoint_dir {
-            save_checkpoint(model, dir, improved, epoch, &report, cfg.seed, || {
-                prior_seconds + start.elapsed().as_secs_f64()
-            })?;
+        if let Some(cp) = &mut checkpoint {
+            let seconds = prior_seconds + start.elapsed().as_secs_f64();
+            save_checkpoint(cp, model, improved, &report, seconds)?;
         }
         if let Some(b) = &bar {
             b.set_position(epoch as u64);
@@ -416,82 +457,77 @@ fn train_epoch(
 }
 
 /// Create the checkpoint directory of `cfg` and, when resuming from a checkpoint there,
-/// load it into `model`, `best` and `report`: the first epoch to run and the seconds the
-/// earlier runs spent.
+/// load it into `model`, `best` and `report`: the checkpoint (if any), the first epoch to run
+/// and the seconds the earlier runs spent.
 fn prepare_checkpoint(
     model: &mut Model,
+    spec: &PromptSpec,
+    data: (&TeacherData, &TeacherData),
     cfg: &TrainConfig,
     report: &mut TrainReport,
     best: &mut Vec<(String, Tensor)>,
-) -> Result<(usize, f64)> {
+) -> Result<(Option<Checkpoint>, usize, f64)> {
     let Some(dir) = &cfg.checkpoint_dir else {
-        return Ok((1, 0.0));
+        return Ok((None, 1, 0.0));
     };
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),
         source,
     })?;
-    let cp_path = dir.join("checkpoint.json");
-    if !(cfg.resume && cp_path.exists()) {
-        return Ok((1, 0.0));
+    let mut cp = checkpoint_of(dir, model, spec, data, cfg)?;
+    if !cfg.resume {
+        cp.remove()?;
+        return Ok((Some(cp), 1, 0.0));
     }
-    let cp = resume_checkpoint(model, dir, &cp_path, best)?;
-    report.epochs_run = cp.epoch;
-    report.best_epoch = cp.best_epoch;
-    report.best_val_kl = cp.best_val_kl;
-    report.train_kl = cp.train_kl;
-    report.val_kl = cp.val_kl;
-    report.resumed_from = Some(cp.epoch);
-    Ok((cp.epoch + 1, cp.seconds))
-}
-
-/// Read the checkpoint at `cp_path` and load its weights into `model` (the best epoch's
-/// into `best`, then the last epoch's).
-fn resume_checkpoint(
-    model: &mut Model,
-    dir: &std::path::Path,
-    cp_path: &std::path::Path,
-    best: &mut Vec<(String, Tensor)>,
-) -> Result<Checkpoint> {
-    let text = std::fs::read_to_string(cp_path).map_err(|source| Error::Io {
-        path: cp_path.display().to_string(),
-        source,
-    })?;
-    let cp: Checkpoint = serde_json::from_str(&text).map_err(|e| Error::Surrogate {
-        reason: format!("{}: invalid checkpoint: {e}", cp_path.display()),
-    })?;
-    model.load_weights(&dir.join("best.safetensors"))?;
+    let Some(state) = cp.load::<TrainState>()? else {
+        return Ok((Some(cp), 1, 0.0));
+    };
+    let weights = |role: &str| {
+        cp.file(role).ok_or_else(|| Error::InvalidSetting {
+            name: "checkpoint",
+            value: cp.path().display().to_string(),
+            reason: "the checkpoint has no weights",
+        })
+    };
+    model.load_weights(&weights(BEST)?)?;
     *best = model.snapshot()?;
-    model.load_weights(&dir.join("checkpoint.safetensors"))?;
-    Ok(cp)
+    model.load_weights(&weights(LAST)?)?;
+    report.epochs_run = state.epoch;
+    report.best_epoch = state.best_epoch;
+    report.best_val_kl = state.best_val_kl;
+    report.train_kl = state.train_kl;
+    report.val_kl = state.val_kl;
+    report.resumed_from = Some(state.epoch);
+    Ok((Some(cp), state.epoch + 1, state.seconds))
 }
 
-/// Write epoch `epoch`'s weights (and the best weights when `improved`) and progress to
-/// the checkpoint directory `dir`; `seconds` gives the training time so far.
+/// Commit epoch `epoch`'s weights (and the best weights: new when `improved`, else the
+/// previous checkpoint's) and progress; `seconds` gives the training time so far.
 fn save_checkpoint(
+    cp: &mut Checkpoint,
     model: &Model,
-    dir: &std::path::Path,
     improved: bool,
-    epoch: usize,
     report: &TrainReport,
-    seed: u64,
-    seconds: impl FnOnce() -> f64,
+    seconds: f64,
 ) -> Result<()> {
-    model.save_weights(&dir.join("checkpoint.safetensors"))?;
-    if improved {
-        model.save_weights(&dir.join("best.safetensors"))?;
+    model.save_weights(&cp.staged(LAST))?;
+    match cp.file(BEST) {
+        Some(prev) if !improved => {
+            let to = cp.staged(BEST);
+            std::fs::copy(&prev, &to).map_err(|source| Error::Io {
+                path: to.display().to_string(),
+                source,
+            })?;
+        }
+        _ => model.save_weights(&cp.staged(BEST))?,
     }
-    let cp = Checkpoint {
-        epoch,
+    let state = TrainState {
+        epoch: report.epochs_run,
         best_epoch: report.best_epoch,
         best_val_kl: report.best_val_kl,
         train_kl: report.train_kl.clone(),
         val_kl: report.val_kl.clone(),
-        seed,
-        seconds: seconds(),
+        seconds,
     };
-    let text = serde_json::to_vec_pretty(&cp).map_err(|e| Error::Surrogate {
-        reason: format!("cannot serialise the checkpoint: {e}"),
-    })?;
-    write_atomic(&dir.join("checkpoint.json"), &text)
+    cp.save(&state, &[LAST, BEST])
 }
