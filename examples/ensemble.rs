@@ -2,7 +2,6 @@
 //! activator on a time grid, the same numbers for a seed on any thread count.
 //! Run: cargo run --release --example ensemble
 use crnkit::prelude::*;
-use crnkit::ssa::EnsembleConfig;
 
 fn main() -> crnkit::Result<()> {
     let net = crnkit::io::read_network("examples/models/vilar.crn")?;

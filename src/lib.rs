@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | [`network`], [`error`], [`rng`], [`grid`], [`fs`], [`progress`], [`models`] | networks (the `.crn` language, specs, builder, analysis, compiled form, events), errors, random streams, time grids, atomic writes, progress reports, bundled models | `crnkit-core` |
 //! | [`ssa`], [`cme`], [`thermo`] | exact simulation, the chemical master equation, thermodynamics | `crnkit-sim` |
-//! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), the DSMTS runner | `crnkit-io` (feature `io`) |
+//! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), result files (`io::results`: CSV, JSON), the DSMTS runner | `crnkit-io` (feature `io`) |
 //! | `learn` | chemical learning, and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
 //! | `surrogate` | neural distillation, queries, inference, and `surrogate::config` | `crnkit-surrogate` (feature `surrogate`) |
 //! | `plot`, [`bars`] | figures (PNG, SVG) and terminal progress bars | this crate |
@@ -18,7 +18,6 @@
 //!
 //! ```
 //! use crnkit::prelude::*;
-//! use crnkit::ssa::EnsembleConfig;
 //!
 //! let net = Network::from_crn_str("species: A = 10, B = 0\nA <-> B @ 1, 2", "ab.crn")?;
 //! assert!(net.analyze()?.detailed_balance.balanced);
@@ -36,8 +35,8 @@
 pub use crnkit_core::{error, fs, grid, models, network, progress, rng};
 pub use crnkit_sim::{cme, ssa, thermo};
 
-/// Model files: any supported format into a [`Network`], SBML and BioNetGen import, the
-/// DSMTS suite runner (the `crnkit-io` crate).
+/// Model files: any supported format into a [`Network`], SBML and BioNetGen import, result
+/// files (CSV, JSON), the DSMTS suite runner (the `crnkit-io` crate).
 #[cfg(feature = "io")]
 pub mod io {
     pub use crnkit_io::*;
@@ -67,16 +66,40 @@ pub mod plot;
 pub use error::{Error, Location, Result};
 pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};
 
-/// The most used items in one import.
+/// The entry points a newcomer needs in one import: networks, ensembles, CME solves,
+/// thermodynamics, series read by name, model files and result files.
+///
+/// ```
+/// use crnkit::prelude::*;
+///
+/// let net = Network::from_crn_str("species: A = 10, B = 0\nflip: A <-> B @ 1, 2", "ab.crn")?;
+/// let ssa = EnsembleConfig { until: 2.0, runs: 100, method: Method::Direct, ..Default::default() }.run(&net)?;
+/// let cme = solve_transient(&net, &TimeGrid::new(2.0, 1.0)?, &FspOptions::default())?;
+/// let th = thermo(&net, &ThermoConfig { until: 2.0, ..Default::default() })?;
+/// assert!((ssa.mean_of("A", 2)? - cme.mean_of("A", 2)?).abs() < 1.0);
+/// assert_eq!(th.reactions(), ["flip"]);
+/// assert!(cme.to_csv().starts_with("time,A-mean,A-sd,B-mean,B-sd,fsp_error,states\n"));
+/// # Ok::<(), crnkit::Error>(())
+/// ```
 pub mod prelude {
+    pub use crate::cme::{
+        FspOptions, solve_transient, solve_transient_from, solve_transient_with, stationary,
+    };
     pub use crate::error::{Error, Result};
     pub use crate::grid::{Series, TimeGrid};
     #[cfg(feature = "io")]
     pub use crate::io::read_network;
+    #[cfg(feature = "io")]
+    pub use crate::io::results::{
+        ToCsv, ToJson, write_histograms_csv, write_json, write_trajectories_csv,
+    };
     pub use crate::network::{
         Analysis, CompiledNetwork, Expr, Network, NetworkBuilder, ThermodynamicBuilder,
     };
     pub use crate::rng::{Rng, stream};
+    pub use crate::ssa::{EnsembleConfig, EnsembleResult, Method};
+    pub use crate::thermo::{Thermo, ThermoConfig, ThermoMethod, thermo};
+    pub use crnkit_sim::AsCompiled;
 }
 
 /// The "In Rust" sections of the guides in `docs/` run as doctests.

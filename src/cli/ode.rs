@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use crnkit::io::results::ToCsv;
 
 use super::common::emit;
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use crnkit::io::results::{self, ToCsv};
 use crnkit::ssa::{EnsembleConfig, Method};
 
 use super::common::MethodArg;
@@ -85,17 +86,17 @@ pub fn run(a: SimulateArgs) -> crnkit::Result<()> {
     );
     match &out {
         Some(path) => {
-            result.write_stats_csv(path)?;
+            result.write_csv(path)?;
             eprintln!("wrote {}", path.display());
         }
-        None => print!("{}", result.stats_csv()),
+        None => print!("{}", result.to_csv()),
     }
     if let Some(path) = &trajectories {
-        result.write_trajectories_csv(path)?;
+        results::write_trajectories_csv(&result, path)?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &histograms {
-        result.write_histograms_csv(path)?;
+        results::write_histograms_csv(&result, path)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

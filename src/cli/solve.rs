@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use crnkit::cme::{self, FspOptions};
+use crnkit::io::results::{self, ToCsv, ToJson};
 
 use super::common::{apply_overrides, emit, parse_bounds, thread_pool};
 
@@ -137,11 +138,7 @@ impl SolveJob<'_> {
             emit(Some(path), marginals)?;
         }
         if let Some(path) = self.json {
-            let text = serde_json::to_string_pretty(json).map_err(|e| crnkit::Error::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other(e),
-            })?;
-            crnkit::io::write_atomic(path, text.as_bytes())?;
+            results::write_json(path, json)?;
             eprintln!("wrote {}", path.display());
         }
         Ok(())
@@ -166,7 +163,7 @@ fn solve_transient(job: &SolveJob<'_>, until: f64, every: f64) -> crnkit::Result
         s.shrinks,
         sol.error_bound.last().copied().unwrap_or(0.0)
     );
-    job.write(&sol.stats_csv(), &sol.marginals_csv(), &sol.to_json())
+    job.write(&sol.to_csv(), &results::marginals_csv(&sol), &sol.to_json())
 }
 
 fn solve_stationary(job: &SolveJob<'_>, product: bool) -> crnkit::Result<()> {
@@ -193,8 +190,8 @@ fn solve_stationary(job: &SolveJob<'_>, product: bool) -> crnkit::Result<()> {
             "covariance": pf.distribution.covariance(),
         });
         return job.write(
-            &pf.stats_csv(job.compiled),
-            &pf.marginals_csv(job.compiled),
+            &results::product_form_stats_csv(job.compiled, &pf),
+            &results::distribution_marginals_csv(job.compiled, &pf.distribution),
             &json,
         );
     }
@@ -225,8 +222,8 @@ fn solve_stationary(job: &SolveJob<'_>, product: bool) -> crnkit::Result<()> {
         "covariance": st.distribution.covariance(),
     });
     job.write(
-        &st.stats_csv(job.compiled),
-        &st.marginals_csv(job.compiled),
+        &results::stationary_stats_csv(job.compiled, &st),
+        &results::distribution_marginals_csv(job.compiled, &st.distribution),
         &json,
     )
 }
@@ -239,10 +236,10 @@ fn export(
 ) -> crnkit::Result<()> {
     let space = cme::enumerate(net, net.initial_state(), &opts.bounds, opts.max_states)?;
     let g = cme::Generator::build(net, &space)?;
-    g.write_raw(dir)?;
+    results::write_generator_raw(&g, dir)?;
     let mut p0 = vec![0.0; space.len()];
     p0[0] = 1.0;
-    crnkit::io::write_atomic(&dir.join("p0.f64"), &f64_le(&p0))?;
+    crnkit::io::write_atomic(&dir.join("p0.f64"), &results::f64_le_bytes(&p0))?;
     eprintln!(
         "wrote the {}-state generator ({} entries) to {}",
         g.dim(),
@@ -250,8 +247,4 @@ fn export(
         dir.display()
     );
     Ok(())
-}
-
-fn f64_le(v: &[f64]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use crnkit::cme::FspOptions;
+use crnkit::io::results::ToCsv;
 
 use super::common::{ThermoMethodArg, emit};
 
@@ -71,7 +72,7 @@ pub fn run(a: ThermoArgs) -> crnkit::Result<()> {
         progress: crnkit::bars::on_terminal(),
         pair_catalysed,
     };
-    let table = crnkit::thermo::thermo_table(&net, &cfg)?;
+    let table = crnkit::thermo::thermo(&net, &cfg)?.to_csv();
     emit(out.as_deref(), &table)?;
     Ok(())
 }

@@ -72,7 +72,11 @@ fn multistate_details_and_simulation() {
     }
     .run(&net)
     .unwrap();
-    let header = r.stats_csv().lines().next().unwrap().to_string();
+    let header = crnkit::io::results::ToCsv::to_csv(&r)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(header.ends_with("A_P-mean,A_P-sd,A_unbound_P-mean,A_unbound_P-sd,A_bound_P-mean,A_bound_P-sd,RLA_P-mean,RLA_P-sd"), "{header}");
     // The observable equals the weighted sum of its species' means.
     let k = 2;

@@ -2,7 +2,7 @@
 
 use crnkit::cme::{self, Distribution, FspOptions};
 use crnkit::ssa::{Method, TimeGrid};
-use crnkit::thermo::cme_entropy::{cme_thermo, cme_thermo_series};
+use crnkit::thermo::cme_entropy::{CmeThermoConfig, cme_thermo, cme_thermo_series};
 use crnkit::thermo::ode::{MassAction, steady_state};
 use crnkit::thermo::path::{PathConfig, path_entropy};
 use crnkit::thermo::reverse_pairs;
@@ -82,18 +82,12 @@ fn free_energy_decreases_and_its_rate_is_minus_sigma() {
     let st = cme::stationary(&c, &opts).unwrap();
     let h = 0.005;
     let grid = TimeGrid::new(2.0, h).unwrap();
-    let names = |r: usize| net.reaction_name(r);
-    let s = cme_thermo_series(
-        &c,
-        &pairs,
-        &names,
-        None,
-        &grid,
-        &opts,
-        Some(&st.distribution),
-        None,
-    )
-    .unwrap();
+    let cfg = CmeThermoConfig {
+        fsp: opts.clone(),
+        stationary: Some(&st.distribution),
+        ..CmeThermoConfig::default()
+    };
+    let s = cme_thermo_series(&c, &pairs, &grid, &cfg).unwrap();
     let f: Vec<f64> = s.values.iter().map(|v| v.free_energy.unwrap()).collect();
     for k in 1..f.len() {
         assert!(f[k] < f[k - 1], "F rose at t = {}", s.times[k]);
@@ -153,9 +147,12 @@ fn integral_fluctuation_theorem_and_mean_entropy_production() {
     assert_eq!(r.outside, 0);
     // Entropy production from the CME on a fine grid (trapezoid error ≪ the SE).
     let fine = TimeGrid::new(cfg.until, 0.001).unwrap();
-    let names = |r: usize| net.reaction_name(r);
-    let s =
-        cme_thermo_series(&c, &pairs, &names, Some(&initial), &fine, &opts, None, None).unwrap();
+    let series = CmeThermoConfig {
+        initial: Some(&initial),
+        fsp: opts.clone(),
+        ..CmeThermoConfig::default()
+    };
+    let s = cme_thermo_series(&c, &pairs, &fine, &series).unwrap();
     let z = bonferroni_z(1e-3, 2 * (grid.len() - 1));
     for k in 1..grid.len() {
         let (m, se) = (r.mean(k, 3), r.standard_error(k, 3));

@@ -1,5 +1,6 @@
-//! Model files for crnkit: read any supported format into a [`Network`], import SBML and
-//! BioNetGen `.net`, run the DSMTS stochastic test suite.
+//! Model files and result files for crnkit: read any supported format into a [`Network`],
+//! import SBML and BioNetGen `.net`, run the DSMTS stochastic test suite, and write the
+//! solvers' results as CSV and JSON ([`results`]).
 //!
 //! ```
 //! let dir = std::env::temp_dir().join(format!("crnkit-io-doc-{}", std::process::id()));
@@ -15,6 +16,7 @@
 
 pub mod bionetgen;
 pub mod dsmts;
+pub mod results;
 pub mod sbml;
 
 use std::path::Path;

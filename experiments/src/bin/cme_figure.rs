@@ -4,6 +4,7 @@
 //! and the marginals as CSV.
 
 use crnkit::cme::{self, FspOptions};
+use crnkit::io::results::{ToCsv, marginals_csv};
 use crnkit::ssa::TimeGrid;
 use crnkit_experiments::Study;
 use crnkit_experiments::plot::{Line, PALETTE, Panel, save};
@@ -35,8 +36,8 @@ fn main() -> anyhow::Result<()> {
         let start = std::time::Instant::now();
         let sol = cme::solve_transient(&net, &grid, &opts)?;
         let secs = start.elapsed().as_secs_f64();
-        study.write(&format!("{model}_marginals.csv"), sol.marginals_csv())?;
-        study.write(&format!("{model}_stats.csv"), sol.stats_csv())?;
+        study.write(&format!("{model}_marginals.csv"), marginals_csv(&sol))?;
+        study.write(&format!("{model}_stats.csv"), sol.to_csv())?;
         let mut lines: Vec<Line> = sol
             .times
             .iter()

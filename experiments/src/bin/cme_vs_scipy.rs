@@ -53,7 +53,7 @@ fn scipy_run(
     tightest: &cme::Distribution,
 ) -> anyhow::Result<(serde_json::Value, cme::Distribution)> {
     let mdir = dir.join("matrix");
-    g.write_raw(&mdir)?;
+    crnkit::io::results::write_generator_raw(g, &mdir)?;
     let mut p0 = vec![0.0f64; space.len()];
     let x0: Vec<u32> = vec![0, 0, 0];
     p0[space

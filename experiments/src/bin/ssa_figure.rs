@@ -2,6 +2,7 @@
 //! and the repressor R, and the ensemble mean ± sd of 1,000 runs. Writes
 //! `<out>/ssa_figure/vilar.{png,svg}`, `stats.csv` and `trajectories.csv`.
 
+use crnkit::io::results::{ToCsv, trajectories_csv};
 use crnkit::ssa::{EnsembleConfig, Method};
 use crnkit_experiments::Study;
 use crnkit_experiments::plot::{Band, Line, PALETTE, Panel, save};
@@ -20,8 +21,8 @@ fn main() -> anyhow::Result<()> {
         progress: crnkit::bars::bars(true),
     };
     let r = cfg.run(&net)?;
-    study.write("stats.csv", r.stats_csv())?;
-    study.write("trajectories.csv", r.trajectories_csv())?;
+    study.write("stats.csv", r.to_csv())?;
+    study.write("trajectories.csv", trajectories_csv(&r))?;
     let times = r.grid.times();
     let (a, rr) = (
         r.column("A")

@@ -1,7 +1,5 @@
 //! The sparse CME generator on a finite state projection.
 
-use std::path::Path;
-
 use rayon::prelude::*;
 
 use super::space::{StateSpace, propensity_u32, step_state};
@@ -238,44 +236,6 @@ impl Generator {
         }
         (ptr, cols, vals)
     }
-
-    /// Write the matrix as raw little-endian arrays a NumPy/SciPy script can load:
-    /// `indptr.i64`, `indices.i32`, `data.f64` and `shape.json`, into directory `dir`.
-    pub fn write_raw(&self, dir: &Path) -> Result<()> {
-        let io = |e: std::io::Error| Error::Io {
-            path: dir.display().to_string(),
-            source: e,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let (ptr, cols, vals) = self.to_csr();
-        let mut b = Vec::with_capacity(ptr.len() * 8);
-        for p in &ptr {
-            b.extend_from_slice(&(*p as i64).to_le_bytes());
-        }
-        crnkit_core::fs::write_atomic(&dir.join("indptr.i64"), &b)?;
-        let mut b = Vec::with_capacity(cols.len() * 4);
-        for c in &cols {
-            b.extend_from_slice(&(*c as i32).to_le_bytes());
-        }
-        crnkit_core::fs::write_atomic(&dir.join("indices.i32"), &b)?;
-        crnkit_core::fs::write_atomic(&dir.join("data.f64"), &f64_bytes(&vals))?;
-        let shape = format!(
-            "{{\"rows\": {}, \"cols\": {}, \"nnz\": {}}}\n",
-            self.n,
-            self.n,
-            vals.len()
-        );
-        crnkit_core::fs::write_atomic(&dir.join("shape.json"), shape.as_bytes())
-    }
-}
-
-/// Little-endian bytes of an `f64` slice.
-pub(crate) fn f64_bytes(v: &[f64]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(v.len() * 8);
-    for x in v {
-        b.extend_from_slice(&x.to_le_bytes());
-    }
-    b
 }
 
 #[cfg(test)]

@@ -108,19 +108,3 @@ pub struct SolveStats {
     /// Total omitted Poisson mass (bound).
     pub poisson_omitted: f64,
 }
-
-impl SolveStats {
-    /// As JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "matvecs": self.matvecs,
-            "steps": self.steps,
-            "rejected_steps": self.rejected_steps,
-            "expansions": self.expansions,
-            "shrinks": self.shrinks,
-            "builds": self.builds,
-            "max_states": self.max_states,
-            "poisson_omitted": self.poisson_omitted,
-        })
-    }
-}

@@ -10,6 +10,7 @@ use super::FspOptions;
 use super::distribution::{Distribution, sum_compensated};
 use super::generator::Generator;
 use super::space::{StateSpace, bound_array, enumerate};
+use crate::AsCompiled;
 use crnkit_core::network::CompiledNetwork;
 use crnkit_core::{Error, Result};
 
@@ -125,7 +126,11 @@ pub fn solve_on(generator: &Generator, pin: usize) -> Result<(Vec<f64>, f64)> {
 /// taken whole. Otherwise, species without a user bound are capped at max(2·x0, 32) and a
 /// cap grows by half whenever more than tol/n of the stationary mass sits at it, until
 /// the boundary mass is below the tolerance.
-pub fn stationary(net: &CompiledNetwork, opts: &FspOptions) -> Result<StationarySolution> {
+pub fn stationary(
+    net: &(impl AsCompiled + ?Sized),
+    opts: &FspOptions,
+) -> Result<StationarySolution> {
+    let net = &*net.as_compiled();
     opts.validate()?;
     let ns = net.num_species();
     let x0 = net.initial_state();
@@ -452,64 +457,4 @@ fn solve_ln_lambda(
         });
     }
     Ok(sol)
-}
-
-impl StationarySolution {
-    /// One row in the layout of [`crate::cme::TransientSolution::stats_csv`] with time
-    /// `inf`: `time,<S>-mean,<S>-sd,...,fsp_error,states`, where `fsp_error` is the
-    /// boundary mass.
-    pub fn stats_csv(&self, net: &CompiledNetwork) -> String {
-        stationary_stats_csv(net, &self.distribution, self.boundary_mass)
-    }
-
-    /// `time,species,count,probability` rows of the marginals (time `inf`).
-    pub fn marginals_csv(&self, net: &CompiledNetwork) -> String {
-        stationary_marginals_csv(net, &self.distribution)
-    }
-}
-
-/// Stationary statistics of `d` as one CSV row (time `inf`).
-pub(crate) fn stationary_stats_csv(net: &CompiledNetwork, d: &Distribution, error: f64) -> String {
-    use std::fmt::Write as _;
-    let ns = net.num_species();
-    let mut out = String::from("time");
-    for c in net.species_names().iter().chain(net.observable_names()) {
-        let _ = write!(out, ",{c}-mean,{c}-sd");
-    }
-    out.push_str(",fsp_error,states\ninf");
-    let mean = d.means();
-    let cov = d.covariance();
-    for i in 0..ns {
-        let _ = write!(out, ",{},{}", mean[i], cov[i * ns + i].max(0.0).sqrt());
-    }
-    for k in 0..net.observable_names().len() {
-        let (m, v) = d.observable_moments(net, k);
-        let _ = write!(out, ",{m},{}", v.sqrt());
-    }
-    let _ = writeln!(out, ",{error:e},{}", d.space().len());
-    out
-}
-
-/// Marginals of `d` as `time,species,count,probability` rows (time `inf`).
-pub(crate) fn stationary_marginals_csv(net: &CompiledNetwork, d: &Distribution) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::from("time,species,count,probability\n");
-    for (i, name) in net.species_names().iter().enumerate() {
-        for (n, p) in d.marginal(i).iter().enumerate() {
-            let _ = writeln!(out, "inf,{name},{n},{p:e}");
-        }
-    }
-    out
-}
-
-impl ProductForm {
-    /// One CSV row of stationary statistics (time `inf`, `fsp_error` 0).
-    pub fn stats_csv(&self, net: &CompiledNetwork) -> String {
-        stationary_stats_csv(net, &self.distribution, 0.0)
-    }
-
-    /// `time,species,count,probability` rows of the marginals (time `inf`).
-    pub fn marginals_csv(&self, net: &CompiledNetwork) -> String {
-        stationary_marginals_csv(net, &self.distribution)
-    }
 }

@@ -7,6 +7,7 @@ use super::generator::{BLOCK_ROWS, Block, Generator};
 use super::poisson::PoissonWeights;
 use super::space::{StateSpace, bound_array, grow_bfs, to_u32_state};
 use super::{FspOptions, SolveStats};
+use crate::AsCompiled;
 use crate::ssa::TimeGrid;
 use crnkit_core::network::CompiledNetwork;
 use crnkit_core::{Error, Result};
@@ -194,57 +195,6 @@ impl crnkit_core::grid::Series for TransientSolution {
     }
 }
 
-impl TransientSolution {
-    /// `time,<S1>-mean,<S1>-sd,...,fsp_error,states`: the columns of `crnkit simulate`'s
-    /// statistics (species, then observables) followed by the certified error and the
-    /// projection size.
-    pub fn stats_csv(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("time");
-        for c in &self.columns {
-            let _ = write!(out, ",{c}-mean,{c}-sd");
-        }
-        out.push_str(",fsp_error,states\n");
-        for (k, t) in self.times.iter().enumerate() {
-            let _ = write!(out, "{t}");
-            for c in 0..self.columns.len() {
-                let _ = write!(out, ",{},{}", self.mean[k][c], self.sd[k][c]);
-            }
-            let _ = writeln!(out, ",{:e},{}", self.error_bound[k], self.states[k]);
-        }
-        out
-    }
-
-    /// `time,species,count,probability` rows of every marginal at every time.
-    pub fn marginals_csv(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("time,species,count,probability\n");
-        for (k, t) in self.times.iter().enumerate() {
-            for (i, m) in self.marginals[k].iter().enumerate() {
-                for (n, p) in m.iter().enumerate() {
-                    let _ = writeln!(out, "{t},{},{n},{p:e}", self.columns[i]);
-                }
-            }
-        }
-        out
-    }
-
-    /// Everything but the final distribution as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "columns": self.columns,
-            "times": self.times,
-            "mean": self.mean,
-            "sd": self.sd,
-            "error_bound": self.error_bound,
-            "states": self.states,
-            "marginals": self.marginals,
-            "covariance": self.covariance,
-            "stats": self.stats.to_json(),
-        })
-    }
-}
-
 /// The mutable state of an adaptive FSP solve.
 struct Fsp<'a> {
     net: &'a CompiledNetwork,
@@ -345,7 +295,7 @@ impl Fsp<'_> {
 /// under-estimate, so the error at any time is certified by 1 − Σ p (Munsky & Khammash
 /// 2006; uniformization: Grassmann 1977, Fox & Glynn 1988).
 pub fn solve_transient_with(
-    net: &CompiledNetwork,
+    net: &(impl AsCompiled + ?Sized),
     grid: &TimeGrid,
     opts: &FspOptions,
     observe: impl FnMut(&Snapshot<'_>),
@@ -356,9 +306,20 @@ pub fn solve_transient_with(
 /// [`solve_transient_with`] from an initial distribution (`None`: the network's initial
 /// state). The distribution's probabilities must be finite, ≥ 0 and sum to at most 1; its
 /// missing mass counts as error from the start.
+pub fn solve_transient_from(
+    net: &(impl AsCompiled + ?Sized),
+    initial: Option<&Distribution>,
+    grid: &TimeGrid,
+    opts: &FspOptions,
+    observe: impl FnMut(&Snapshot<'_>),
+) -> Result<SolveStats> {
+    uniformization_solve(&net.as_compiled(), initial, grid, opts, observe)
+}
+
+/// The kernel of [`solve_transient_from`] on a compiled network.
 // Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
 #[allow(clippy::too_many_lines)]
-pub fn solve_transient_from(
+fn uniformization_solve(
     net: &CompiledNetwork,
     initial: Option<&Distribution>,
     grid: &TimeGrid,
@@ -526,10 +487,11 @@ pub fn solve_transient_from(
 /// Solve the CME on `grid` and summarise every output time (means, standard deviations,
 /// marginals, covariances, error bounds); the last distribution is kept whole.
 pub fn solve_transient(
-    net: &CompiledNetwork,
+    net: &(impl AsCompiled + ?Sized),
     grid: &TimeGrid,
     opts: &FspOptions,
 ) -> Result<TransientSolution> {
+    let net = &*net.as_compiled();
     let ns = net.num_species();
     let mut columns: Vec<String> = net.species_names().to_vec();
     columns.extend(net.observable_names().iter().cloned());

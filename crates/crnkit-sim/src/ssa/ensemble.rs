@@ -9,15 +9,14 @@
 //! Memory is O(grid × columns) per chunk in flight, whatever the number of events.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::recorder::{Moments, Recorder, TimeGrid};
 use super::{AnySimulator, Method, Simulator, StopReason};
+use crate::AsCompiled;
 use crnkit_core::error::{Error, Result};
-use crnkit_core::network::{CompiledNetwork, Network};
+use crnkit_core::network::CompiledNetwork;
 use crnkit_core::progress::{Reporter, Unit};
 use crnkit_core::rng::stream;
 
@@ -141,18 +140,19 @@ impl EnsembleConfig {
         TimeGrid::new(self.until, self.every)
     }
 
-    /// Simulate the ensemble on the current rayon thread pool.
-    pub fn run(&self, net: &Network) -> Result<EnsembleResult> {
-        self.run_compiled(&net.compile())
+    /// Simulate the ensemble of a [`Network`](crnkit_core::Network) (or of a network
+    /// compiled beforehand) on the current rayon thread pool.
+    pub fn run(&self, net: &(impl AsCompiled + ?Sized)) -> Result<EnsembleResult> {
+        self.run_compiled(&net.as_compiled())
     }
 
     /// Simulate on a pool of `threads` threads (`None`: rayon's default).
     pub fn run_with_threads(
         &self,
-        net: &Network,
+        net: &(impl AsCompiled + ?Sized),
         threads: Option<usize>,
     ) -> Result<EnsembleResult> {
-        let compiled = net.compile();
+        let compiled = net.as_compiled();
         match threads {
             None => self.run_compiled(&compiled),
             Some(k) => {
@@ -341,73 +341,5 @@ impl EnsembleResult {
     /// Index of the column called `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
-    }
-
-    /// `time,<S1>-mean,<S1>-sd,...` with one row per grid time.
-    pub fn stats_csv(&self) -> String {
-        let mut out = String::from("time");
-        for c in &self.columns {
-            let _ = write!(out, ",{c}-mean,{c}-sd");
-        }
-        out.push('\n');
-        for (k, t) in self.grid.times().iter().enumerate() {
-            let _ = write!(out, "{t}");
-            for c in 0..self.columns.len() {
-                let _ = write!(out, ",{},{}", self.mean(k, c), self.sd(k, c));
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    /// `run,time,<S1>,<S2>,...` for the kept trajectories.
-    pub fn trajectories_csv(&self) -> String {
-        let ns = self.num_species;
-        let mut out = String::from("run,time");
-        for c in &self.columns[..ns] {
-            let _ = write!(out, ",{c}");
-        }
-        out.push('\n');
-        for (run, states) in self.trajectories.iter().enumerate() {
-            for (k, t) in self.grid.times().iter().enumerate() {
-                let _ = write!(out, "{run},{t}");
-                for v in &states[k * ns..(k + 1) * ns] {
-                    let _ = write!(out, ",{v}");
-                }
-                out.push('\n');
-            }
-        }
-        out
-    }
-
-    /// `time,species,count,runs` rows of the histograms (empty without histograms).
-    pub fn histograms_csv(&self) -> String {
-        let mut out = String::from("time,species,count,runs\n");
-        if let Some(h) = &self.histograms {
-            let ns = self.num_species;
-            for (k, t) in self.grid.times().iter().enumerate() {
-                for i in 0..ns {
-                    for (v, c) in &h[k * ns + i] {
-                        let _ = writeln!(out, "{t},{},{v},{c}", self.columns[i]);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Write [`EnsembleResult::stats_csv`] atomically.
-    pub fn write_stats_csv(&self, path: &Path) -> Result<()> {
-        crnkit_core::fs::write_atomic(path, self.stats_csv().as_bytes())
-    }
-
-    /// Write [`EnsembleResult::trajectories_csv`] atomically.
-    pub fn write_trajectories_csv(&self, path: &Path) -> Result<()> {
-        crnkit_core::fs::write_atomic(path, self.trajectories_csv().as_bytes())
-    }
-
-    /// Write [`EnsembleResult::histograms_csv`] atomically.
-    pub fn write_histograms_csv(&self, path: &Path) -> Result<()> {
-        crnkit_core::fs::write_atomic(path, self.histograms_csv().as_bytes())
     }
 }

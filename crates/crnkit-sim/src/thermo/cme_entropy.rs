@@ -121,73 +121,66 @@ pub struct ThermoSeries {
     pub total_medium_entropy: Vec<f64>,
     /// Certified L1 error of the FSP distribution at each time.
     pub error_bound: Vec<f64>,
-    /// Names of the reaction pairs (for per-reaction columns).
+    /// Names of the reaction pairs, in the order of every `per_pair` (read one by name
+    /// with [`ThermoSeries::reaction_entropy_production`]).
     pub pair_names: Vec<String>,
     /// Chemical work rate Ẇ and mean internal free energy ⟨E⟩ per time, when the network
     /// admits the heat/work split ([`super::work::WorkSplit`]).
     pub work: Option<Vec<(f64, f64)>>,
 }
 
+/// Settings of [`cme_thermo_series`] beyond the network and the grid.
+#[derive(Debug, Clone, Default)]
+pub struct CmeThermoConfig<'a> {
+    /// The initial distribution (`None`: the network's initial state).
+    pub initial: Option<&'a Distribution>,
+    /// Tolerance and state limit of the CME solve.
+    pub fsp: FspOptions,
+    /// The stationary distribution, for the free energy F (`None`: F is not computed).
+    pub stationary: Option<&'a Distribution>,
+    /// The heat/work split, for the chemical work rate and the internal free energy
+    /// (`None`: not computed).
+    pub work: Option<&'a super::work::WorkSplit>,
+}
+
 impl ThermoSeries {
-    /// `time,entropy_production_rate,total_entropy_produced,free_energy,system_entropy,
-    /// medium_entropy_flow,total_medium_entropy,fsp_error,sigma_<reaction>...`, then
-    /// `work_rate,internal_free_energy` when the heat/work split applies (heat rate =
-    /// medium_entropy_flow = work_rate − d(internal_free_energy)/dt).
-    pub fn to_csv(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from(
-            "time,entropy_production_rate,total_entropy_produced,free_energy,system_entropy,medium_entropy_flow,total_medium_entropy,fsp_error",
-        );
-        for n in &self.pair_names {
-            let _ = write!(out, ",sigma_{n}");
-        }
-        if self.work.is_some() {
-            out.push_str(",work_rate,internal_free_energy");
-        }
-        out.push('\n');
-        for (k, t) in self.times.iter().enumerate() {
-            let v = &self.values[k];
-            let f = v.free_energy.map_or(String::from("nan"), |f| f.to_string());
-            let _ = write!(
-                out,
-                "{t},{},{},{f},{},{},{},{:e}",
-                v.entropy_production,
-                self.total_entropy_produced[k],
-                v.system_entropy,
-                v.medium_entropy_flow,
-                self.total_medium_entropy[k],
-                self.error_bound[k]
-            );
-            for (_, s) in &v.per_pair {
-                let _ = write!(out, ",{s}");
-            }
-            if let Some(w) = &self.work {
-                let _ = write!(out, ",{},{}", w[k].0, w[k].1);
-            }
-            out.push('\n');
-        }
-        out
+    /// σ of the reaction pair called `name` (a reaction's label, or its equation) at every
+    /// output time.
+    ///
+    /// ```
+    /// use crnkit_core::Network;
+    /// use crnkit_sim::ssa::TimeGrid;
+    /// use crnkit_sim::thermo::{cme_entropy::{CmeThermoConfig, cme_thermo_series}, reverse_pairs};
+    ///
+    /// let net = Network::from_crn_str("species: A = 5, B = 0\nflip: A <-> B @ 1, 2", "ab.crn")?;
+    /// let (c, pairs) = reverse_pairs(&net)?;
+    /// let grid = TimeGrid::new(1.0, 0.5)?;
+    /// let s = cme_thermo_series(&c, &pairs, &grid, &CmeThermoConfig::default())?;
+    /// assert_eq!(s.pair_names, ["flip"]);
+    /// assert_eq!(s.reaction_entropy_production("flip")?[2], s.values[2].entropy_production);
+    /// assert!(s.reaction_entropy_production("flop").is_err());
+    /// # Ok::<(), crnkit_core::Error>(())
+    /// ```
+    pub fn reaction_entropy_production(&self, name: &str) -> Result<Vec<f64>> {
+        let j = super::pair_index(&self.pair_names, name)?;
+        Ok(self.values.iter().map(|v| v.per_pair[j].1).collect())
     }
 }
 
-/// Solve the CME from `initial` (the network's initial state when `None`) and evaluate
-/// [`cme_thermo`] at every grid time; `pi` gives F, `split` the chemical work rate and the
-/// internal free energy.
+/// Solve the CME from `cfg.initial` (the network's initial state when `None`) and evaluate
+/// [`cme_thermo`] at every grid time; `cfg.stationary` gives F, `cfg.work` the chemical
+/// work rate and the internal free energy. Per-pair columns are named by `pairs`.
 ///
 /// The totals are integrated on a grid 32 times finer than the output grid (trapezoidal
 /// rule, error O(h²)): ∫Ṡ_m dt directly, and ∫σ dt = S(t) − S(0) + ∫Ṡ_m dt, which stays
 /// finite when σ itself is infinite at t = 0 (a point-mass start).
-#[allow(clippy::too_many_arguments)]
 pub fn cme_thermo_series(
     net: &CompiledNetwork,
     pairs: &ReversePairs,
-    names: &dyn Fn(usize) -> String,
-    initial: Option<&Distribution>,
     grid: &TimeGrid,
-    opts: &FspOptions,
-    pi: Option<&Distribution>,
-    split: Option<&super::work::WorkSplit>,
+    cfg: &CmeThermoConfig<'_>,
 ) -> Result<ThermoSeries> {
+    let (initial, opts, pi, split) = (cfg.initial, &cfg.fsp, cfg.stationary, cfg.work);
     const REFINE: usize = 32;
     let coarse = grid.times();
     let mut fine = vec![coarse[0]];
@@ -235,13 +228,7 @@ pub fn cme_thermo_series(
         }
         k += 1;
     })?;
-    let pair_names = pairs
-        .forward_channels()
-        .map(|r| {
-            let (rx, _) = net.origin(r);
-            names(rx)
-        })
-        .collect();
+    let pair_names = pairs.pair_names();
     if times.is_empty() {
         return Err(Error::InvalidSetting {
             name: "grid",

@@ -42,6 +42,8 @@ use crnkit_core::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct ReversePairs {
     reverse: Vec<usize>,
+    /// The name of each channel's reaction.
+    names: Vec<String>,
 }
 
 /// Reactant and product multisets of a channel over all species, sorted.
@@ -200,7 +202,8 @@ impl ReversePairs {
                 reactions: missing.join(", "),
             });
         }
-        Ok(ReversePairs { reverse })
+        let names = (0..n).map(|r| names(net.origin(r).0)).collect();
+        Ok(ReversePairs { reverse, names })
     }
 
     /// The reverse channel of `r`.
@@ -211,6 +214,20 @@ impl ReversePairs {
     /// One channel of each pair (the lower index).
     pub fn forward_channels(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.reverse.len()).filter(move |&r| r < self.reverse[r])
+    }
+
+    /// The name of channel `r`'s reaction (its label, or its equation; see
+    /// `Network::reaction_name`).
+    pub fn reaction_name(&self, r: usize) -> &str {
+        &self.names[r]
+    }
+
+    /// The names of the pairs, in the order of [`ReversePairs::forward_channels`] (the
+    /// order of every per-pair result).
+    pub fn pair_names(&self) -> Vec<String> {
+        self.forward_channels()
+            .map(|r| self.names[r].clone())
+            .collect()
     }
 }
 
@@ -248,7 +265,7 @@ impl std::str::FromStr for ThermoMethod {
     }
 }
 
-/// Settings of [`thermo_table`].
+/// Settings of [`thermo()`].
 #[derive(Debug, Clone)]
 pub struct ThermoConfig {
     /// End time.
@@ -287,24 +304,18 @@ impl Default for ThermoConfig {
     }
 }
 
-/// The table `crnkit thermo` writes: `time,entropy_production_rate,total_entropy_produced,
-/// free_energy,...` (units: k_B, k_B per time, k_B T), one row per grid time.
-///
-/// * `cme`: then `system_entropy,medium_entropy_flow,total_medium_entropy,fsp_error` and
-///   σ per reaction pair (`sigma_<reaction>`); F relative to the stationary solution
-///   (`nan` when it cannot be computed).
-/// * `ssa`: ensemble means of the path entropies; the rate is the finite difference of
-///   ⟨Δs_tot⟩; then `total_entropy-sd`, `medium_entropy-mean/sd`,
-///   `exp_minus_total_entropy-mean/sd`. When the FSP cannot hold the network (more than
-///   `fsp.max_states`), only the medium entropy is available and the other columns are NaN.
-/// * `ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
-///   reached from x₀ (a Lyapunov function for complex-balanced networks), then the amounts.
-pub fn thermo_table(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<String> {
-    Ok(thermo(net, cfg)?.to_csv())
-}
-
 /// Entropy production and free energy of `net` over time by `cfg.method`, as series
-/// (what [`thermo_table`] writes as CSV).
+/// (`crnkit_io::results` writes them as the CSV of `crnkit thermo`). Units: k_B, k_B per
+/// time, k_B T.
+///
+/// * `Cme`: σ, S, F exactly, the medium entropy flow, the FSP error and σ per reaction
+///   pair (by name: [`Thermo::reaction_entropy_production`]); F relative to the
+///   stationary solution (NaN when it cannot be computed).
+/// * `Ssa`: ensemble means of the path entropies; the rate is the finite difference of
+///   ⟨Δs_tot⟩. When the FSP cannot hold the network (more than `fsp.max_states`), only the
+///   medium entropy is available and the other series are NaN.
+/// * `Ode`: F = Σ_i [x_i ln(x_i / x*_i) − x_i + x*_i] relative to the steady state x*
+///   reached from x₀ (a Lyapunov function for complex-balanced networks), and the amounts.
 ///
 /// ```
 /// use crnkit_core::Network;
@@ -328,26 +339,22 @@ pub fn thermo(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<Thermo> 
         reverse_pairs(net)?
     };
     let grid = crate::ssa::TimeGrid::new(cfg.until, cfg.every)?;
-    let names = |r: usize| net.reaction_name(r);
     match cfg.method {
         ThermoMethod::Cme => {
             let pi = stationary_or_none(&c, cfg);
             let split = work::WorkSplit::new(net, &c).ok();
-            let s = cme_entropy::cme_thermo_series(
-                &c,
-                &pairs,
-                &names,
-                None,
-                &grid,
-                &cfg.fsp,
-                pi.as_ref(),
-                split.as_ref(),
-            )?;
+            let series = cme_entropy::CmeThermoConfig {
+                initial: None,
+                fsp: cfg.fsp.clone(),
+                stationary: pi.as_ref(),
+                work: split.as_ref(),
+            };
+            let s = cme_entropy::cme_thermo_series(&c, &pairs, &grid, &series)?;
             Ok(Thermo::Cme(s))
         }
-        ThermoMethod::Ssa => thermo_table_ssa(&c, &pairs, &grid, cfg).map(Thermo::Ssa),
+        ThermoMethod::Ssa => thermo_ssa(&c, &pairs, &grid, cfg).map(Thermo::Ssa),
         #[cfg(feature = "ode")]
-        ThermoMethod::Ode => thermo_table_ode(&c, &pairs, &grid).map(Thermo::Ode),
+        ThermoMethod::Ode => thermo_ode(&c, &pairs, &grid).map(Thermo::Ode),
         #[cfg(not(feature = "ode"))]
         ThermoMethod::Ode => Err(Error::Unsupported {
             feature: "the ODE limit (crnkit-sim was built without its `ode` feature)".into(),
@@ -362,9 +369,9 @@ fn stationary_or_none(c: &CompiledNetwork, cfg: &ThermoConfig) -> Option<crate::
         .map(|s| s.distribution)
 }
 
-/// The `ssa` table of [`thermo_table`]: ensemble path entropies, with the system entropy
+/// The `ssa` series of [`thermo()`]: ensemble path entropies, with the system entropy
 /// and free energy from the FSP where it can hold the network.
-fn thermo_table_ssa(
+fn thermo_ssa(
     c: &CompiledNetwork,
     pairs: &ReversePairs,
     grid: &crate::ssa::TimeGrid,
@@ -424,9 +431,9 @@ fn thermo_table_ssa(
 }
 
 #[cfg(feature = "ode")]
-/// The `ode` table of [`thermo_table`]: σ, its integral, the free energy relative to the
+/// The `ode` series of [`thermo()`]: σ, its integral, the free energy relative to the
 /// steady state reached from x₀, then the amounts.
-fn thermo_table_ode(
+fn thermo_ode(
     c: &CompiledNetwork,
     pairs: &ReversePairs,
     grid: &crate::ssa::TimeGrid,
@@ -437,13 +444,16 @@ fn thermo_table_ode(
     let ma = ode::MassAction::new(c);
     let mut out = OdeThermo {
         species: c.species_names().iter().map(|s| s.to_string()).collect(),
+        reactions: pairs.pair_names(),
         times: sol.times.clone(),
         ..OdeThermo::default()
     };
     let mut total = 0.0;
     let mut prev: Option<(f64, f64)> = None;
     for (t, x) in sol.times.iter().zip(&sol.states) {
-        let sigma = ma.entropy_production(pairs, x).0;
+        let (sigma, per_pair) = ma.entropy_production(pairs, x);
+        out.reaction_entropy_production
+            .push(per_pair.into_iter().map(|(_, s)| s).collect());
         if let Some((tp, sp)) = prev {
             total += 0.5 * (sigma + sp) * (t - tp);
         }
@@ -462,6 +472,18 @@ fn thermo_table_ode(
         out.amounts.push(x.clone());
     }
     Ok(out)
+}
+
+/// The index of the reaction pair called `name` among `names`.
+pub(crate) fn pair_index(names: &[String], name: &str) -> Result<usize> {
+    names
+        .iter()
+        .position(|n| n == name)
+        .ok_or_else(|| Error::InvalidSetting {
+            name: "reaction",
+            value: name.to_string(),
+            reason: "no reversible reaction pair has this name",
+        })
 }
 
 /// (a − b) ln(a / b) with the limits 0 (a = b, including both zero) and +∞.

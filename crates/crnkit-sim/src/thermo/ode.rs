@@ -154,26 +154,6 @@ pub struct OdeSolution {
     pub states: Vec<Vec<f64>>,
 }
 
-impl OdeSolution {
-    /// `time,<S1>,<S2>,...` (count-scale amounts).
-    pub fn to_csv(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("time");
-        for s in &self.species {
-            let _ = write!(out, ",{s}");
-        }
-        out.push('\n');
-        for (t, x) in self.times.iter().zip(&self.states) {
-            let _ = write!(out, "{t}");
-            for v in x {
-                let _ = write!(out, ",{v}");
-            }
-            out.push('\n');
-        }
-        out
-    }
-}
-
 /// Integrate dx/dt = f(x) from `x0` over `grid` with diffsol's BDF method (variable order,
 /// error control with relative tolerance `rtol` and absolute `atol`; Newton iterations
 /// with an LU of the Jacobian built from [`MassAction::jac_vec`]).

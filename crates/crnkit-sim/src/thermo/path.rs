@@ -96,24 +96,6 @@ impl PathResult {
     pub fn standard_error(&self, k: usize, c: usize) -> f64 {
         (self.variance(k, c) / self.runs as f64).sqrt()
     }
-
-    /// `time,<col>-mean,<col>-sd,...` for the four columns.
-    pub fn to_csv(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::from("time");
-        for c in PATH_COLUMNS {
-            let _ = write!(out, ",{c}-mean,{c}-sd");
-        }
-        out.push('\n');
-        for (k, t) in self.times.iter().enumerate() {
-            let _ = write!(out, "{t}");
-            for c in 0..4 {
-                let _ = write!(out, ",{},{}", self.mean(k, c), self.variance(k, c).sqrt());
-            }
-            out.push('\n');
-        }
-        out
-    }
 }
 
 struct PathRecorder<'a> {

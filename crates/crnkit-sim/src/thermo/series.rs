@@ -1,7 +1,5 @@
-//! Entropy production and free energy over time as series, one type per method, with the
-//! CSV that `crnkit thermo` writes.
-
-use std::fmt::Write as _;
+//! Entropy production and free energy over time as series, one type per method (their CSV
+//! is `crnkit_io::results`).
 
 use super::cme_entropy::ThermoSeries;
 
@@ -38,6 +36,8 @@ pub struct SsaThermo {
 pub struct OdeThermo {
     /// Species names (the columns of `amounts`).
     pub species: Vec<String>,
+    /// Names of the reaction pairs (the columns of `reaction_entropy_production`).
+    pub reactions: Vec<String>,
     /// Output times.
     pub times: Vec<f64>,
     /// σ(x(t)).
@@ -48,6 +48,8 @@ pub struct OdeThermo {
     pub free_energy: Vec<f64>,
     /// Amounts per time, one entry per species.
     pub amounts: Vec<Vec<f64>>,
+    /// σ per time and reaction pair (Σ over pairs = `entropy_production_rate`).
+    pub reaction_entropy_production: Vec<Vec<f64>>,
 }
 
 impl Thermo {
@@ -78,6 +80,41 @@ impl Thermo {
         }
     }
 
+    /// Names of the reaction pairs with a σ of their own (empty for SSA paths, which
+    /// resolve no reactions).
+    pub fn reactions(&self) -> &[String] {
+        match self {
+            Thermo::Cme(s) => &s.pair_names,
+            Thermo::Ssa(_) => &[],
+            Thermo::Ode(s) => &s.reactions,
+        }
+    }
+
+    /// σ of the reaction pair called `name` (a reaction's label, or its equation) at every
+    /// time; an error for a name that is not in [`Thermo::reactions`].
+    ///
+    /// ```
+    /// use crnkit_core::Network;
+    /// use crnkit_sim::thermo::{ThermoConfig, ThermoMethod, thermo};
+    ///
+    /// let net = Network::from_crn_str("species: A = 10, B = 0\nflip: A <-> B @ 1, 2", "ab.crn")?;
+    /// for method in [ThermoMethod::Cme, ThermoMethod::Ode] {
+    ///     let th = thermo(&net, &ThermoConfig { until: 2.0, method, ..Default::default() })?;
+    ///     assert_eq!(th.reactions(), ["flip"]);
+    ///     // One pair: its σ is the whole σ.
+    ///     assert_eq!(th.reaction_entropy_production("flip")?, th.entropy_production_rate());
+    /// }
+    /// # Ok::<(), crnkit_core::Error>(())
+    /// ```
+    pub fn reaction_entropy_production(&self, name: &str) -> crnkit_core::Result<Vec<f64>> {
+        let j = super::pair_index(self.reactions(), name)?;
+        Ok(match self {
+            Thermo::Cme(s) => s.values.iter().map(|v| v.per_pair[j].1).collect(),
+            Thermo::Ode(s) => s.reaction_entropy_production.iter().map(|v| v[j]).collect(),
+            Thermo::Ssa(_) => Vec::new(),
+        })
+    }
+
     /// Free energy relative to the stationary state (NaN where it cannot be computed).
     pub fn free_energy(&self) -> Vec<f64> {
         match self {
@@ -89,65 +126,5 @@ impl Thermo {
             Thermo::Ssa(s) => s.free_energy.clone(),
             Thermo::Ode(s) => s.free_energy.clone(),
         }
-    }
-
-    /// The table `crnkit thermo` writes (see [`super::thermo_table`] for its columns).
-    pub fn to_csv(&self) -> String {
-        match self {
-            Thermo::Cme(s) => s.to_csv(),
-            Thermo::Ssa(s) => s.to_csv(),
-            Thermo::Ode(s) => s.to_csv(),
-        }
-    }
-}
-
-impl SsaThermo {
-    /// `time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,
-    /// medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,
-    /// exp_minus_total_entropy-sd`.
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "time,entropy_production_rate,total_entropy_produced,free_energy,total_entropy-sd,medium_entropy-mean,medium_entropy-sd,exp_minus_total_entropy-mean,exp_minus_total_entropy-sd\n",
-        );
-        for (k, t) in self.times.iter().enumerate() {
-            let (rate, f) = (self.entropy_production_rate[k], self.free_energy[k]);
-            let (tot, med, exp) = (
-                self.total_entropy[k],
-                self.medium_entropy[k],
-                self.exp_minus_total_entropy[k],
-            );
-            let _ = writeln!(
-                out,
-                "{t},{rate},{},{f},{},{},{},{},{}",
-                tot.0, tot.1, med.0, med.1, exp.0, exp.1
-            );
-        }
-        out
-    }
-}
-
-impl OdeThermo {
-    /// `time,entropy_production_rate,total_entropy_produced,free_energy,<S1>,<S2>,...`.
-    pub fn to_csv(&self) -> String {
-        let mut out =
-            String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
-        for s in &self.species {
-            let _ = write!(out, ",{s}");
-        }
-        out.push('\n');
-        for (k, t) in self.times.iter().enumerate() {
-            let _ = write!(
-                out,
-                "{t},{},{},{}",
-                self.entropy_production_rate[k],
-                self.total_entropy_produced[k],
-                self.free_energy[k]
-            );
-            for v in &self.amounts[k] {
-                let _ = write!(out, ",{v}");
-            }
-            out.push('\n');
-        }
-        out
     }
 }
