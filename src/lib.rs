@@ -123,4 +123,8 @@ mod guides {
     mod sbml {}
     #[doc = include_str!("../docs/surrogate.md")]
     mod surrogate {}
+    #[doc = include_str!("../docs/testing.md")]
+    mod testing {}
+    #[doc = include_str!("../docs/benchmarks.md")]
+    mod benchmarks {}
 }
