@@ -1,22 +1,29 @@
-//! A detailed-balanced network learns a target law of its visible species: exact
-//! minimisation of D(Q‖P) over the species' free energies (L-BFGS).
-//! Run: cargo run --release --example learning
-use crnkit::learn::{GenerativeModel, fit_exact};
+//! Immigration–death (∅ ⇌ X, mean 10) learns a Poisson(100) target with the chemical
+//! learner in its large-ensemble limit: the library form of `crnkit learn
+//! examples/jobs/mean.toml`. Run: cargo run --release --example learning
+use crnkit::prelude::*;
 
 fn main() -> crnkit::Result<()> {
-    // Visible V and hidden H exchange one molecule: V + H states with V + H = 3.
-    let net = crnkit::Network::from_crn_str("species: V = 3, H = 0\nV <-> H @ 1, 1", "vh.crn")?;
-    let model = GenerativeModel::new(&net, &["V"], 100)?;
-    // Target: V ~ Binomial(3, 0.8), which the model can represent exactly.
-    let pmf = [0.008, 0.096, 0.384, 0.512];
-    let rows: Vec<(Vec<u32>, f64)> = (0..4).map(|v| (vec![v], pmf[v as usize])).collect();
-    let target = model.target(&rows)?;
-    let start = model.initial_parameters().to_vec();
-    let fit = fit_exact(&model, &target, &start, 200)?;
+    let net = crnkit::models::bundled("immigration_death")?;
+    let model = GenerativeModel::with_cap(&net, &["X"], Some(400), 1_000_000)?;
+    let settings = LearnSettings {
+        method: LearnMethod::ChemicalLimit,
+        clamp_rate: 1.0,
+        until: 200.0,
+        ..Default::default()
+    };
+    let outcome = learn(&model, Environment::Poisson(vec![100.0]), &settings)?;
+    let (d0, d1) = (outcome.initial_divergence(), outcome.final_divergence());
     println!(
-        "D(Q||P): {:.4} -> {:.2e} in {} iterations",
-        fit.history[0].1, fit.divergence, fit.iterations
+        "D(Q||P): {d0:.3} -> {d1:.2e} nats, learned G = {:?}",
+        outcome.learned
     );
-    println!("learned free energies {:?}", fit.parameters);
+    let sigma = outcome.curve.points[outcome.curve.points.len() - 1].sigma;
+    for (kind, s) in sigma.by_kind() {
+        println!(
+            "entropy produced per copy by {} reactions: {s:.4e}",
+            kind.name()
+        );
+    }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! | [`network`], [`error`], [`rng`], [`grid`], [`fs`], [`progress`], [`models`] | networks (the `.crn` language, specs, builder, analysis, compiled form, events), errors, random streams, time grids, atomic writes, progress reports, bundled models | `crnkit-core` |
 //! | [`ssa`], [`cme`], [`thermo`] | exact simulation, the chemical master equation, thermodynamics | `crnkit-sim` |
 //! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), result files (`io::results`: CSV, JSON), the DSMTS runner | `crnkit-io` (feature `io`) |
-//! | `learn` | chemical learning, and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
+//! | `learn` | chemical learning (`learn::learn` with `LearnSettings`: every method, no files), and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
 //! | `surrogate` | neural distillation, queries, inference, and `surrogate::config` | `crnkit-surrogate` (feature `surrogate`) |
 //! | `plot`, [`bars`] | figures (PNG, SVG) and terminal progress bars | this crate |
 //!
@@ -67,7 +67,8 @@ pub use error::{Error, Location, Result};
 pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder};
 
 /// The entry points a newcomer needs in one import: networks, ensembles, CME solves,
-/// thermodynamics, series read by name, model files and result files.
+/// thermodynamics, series read by name, model files and result files, and learning
+/// (`learn` with `LearnSettings`, the generative model, environment and learning curve).
 ///
 /// ```
 /// use crnkit::prelude::*;
@@ -92,6 +93,11 @@ pub mod prelude {
     #[cfg(feature = "io")]
     pub use crate::io::results::{
         ToCsv, ToJson, write_histograms_csv, write_json, write_trajectories_csv,
+    };
+    #[cfg(feature = "learn")]
+    pub use crate::learn::{
+        ChannelKind, EntropyAccounts, Environment, GenerativeModel, LearnMethod, LearnOutcome,
+        LearnSettings, LearningCurve, LimitMode, RunConfig, Target, learn,
     };
     pub use crate::network::{
         Analysis, CompiledNetwork, Expr, Network, NetworkBuilder, ThermodynamicBuilder,

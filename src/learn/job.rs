@@ -33,9 +33,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::chemical::{LearningCurve, RunConfig};
-use super::limit::LimitMode;
-use super::{Environment, GenerativeModel, Learner, LearnerConfig};
+use super::{
+    ChannelKind, Environment, GenerativeModel, LearnMethod, LearnSettings, Learner, LearningCurve,
+    learn,
+};
 use crate::{Error, Network, Result};
 
 /// The whole configuration file.
@@ -164,28 +165,64 @@ pub struct LearnSection {
 }
 
 impl Default for LearnSection {
+    /// The defaults of [`LearnSettings`].
     fn default() -> Self {
-        let c = LearnerConfig::default();
+        let d = LearnSettings::default();
         LearnSection {
             method: JobMethod::Chemical,
             limit: false,
-            epsilon: 1.0,
+            epsilon: d.epsilon,
             delta: None,
-            delta_inverse: 2048.0,
-            copies: c.copies,
-            p_volume: c.p_volume,
-            clamp_rate: c.clamp_rate,
-            clamp_strength: c.clamp_strength,
-            token_rate: c.token_rate,
-            until: 100.0,
-            every: 1.0,
-            seed: 1,
-            jitter: 0.0,
-            cost: true,
-            runs: 1000,
-            burn_in: 10.0,
-            learning_rate: 0.1,
-            max_iters: 1000,
+            delta_inverse: 1.0 / d.delta,
+            copies: d.copies,
+            p_volume: d.p_volume,
+            clamp_rate: d.clamp_rate,
+            clamp_strength: d.clamp_strength,
+            token_rate: d.token_rate,
+            until: d.until,
+            every: d.every,
+            seed: d.seed,
+            jitter: d.jitter,
+            cost: d.cost,
+            runs: d.runs,
+            burn_in: d.burn_in,
+            learning_rate: d.learning_rate,
+            max_iters: d.max_iters,
+        }
+    }
+}
+
+impl LearnSection {
+    /// The library settings of this section (`delta` overrides `1 / delta_inverse`;
+    /// `limit` picks [`LearnMethod::ChemicalLimit`] for the chemical method), with the
+    /// limit's CME bounded by `max_states`; quiet and without a checkpoint.
+    pub fn settings(&self, max_states: usize) -> LearnSettings {
+        let method = match (self.method, self.limit) {
+            (JobMethod::Exact, _) => LearnMethod::Exact,
+            (JobMethod::Sampled, _) => LearnMethod::Sampled,
+            (JobMethod::Chemical, false) => LearnMethod::Chemical,
+            (JobMethod::Chemical, true) => LearnMethod::ChemicalLimit,
+        };
+        LearnSettings {
+            method,
+            epsilon: self.epsilon,
+            delta: self.delta.unwrap_or(1.0 / self.delta_inverse),
+            copies: self.copies,
+            p_volume: self.p_volume,
+            clamp_rate: self.clamp_rate,
+            clamp_strength: self.clamp_strength,
+            token_rate: self.token_rate,
+            until: self.until,
+            every: self.every,
+            seed: self.seed,
+            jitter: self.jitter,
+            cost: self.cost,
+            runs: self.runs,
+            burn_in: self.burn_in,
+            learning_rate: self.learning_rate,
+            max_iters: self.max_iters,
+            max_states,
+            ..LearnSettings::default()
         }
     }
 }
@@ -272,83 +309,54 @@ pub fn run(path: &Path, progress: bool) -> Result<JobSummary> {
     run_config(&cfg, &base, progress)
 }
 
-/// Run a parsed job; relative model and target paths are resolved against `base`.
-pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSummary> {
-    let start = std::time::Instant::now();
+/// The job's model and environment (relative paths resolved against `base`).
+pub fn job_inputs(cfg: &JobConfig, base: &Path) -> Result<(GenerativeModel, Environment)> {
     let m = &cfg.model;
     let net = job_network(m, base)?;
     let visible: Vec<&str> = m.visible.iter().map(String::as_str).collect();
     let model = GenerativeModel::with_cap(&net, &visible, m.cap, m.max_states)?;
     let environment = job_environment(&cfg.target, &model, base)?;
-    let l = &cfg.learn;
-    let (g_start, lcfg) = learner_setup(&model, l);
-    let learner = Learner::new(&model, environment, &lcfg)?;
-    let target = learner.target().clone();
+    Ok((model, environment))
+}
+
+/// Run a parsed job; relative model and target paths are resolved against `base`. The
+/// learning is [`learn`] with the job's [`LearnSection::settings`] and a checkpoint in the
+/// output folder (removed when the run completes); this writes the files.
+pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSummary> {
+    let start = std::time::Instant::now();
+    let (model, environment) = job_inputs(cfg, base)?;
     let dir = PathBuf::from(&cfg.output.dir);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),
         source,
     })?;
-    let run = RunConfig {
-        until: l.until,
-        every: l.every,
-        seed: l.seed,
+    let checkpoint = dir.join("checkpoint.json");
+    let settings = LearnSettings {
         progress: crate::bars::bars(progress),
-        checkpoint: Some(dir.join("checkpoint.json")),
-        stop_after: None,
+        checkpoint: Some(checkpoint.clone()),
+        ..cfg.learn.settings(cfg.model.max_states)
     };
-    let names: Vec<String> = model
-        .parameter_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let curve = match l.method {
-        JobMethod::Chemical => {
-            if l.cost {
-                learner.require_finite_cost()?;
-            }
-            let ln = learner.learning_network(l.seed)?;
-            ln.network.to_file(dir.join("learning_network.crn"))?;
-            let c = if l.limit {
-                learner.run_limit(&run, LimitMode::Auto, m.max_states)?
-            } else {
-                learner.run_ssa(&run)?
-            };
-            let _ = std::fs::remove_file(dir.join("checkpoint.json"));
-            c
-        }
-        JobMethod::Exact => {
-            let fit = super::fit_exact(&model, &target, &g_start, l.max_iters)?;
-            super::curve_from_g(
-                &learner,
-                "exact",
-                names.clone(),
-                fit.history.iter().map(|(k, _, g)| (*k as f64, g.clone())),
-            )?
-        }
-        JobMethod::Sampled => {
-            let sampled = super::SampledConfig {
-                learning_rate: l.learning_rate,
-                until: l.until,
-                every: l.every,
-                runs: l.runs,
-                burn_in: l.burn_in,
-                seed: l.seed,
-            };
-            let c = super::learn_sampled(&model, &learner, &target, &g_start, &sampled, &run)?;
-            let _ = std::fs::remove_file(dir.join("checkpoint.json"));
-            c
-        }
-    };
-    write_outputs(&learner, &curve, &dir, cfg.output.figures)?;
-    let last = curve.points.len() - 1;
+    let outcome = learn(&model, environment, &settings)?;
+    if settings.method.is_chemical() {
+        let ln = outcome.learner.learning_network(settings.seed)?;
+        ln.network.to_file(dir.join("learning_network.crn"))?;
+    }
+    if settings.method != LearnMethod::Exact {
+        let _ = std::fs::remove_file(&checkpoint);
+    }
+    let curve = &outcome.curve;
+    write_outputs(&outcome.learner, curve, &dir, cfg.output.figures)?;
     let summary = JobSummary {
         method: curve.method.clone(),
-        parameters: names,
-        initial_kl: curve.points[0].kl,
-        final_kl: curve.points[last].kl,
-        final_g: curve.effective(last),
-        entropy_produced: curve.points[last].sigma.iter().sum(),
+        parameters: model
+            .parameter_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        initial_kl: outcome.initial_divergence(),
+        final_kl: outcome.final_divergence(),
+        final_g: outcome.learned.clone(),
+        entropy_produced: outcome.entropy_produced(),
         seconds: start.elapsed().as_secs_f64(),
         dir: dir.clone(),
     };
@@ -412,38 +420,6 @@ fn job_environment(t: &TargetSection, model: &GenerativeModel, base: &Path) -> R
     Ok(environment)
 }
 
-/// The jittered starting free energies of the run and the learner settings (starting
-/// from the same jitter).
-fn learner_setup(model: &GenerativeModel, l: &LearnSection) -> (Vec<f64>, LearnerConfig) {
-    let np = model.parameter_names().len();
-    let jitter: Vec<f64> = {
-        use rand::Rng as _;
-        let mut rng = crate::rng::stream(l.seed, u64::MAX - 1);
-        (0..np)
-            .map(|_| l.jitter * (2.0 * rng.random::<f64>() - 1.0))
-            .collect()
-    };
-    let g_start: Vec<f64> = model
-        .initial_parameters()
-        .iter()
-        .zip(&jitter)
-        .map(|(g, j)| g + j)
-        .collect();
-    let delta = l.delta.unwrap_or(1.0 / l.delta_inverse);
-    let lcfg = LearnerConfig {
-        epsilon: l.epsilon,
-        delta,
-        copies: l.copies,
-        p_volume: l.p_volume,
-        p0: 1.0,
-        p_init: Some(jitter.iter().map(|j| j.exp()).collect()),
-        clamp_rate: l.clamp_rate,
-        clamp_strength: l.clamp_strength,
-        token_rate: l.token_rate,
-    };
-    (g_start, lcfg)
-}
-
 fn write_outputs(
     learner: &Learner,
     curve: &LearningCurve,
@@ -473,18 +449,17 @@ fn write_outputs(
             .map(|p| (p.time, p.kl))
             .collect(),
     };
-    let kinds = ["learning", "clamping", "environment", "model"];
-    let sigma: Vec<Line> = kinds
-        .iter()
+    let sigma: Vec<Line> = ChannelKind::ALL
+        .into_iter()
         .enumerate()
-        .map(|(k, name)| Line {
-            name: (*name).into(),
+        .map(|(k, kind)| Line {
+            name: kind.name().into(),
             color: PALETTE[(k + 1) % PALETTE.len()],
             points: curve
                 .points
                 .iter()
-                .filter(|p| p.sigma[k].is_finite())
-                .map(|p| (p.time, p.sigma[k]))
+                .filter(|p| p.sigma[kind].is_finite())
+                .map(|p| (p.time, p.sigma[kind]))
                 .collect(),
         })
         .filter(|l| !l.points.is_empty() && l.points.iter().any(|p| p.1 != 0.0))

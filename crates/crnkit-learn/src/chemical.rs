@@ -92,18 +92,6 @@ impl Default for LearnerConfig {
     }
 }
 
-impl ChannelKind {
-    /// Index in the per-kind accounts `[learning, clamping, environment, model]`.
-    pub(crate) fn slot(self) -> usize {
-        match self {
-            ChannelKind::Learning => 0,
-            ChannelKind::Clamping => 1,
-            ChannelKind::Environment => 2,
-            ChannelKind::Model => 3,
-        }
-    }
-}
-
 impl LearnerConfig {
     /// Check every setting, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
@@ -176,6 +164,119 @@ pub enum ChannelKind {
     Environment,
     /// A learning reaction changing a parameter species.
     Learning,
+}
+
+impl ChannelKind {
+    /// The kinds in the fixed order of [`EntropyAccounts`] (and of the curve's CSV columns).
+    pub const ALL: [ChannelKind; 4] = [
+        ChannelKind::Learning,
+        ChannelKind::Clamping,
+        ChannelKind::Environment,
+        ChannelKind::Model,
+    ];
+
+    /// The kind's name: `learning`, `clamping`, `environment` or `model` (the CSV
+    /// columns are `sigma_<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelKind::Learning => "learning",
+            ChannelKind::Clamping => "clamping",
+            ChannelKind::Environment => "environment",
+            ChannelKind::Model => "model",
+        }
+    }
+}
+
+/// Entropy produced (k_B), one account per [`ChannelKind`] of reaction.
+///
+/// Iteration ([`EntropyAccounts::iter`], [`EntropyAccounts::to_array`]) is in the fixed
+/// order learning, clamping, environment, model ([`ChannelKind::ALL`]); an account can also
+/// be read by kind (`sigma[ChannelKind::Model]`).
+///
+/// ```
+/// use crnkit_learn::{ChannelKind, EntropyAccounts};
+///
+/// let sigma = EntropyAccounts { learning: 3.0, model: 0.5, ..Default::default() };
+/// assert_eq!(sigma.total(), 3.5);
+/// assert_eq!(sigma[ChannelKind::Model], 0.5);
+/// assert_eq!(sigma.to_array(), [3.0, 0.0, 0.0, 0.5]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EntropyAccounts {
+    /// By the learning reactions (NaN when δ = 0: they have no reverse).
+    pub learning: f64,
+    /// By the clamping reactions of the clamped copies.
+    pub clamping: f64,
+    /// By the environment (data tokens hopping between configurations).
+    pub environment: f64,
+    /// By the model reactions of the free and clamped copies.
+    pub model: f64,
+}
+
+impl EntropyAccounts {
+    /// Every account set to `v`.
+    pub fn splat(v: f64) -> EntropyAccounts {
+        EntropyAccounts::from_array([v; 4])
+    }
+
+    /// The accounts from `[learning, clamping, environment, model]`.
+    pub fn from_array(v: [f64; 4]) -> EntropyAccounts {
+        let [learning, clamping, environment, model] = v;
+        EntropyAccounts {
+            learning,
+            clamping,
+            environment,
+            model,
+        }
+    }
+
+    /// `[learning, clamping, environment, model]`.
+    pub fn to_array(&self) -> [f64; 4] {
+        [self.learning, self.clamping, self.environment, self.model]
+    }
+
+    /// The accounts in the order learning, clamping, environment, model.
+    pub fn iter(&self) -> std::array::IntoIter<f64, 4> {
+        self.to_array().into_iter()
+    }
+
+    /// The kinds with their accounts, in the order of [`ChannelKind::ALL`].
+    pub fn by_kind(&self) -> impl Iterator<Item = (ChannelKind, f64)> {
+        ChannelKind::ALL.into_iter().zip(self.iter())
+    }
+
+    /// The sum of the accounts, added in the fixed order (NaN if one is NaN).
+    pub fn total(&self) -> f64 {
+        self.iter().sum()
+    }
+
+    /// `f` applied to every account.
+    pub fn map(&self, f: impl FnMut(f64) -> f64) -> EntropyAccounts {
+        EntropyAccounts::from_array(self.to_array().map(f))
+    }
+}
+
+impl std::ops::Index<ChannelKind> for EntropyAccounts {
+    type Output = f64;
+    fn index(&self, kind: ChannelKind) -> &f64 {
+        match kind {
+            ChannelKind::Learning => &self.learning,
+            ChannelKind::Clamping => &self.clamping,
+            ChannelKind::Environment => &self.environment,
+            ChannelKind::Model => &self.model,
+        }
+    }
+}
+
+impl std::ops::IndexMut<ChannelKind> for EntropyAccounts {
+    fn index_mut(&mut self, kind: ChannelKind) -> &mut f64 {
+        match kind {
+            ChannelKind::Learning => &mut self.learning,
+            ChannelKind::Clamping => &mut self.clamping,
+            ChannelKind::Environment => &mut self.environment,
+            ChannelKind::Model => &mut self.model,
+        }
+    }
 }
 
 /// Energy (kT) of one molecule-count of a copy species, e(x) in E(x) = Σ_j e_j(x_j) + …
@@ -979,24 +1080,22 @@ pub(crate) fn poisson(mu: f64, rng: &mut crnkit_core::rng::Rng) -> u32 {
     }
 }
 
-/// JSON has no infinities or NaN: floats are stored as their bit patterns.
-mod bits {
+/// JSON has no infinities or NaN: the accounts are stored as the bit patterns of
+/// `[learning, clamping, environment, model]` (the checkpoint's form).
+mod bits_accounts {
+    use super::EntropyAccounts;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub fn serialize<S: Serializer, const N: usize>(v: &[f64; N], s: S) -> Result<S::Ok, S::Error> {
-        v.iter()
-            .map(|x| x.to_bits())
-            .collect::<Vec<u64>>()
-            .serialize(s)
+    pub fn serialize<S: Serializer>(v: &EntropyAccounts, s: S) -> Result<S::Ok, S::Error> {
+        v.to_array().map(f64::to_bits).serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[f64; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntropyAccounts, D::Error> {
         let v = Vec::<u64>::deserialize(d)?;
-        let v: Vec<f64> = v.into_iter().map(f64::from_bits).collect();
-        v.try_into()
-            .map_err(|_| serde::de::Error::custom("wrong number of values"))
+        let v: [u64; 4] = v
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("wrong number of values"))?;
+        Ok(EntropyAccounts::from_array(v.map(f64::from_bits)))
     }
 }
 
@@ -1017,8 +1116,8 @@ pub struct CurvePoint {
     /// Entropy produced per copy so far (k_B) by learning, clamping, environment and
     /// model reactions (NaN when not accounted; +∞ after a jump whose reverse is
     /// impossible).
-    #[serde(with = "bits")]
-    pub sigma: [f64; 4],
+    #[serde(with = "bits_accounts")]
+    pub sigma: EntropyAccounts,
 }
 
 mod bits_rows {
@@ -1091,15 +1190,14 @@ impl LearningCurve {
         }
         s.push('\n');
         for (k, pt) in self.points.iter().enumerate() {
-            let total: f64 = pt.sigma.iter().sum();
-            s.push_str(&format!("{},{},{}", pt.time, pt.kl, total));
+            s.push_str(&format!("{},{},{}", pt.time, pt.kl, pt.sigma.total()));
             for v in pt
                 .sigma
                 .iter()
-                .chain(&self.effective(k))
-                .chain(&pt.p)
-                .chain(&pt.free)
-                .chain(&pt.clamped)
+                .chain(self.effective(k))
+                .chain(pt.p.iter().copied())
+                .chain(pt.free.iter().copied())
+                .chain(pt.clamped.iter().copied())
             {
                 s.push_str(&format!(",{v}"));
             }
@@ -1205,7 +1303,7 @@ struct EntropyRecorder<'a> {
     kinds: &'a [ChannelKind],
     reverse: &'a [usize],
     before: Vec<u64>,
-    sigma: [f64; 4],
+    sigma: EntropyAccounts,
 }
 
 impl crnkit_sim::ssa::Recorder for EntropyRecorder<'_> {
@@ -1219,7 +1317,7 @@ impl crnkit_sim::ssa::Recorder for EntropyRecorder<'_> {
         if rev == usize::MAX {
             return;
         }
-        self.sigma[self.kinds[r].slot()] +=
+        self.sigma[self.kinds[r]] +=
             crnkit_sim::thermo::path::jump_medium_entropy(self.net, r, rev, x, &mut self.before);
     }
 }
@@ -1231,7 +1329,7 @@ impl Learner {
         p: Vec<f64>,
         free: Vec<f64>,
         clamped: Vec<f64>,
-        sigma: [f64; 4],
+        sigma: EntropyAccounts,
     ) -> Result<CurvePoint> {
         let g = self.effective_parameters(&p);
         let kl = if g.iter().all(|v| v.is_finite()) {
@@ -1274,7 +1372,7 @@ impl Learner {
         let compiled = ln.network.compile();
         let k_scale = ln.p_scale;
         let n = self.config.copies as f64;
-        let observe = |x: &[u64], sigma: [f64; 4], t: f64| -> Result<CurvePoint> {
+        let observe = |x: &[u64], sigma: EntropyAccounts, t: f64| -> Result<CurvePoint> {
             let p: Vec<f64> = ln.params.iter().map(|&i| x[i] as f64 / k_scale).collect();
             let np = p.len();
             let mut free = vec![0.0; np];
@@ -1287,7 +1385,7 @@ impl Learner {
             }
             let mut s = sigma.map(|v| v / n);
             if self.config.delta == 0.0 {
-                s[0] = f64::NAN;
+                s.learning = f64::NAN;
             }
             self.point(t, p, free, clamped, s)
         };
@@ -1296,12 +1394,17 @@ impl Learner {
             Some((state, curve)) => {
                 let m = compiled.num_species();
                 let x: Vec<u64> = state[..m].iter().map(|&v| v as u64).collect();
-                let sigma = [state[m], state[m + 1], state[m + 2], state[m + 3]];
+                let sigma = EntropyAccounts::from_array([
+                    state[m],
+                    state[m + 1],
+                    state[m + 2],
+                    state[m + 3],
+                ]);
                 (x, sigma, curve)
             }
             None => {
                 let x = compiled.initial_state().to_vec();
-                let sigma = [0.0; 4];
+                let sigma = EntropyAccounts::default();
                 let curve = LearningCurve {
                     method: "ssa".into(),
                     names: self
@@ -1338,7 +1441,7 @@ impl Learner {
             curve.points.push(observe(&x, sigma, t1)?);
             if run.checkpoint.is_some() {
                 let mut state: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-                state.extend_from_slice(&sigma);
+                state.extend(sigma.iter());
                 save_checkpoint(run, &fp, &state, &curve)?;
             }
             if let Some(b) = &bar {

@@ -15,6 +15,12 @@
 //! computes both exactly by enumerating Γ; [`fit_exact`] minimises D with argmin's L-BFGS
 //! (the in-silico baseline).
 //!
+//! [`learn`] is the one entry point for every method — exact (L-BFGS), sampled gradients,
+//! the chemical learner simulated exactly ([`Learner::run_ssa`]) or in its large-ensemble
+//! limit ([`Learner::run_limit`]) — from a model, an [`Environment`] and
+//! [`LearnSettings`]; it returns the [`LearningCurve`], whose points carry the entropy
+//! produced by kind ([`EntropyAccounts`]). A `crnkit learn` job file is these settings.
+//!
 //! ```
 //! use crnkit_core::Network;
 //! use crnkit_learn::{GenerativeModel, fit_exact};
@@ -35,10 +41,16 @@
 
 pub mod boltzmann;
 pub mod chemical;
+mod entry;
 pub mod limit;
 pub mod sampled;
 
-pub use chemical::{ChannelKind, Environment, Learner, LearnerConfig, LearningNetwork};
+pub use chemical::{
+    ChannelKind, CurvePoint, EntropyAccounts, Environment, Learner, LearnerConfig, LearningCurve,
+    LearningNetwork, RunConfig,
+};
+pub use entry::{LearnMethod, LearnOutcome, LearnSettings, learn};
+pub use limit::LimitMode;
 pub use sampled::{SampledConfig, curve_from_g, learn_sampled};
 
 use argmin::core::{CostFunction, Executor, Gradient, State};

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod};
 
 use super::chemical::{
-    CopyNet, CurvePoint, Learner, LearningCurve, RunConfig, SpeciesEnergy, grid_of,
-    load_checkpoint, save_checkpoint,
+    CopyNet, CurvePoint, EntropyAccounts, Learner, LearningCurve, RunConfig, SpeciesEnergy,
+    grid_of, load_checkpoint, save_checkpoint,
 };
 use crnkit_core::{Error, Result};
 
@@ -49,7 +49,7 @@ pub enum LimitMode {
 /// Accumulators filled by a copy's right-hand side.
 #[derive(Default, Clone, Copy)]
 struct Acc {
-    sigma: [f64; 4],
+    sigma: EntropyAccounts,
     wnc: f64,
 }
 
@@ -136,8 +136,8 @@ impl CopySystem {
                     let r = c.rev[t] as usize;
                     if (c.ch[t] as usize) < (c.ch[r] as usize) || (c.ch[t] == c.ch[r] && t < r) {
                         let (a, b) = (flow[t], flow[r]);
-                        let k = self.net.channels[c.ch[t] as usize].kind.slot();
-                        acc.sigma[k] += ep(a, b);
+                        let kind = self.net.channels[c.ch[t] as usize].kind;
+                        acc.sigma[kind] += ep(a, b);
                         acc.wnc += (a - b) * c.affinity[t];
                     }
                 }
@@ -165,7 +165,7 @@ impl CopySystem {
                 for (r, ch) in self.net.channels.iter().enumerate() {
                     if r < ch.reverse {
                         let (a, b) = (flux[r], flux[ch.reverse]);
-                        acc.sigma[ch.kind.slot()] += ep(a, b);
+                        acc.sigma[ch.kind] += ep(a, b);
                         acc.wnc += (a - b) * m.affinity[r];
                     }
                 }
@@ -424,16 +424,16 @@ impl System {
         self.free.rhs(&p, yf, df, &mut af);
         self.clamped.rhs(&p, yc, dc, &mut ac);
         dq[0] = self.omega * learn;
-        dq[1] = af.sigma[1] + ac.sigma[1];
-        dq[2] = af.sigma[2] + ac.sigma[2];
-        dq[3] = af.sigma[3] + ac.sigma[3];
+        dq[1] = af.sigma.clamping + ac.sigma.clamping;
+        dq[2] = af.sigma.environment + ac.sigma.environment;
+        dq[3] = af.sigma.model + ac.sigma.model;
         dq[4] = self.free.drive(&mf, du) + af.wnc;
         let mc_all = match &self.clamped.rep {
             Rep::Cme(_) => self.clamped.means(yc, self.clamped.net.names.len()),
             Rep::Moments(_) => yc.to_vec(),
         };
         dq[5] = self.clamped.drive(&mc_all, du) + ac.wnc;
-        dq[6] = af.sigma.iter().sum();
+        dq[6] = af.sigma.total();
     }
 }
 
@@ -622,9 +622,9 @@ impl Learner {
         let (u, yf, yc) = sys.split(y);
         let p: Vec<f64> = u.iter().map(|v| v.exp()).collect();
         let q = &y[dim - QUAD..];
-        let mut sigma = [q[0], q[1], q[2], q[3]];
+        let mut sigma = EntropyAccounts::from_array([q[0], q[1], q[2], q[3]]);
         if self.config.delta == 0.0 {
-            sigma[0] = f64::NAN;
+            sigma.learning = f64::NAN;
         }
         let ff = sys.free.free_energy(&p, yf);
         let fc = sys.clamped.free_energy(&p, yc);

@@ -1,7 +1,7 @@
 //! Learning with sampled gradients: free and clamped SSA copies estimate the gradient of
 //! D(Q‖P_G) at every step (the stochastic counterpart of [`crate::fit_exact`]).
 
-use crate::chemical::{LearningCurve, RunConfig};
+use crate::chemical::{EntropyAccounts, LearningCurve, RunConfig};
 use crate::{GenerativeModel, Learner, Target};
 use crnkit_core::{Error, Result};
 
@@ -51,7 +51,7 @@ pub fn curve_from_g(
     for (t, g) in rows {
         let p: Vec<f64> = g.iter().zip(&g0).map(|(g, g0)| (g - g0).exp()).collect();
         let e = learner.model.expectations(&learner.target, &g)?;
-        let mut pt = learner.point(t, p, e.free, e.clamped, [f64::NAN; 4])?;
+        let mut pt = learner.point(t, p, e.free, e.clamped, EntropyAccounts::splat(f64::NAN))?;
         pt.kl = e.divergence;
         points.push(pt);
     }

@@ -62,10 +62,10 @@ fn point(g: f64, eps: f64, dinv: f64) -> anyhow::Result<Row> {
     let error = last.free[0] / last.clamped[0] - 1.0;
     let theory = delta * (p * p - 1.0) / (p * (eps - delta * p));
     let back = &c.points[n - 1 - 20]; // 10 time units earlier
-    let rate = (last.sigma[0] - back.sigma[0]) / (last.time - back.time);
+    let rate = (last.sigma.learning - back.sigma.learning) / (last.time - back.time);
     // Totals over the first 100 time units.
     let at100 = c.points.iter().find(|q| q.time >= 100.0).unwrap_or(last);
-    let total = at100.sigma[0];
+    let total = at100.sigma.learning;
     let excess = total - rate * at100.time;
     let fin = last.free[0];
     let t_conv = c

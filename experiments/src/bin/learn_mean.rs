@@ -177,7 +177,7 @@ fn spread(study: &Study) -> anyhow::Result<Spread> {
         let a = c.points.iter().find(|p| p.time >= from);
         let b = c.points.last();
         match (a, b) {
-            (Some(a), Some(b)) => (b.sigma[0] - a.sigma[0]) / (b.time - a.time),
+            (Some(a), Some(b)) => (b.sigma.learning - a.sigma.learning) / (b.time - a.time),
             _ => f64::NAN,
         }
     };

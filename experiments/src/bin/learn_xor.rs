@@ -20,7 +20,8 @@ use std::fmt::Write as _;
 use crnkit::learn::chemical::{LearningCurve, RunConfig};
 use crnkit::learn::limit::LimitMode;
 use crnkit::learn::{
-    Environment, Fit, GenerativeModel, Learner, LearnerConfig, Target, boltzmann, fit_exact,
+    ChannelKind, Environment, Fit, GenerativeModel, Learner, LearnerConfig, Target, boltzmann,
+    fit_exact,
 };
 use crnkit_experiments::Study;
 use crnkit_experiments::plot::{Line, PALETTE, Panel, save};
@@ -162,7 +163,12 @@ fn write_tables(
             let _ = writeln!(
                 curves,
                 "{name},{},{},{},{},{},{}",
-                p.time, p.kl, p.sigma[0], p.sigma[1], p.sigma[2], p.sigma[3]
+                p.time,
+                p.kl,
+                p.sigma.learning,
+                p.sigma.clamping,
+                p.sigma.environment,
+                p.sigma.model
             );
         }
     }
@@ -198,7 +204,7 @@ fn plot(study: &Study, runs: &Runs, laws: &Laws, until: f64, ssa_until: f64) -> 
         color: PALETTE[c],
         points: ys.iter().enumerate().map(|(k, &y)| (k as f64, y)).collect(),
     };
-    let sig = |name: &str, c: usize, curve: &LearningCurve, k: usize| Line {
+    let sig = |name: &str, c: usize, curve: &LearningCurve, k: ChannelKind| Line {
         name: name.into(),
         color: PALETTE[c],
         points: curve
@@ -239,12 +245,12 @@ fn plot(study: &Study, runs: &Runs, laws: &Laws, until: f64, ssa_until: f64) -> 
                 x_label: "time".into(),
                 y_label: "log10 k_B".into(),
                 lines: vec![
-                    sig("learning (limit)", 0, lim, 0),
-                    sig("learning (SSA)", 1, ssa, 0),
-                    sig("clamping (limit)", 2, lim, 1),
-                    sig("clamping (SSA)", 3, ssa, 1),
-                    sig("environment (limit)", 4, lim, 2),
-                    sig("model (limit)", 5, lim, 3),
+                    sig("learning (limit)", 0, lim, ChannelKind::Learning),
+                    sig("learning (SSA)", 1, ssa, ChannelKind::Learning),
+                    sig("clamping (limit)", 2, lim, ChannelKind::Clamping),
+                    sig("clamping (SSA)", 3, ssa, ChannelKind::Clamping),
+                    sig("environment (limit)", 4, lim, ChannelKind::Environment),
+                    sig("model (limit)", 5, lim, ChannelKind::Model),
                 ],
                 bands: vec![],
             },
