@@ -36,7 +36,8 @@ use serde::Deserialize;
 use super::chemical::{LearningCurve, RunConfig};
 use super::limit::LimitMode;
 use super::{Environment, GenerativeModel, Learner, LearnerConfig};
-use crate::{Error, Network, Result};
+use crate::Network;
+use crate::error::{ModelError as Error, ModelResult as Result};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
