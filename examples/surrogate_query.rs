@@ -14,7 +14,9 @@ fn main() -> crnkit::Result<()> {
     let params = query::parse_rates(rates, &s.card.prompt.params.names)?;
     let t: f64 = t
         .parse()
-        .map_err(|_| crnkit::Error::Expression(format!("time `{t}`")))?;
+        .map_err(|_| crnkit::error::SurrogateError::InvalidQuery {
+            reason: format!("time `{t}` is not a number"),
+        })?;
     let x0 = s.initial();
     for (i, name) in s.card.species.iter().enumerate() {
         let p = s.marginal_at(i, &params, x0, t)?;

@@ -6,7 +6,8 @@
 //!
 //! | module | what | crate |
 //! |---|---|---|
-//! | [`network`], [`error`], [`rng`], [`grid`], [`fs`], [`progress`], [`models`] | networks (the `.crn` language, specs, builder, analysis, compiled form, events), errors, random streams, time grids, atomic writes, progress reports, bundled models | `crnkit-core` |
+//! | [`network`], [`rng`], [`grid`], [`fs`], [`progress`], [`models`] | networks (the `.crn` language, specs, builder, analysis, compiled form, events), random streams, time grids, atomic writes, progress reports, bundled models | `crnkit-core` |
+//! | [`error`] | one error type per layer and their union [`Error`] (`ModelError`, `SurrogateError`) | `crnkit-core`, `crnkit-surrogate` |
 //! | [`ssa`], [`cme`], [`thermo`] | exact simulation, the chemical master equation, thermodynamics | `crnkit-sim` |
 //! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), result files (`io::results`: CSV, JSON), the DSMTS runner | `crnkit-io` (feature `io`) |
 //! | `learn` | chemical learning (`learn::learn` with `LearnSettings`: every method, no files), and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
@@ -32,7 +33,7 @@
 //! architecture, benchmarks) are in the repository's `docs/` folder.
 #![warn(missing_docs)]
 
-pub use crnkit_core::{error, fs, grid, models, network, progress, rng};
+pub use crnkit_core::{fs, grid, models, network, progress, rng};
 pub use crnkit_sim::{cme, ssa, thermo};
 
 /// Model files: any supported format into a [`Network`], SBML and BioNetGen import, result
@@ -60,6 +61,7 @@ pub mod surrogate {
 }
 
 pub mod bars;
+pub mod error;
 #[cfg(feature = "plot")]
 pub mod plot;
 
@@ -86,7 +88,7 @@ pub mod prelude {
     pub use crate::cme::{
         FspOptions, solve_transient, solve_transient_from, solve_transient_with, stationary,
     };
-    pub use crate::error::{Error, Result};
+    pub use crate::error::{Error, ModelError, Result};
     pub use crate::grid::{Series, TimeGrid};
     #[cfg(feature = "io")]
     pub use crate::io::read_network;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
-use crate::{Error, Result};
+use crate::error::{ModelError as Error, ModelResult as Result};
 
 fn fail(reason: String) -> Error {
     Error::Numerical {

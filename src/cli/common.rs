@@ -1,6 +1,7 @@
 //! Helpers shared by several commands.
 
 use crnkit::Network;
+use crnkit::error::{ModelError, ModelResult};
 
 /// Write `text` to `path` atomically, or to standard output.
 pub fn emit(path: Option<&std::path::Path>, text: &str) -> crnkit::Result<()> {
@@ -15,11 +16,11 @@ pub fn emit(path: Option<&std::path::Path>, text: &str) -> crnkit::Result<()> {
 }
 
 /// A rayon pool with `threads` workers (all cores by default).
-pub fn thread_pool(threads: Option<usize>) -> crnkit::Result<rayon::ThreadPool> {
+pub fn thread_pool(threads: Option<usize>) -> ModelResult<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
         if t == 0 {
-            return Err(crnkit::Error::InvalidSetting {
+            return Err(ModelError::InvalidSetting {
                 name: "--threads",
                 value: "0".into(),
                 reason: "at least one thread is needed",
@@ -27,19 +28,16 @@ pub fn thread_pool(threads: Option<usize>) -> crnkit::Result<rayon::ThreadPool> 
         }
         b = b.num_threads(t);
     }
-    b.build().map_err(|e| crnkit::Error::Unsupported {
+    b.build().map_err(|e| ModelError::Unsupported {
         feature: format!("thread pool: {e}"),
     })
 }
 
 /// Split `S=V`.
-pub fn split_assignment<'a>(
-    text: &'a str,
-    what: &'static str,
-) -> crnkit::Result<(&'a str, &'a str)> {
+pub fn split_assignment<'a>(text: &'a str, what: &'static str) -> ModelResult<(&'a str, &'a str)> {
     text.split_once('=')
         .map(|(a, b)| (a.trim(), b.trim()))
-        .ok_or_else(|| crnkit::Error::InvalidSetting {
+        .ok_or_else(|| ModelError::InvalidSetting {
             name: what,
             value: text.to_string(),
             reason: "expected NAME=VALUE",
@@ -47,10 +45,10 @@ pub fn split_assignment<'a>(
 }
 
 /// `--init S=N` and `--set P=V` overrides.
-pub fn apply_overrides(net: &mut Network, inits: &[String], sets: &[String]) -> crnkit::Result<()> {
+pub fn apply_overrides(net: &mut Network, inits: &[String], sets: &[String]) -> ModelResult<()> {
     for s in sets {
         let (name, value) = split_assignment(s, "--set")?;
-        let v: f64 = value.parse().map_err(|_| crnkit::Error::InvalidSetting {
+        let v: f64 = value.parse().map_err(|_| ModelError::InvalidSetting {
             name: "--set",
             value: s.clone(),
             reason: "the value must be a number",
@@ -61,10 +59,10 @@ pub fn apply_overrides(net: &mut Network, inits: &[String], sets: &[String]) -> 
         let (name, value) = split_assignment(s, "--init")?;
         let i = net
             .species_index(name)
-            .ok_or_else(|| crnkit::Error::UnknownSpecies {
+            .ok_or_else(|| ModelError::UnknownSpecies {
                 name: name.to_string(),
             })?;
-        let count: u64 = value.parse().map_err(|_| crnkit::Error::InvalidCount {
+        let count: u64 = value.parse().map_err(|_| ModelError::InvalidCount {
             species: name.to_string(),
             value: value.to_string(),
         })?;
@@ -74,20 +72,20 @@ pub fn apply_overrides(net: &mut Network, inits: &[String], sets: &[String]) -> 
 }
 
 /// `--bound S=N` per species.
-pub fn parse_bounds(net: &Network, bounds: &[String]) -> crnkit::Result<Vec<Option<u32>>> {
+pub fn parse_bounds(net: &Network, bounds: &[String]) -> ModelResult<Vec<Option<u32>>> {
     let mut out = vec![None; net.num_species()];
     for b in bounds {
         let (name, value) = split_assignment(b, "--bound")?;
         let i = net
             .species_index(name)
-            .ok_or_else(|| crnkit::Error::UnknownSpecies {
+            .ok_or_else(|| ModelError::UnknownSpecies {
                 name: name.to_string(),
             })?;
         let v: u32 = value
             .parse()
             .ok()
             .filter(|&v| v < u32::MAX - 1)
-            .ok_or_else(|| crnkit::Error::InvalidSetting {
+            .ok_or_else(|| ModelError::InvalidSetting {
                 name: "--bound",
                 value: b.clone(),
                 reason: "a bound is a count below 2^32 − 2",
@@ -148,20 +146,28 @@ impl From<ThermoMethodArg> for crnkit::thermo::ThermoMethod {
 
 /// The library's error with the command-line option that controls it, where one does.
 pub fn with_hint(e: &crnkit::Error) -> String {
-    use crnkit::Error;
-    let hint = match e.kind() {
-        Error::TooManyStates { .. } => {
+    use crnkit::error::SurrogateError;
+    let hint = match (e.kind(), e.surrogate()) {
+        (Some(ModelError::TooManyStates { .. }), _) => {
             Some("raise the limit with --max-states N or bound a species with --bound S=N".into())
         }
-        Error::InvalidSetting {
-            name: "checkpoint",
-            value,
-            ..
-        } => Some(format!(
+        (
+            Some(ModelError::InvalidSetting {
+                name: "checkpoint",
+                value,
+                ..
+            }),
+            _,
+        ) => Some(format!(
             "remove {value} to start again (`crnkit distill` also takes --fresh)"
         )),
-        Error::InvalidSetting { name, .. } => flag(name).map(|f| format!("set by {f}")),
-        Error::Unsupported { feature } if feature.starts_with("the rejection method") => {
+        (Some(ModelError::InvalidSetting { name, .. }), _)
+        | (_, Some(SurrogateError::InvalidSetting { name, .. })) => {
+            flag(name).map(|f| format!("set by {f}"))
+        }
+        (Some(ModelError::Unsupported { feature }), _)
+            if feature.starts_with("the rejection method") =>
+        {
             Some("choose another with --method direct or --method next-reaction".into())
         }
         _ => None,

@@ -85,13 +85,16 @@ pub fn run(a: InferArgs) -> crnkit::Result<()> {
         posterior_csv = Some(csv);
     }
     if let Some(dir) = &a.out {
-        let io = |source, p: &std::path::Path| crnkit::Error::Io {
+        let io = |source, p: &std::path::Path| crnkit::error::ModelError::Io {
             path: p.display().to_string(),
             source,
         };
         std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
-        let text = serde_json::to_string_pretty(&json).map_err(|e| crnkit::Error::Surrogate {
-            reason: format!("cannot serialise the fit: {e}"),
+        let text = serde_json::to_string_pretty(&json).map_err(|e| {
+            crnkit::error::ModelError::Numerical {
+                what: "fit.json",
+                reason: format!("cannot serialise the fit: {e}"),
+            }
         })?;
         crnkit::io::write_atomic(&dir.join("fit.json"), text.as_bytes())?;
         if let Some(csv) = posterior_csv {
@@ -106,6 +109,7 @@ fn inference_spec(
     a: &InferArgs,
     s: &crnkit::surrogate::Surrogate,
 ) -> crnkit::Result<crnkit::surrogate::inference::InferenceSpec> {
+    use crnkit::error::SurrogateError;
     use crnkit::surrogate::inference::InferenceSpec;
     use crnkit::surrogate::query as q;
     let mut fixed = Vec::new();
@@ -113,10 +117,10 @@ fn inference_spec(
         for item in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let (k, v) = item
                 .split_once('=')
-                .ok_or_else(|| crnkit::Error::Surrogate {
+                .ok_or_else(|| SurrogateError::InvalidQuery {
                     reason: format!("--fix: `{item}` is not NAME=VALUE"),
                 })?;
-            let v: f64 = v.trim().parse().map_err(|_| crnkit::Error::Surrogate {
+            let v: f64 = v.trim().parse().map_err(|_| SurrogateError::InvalidQuery {
                 reason: format!("--fix: `{}` is not a number", v.trim()),
             })?;
             fixed.push((k.trim().to_string(), v));

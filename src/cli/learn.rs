@@ -22,10 +22,11 @@ pub struct LearnArgs {
 /// Run `crnkit learn`.
 pub fn run(a: LearnArgs) -> crnkit::Result<()> {
     let LearnArgs { config, out } = a;
-    let text = std::fs::read_to_string(&config).map_err(|source| crnkit::Error::Io {
-        path: config.display().to_string(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(&config).map_err(|source| crnkit::error::ModelError::Io {
+            path: config.display().to_string(),
+            source,
+        })?;
     let mut job = crnkit::learn::job::parse(&text, &config.display().to_string())?;
     if let Some(o) = out {
         job.output.dir = o.display().to_string();

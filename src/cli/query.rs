@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use crnkit::error::{ModelError, SurrogateError};
 
 /// Arguments of `crnkit query`.
 #[derive(Args)]
@@ -66,12 +67,13 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
     let outside = s.outside(&params, &x0, a.t)?;
     if !outside.is_empty() {
         if a.strict {
-            return Err(crnkit::Error::Surrogate {
+            return Err(SurrogateError::OutsideDomain {
                 reason: format!(
                     "outside the trained domain (--strict): {}",
                     outside.join("; ")
                 ),
-            });
+            }
+            .into());
         }
         for line in &outside {
             eprintln!("warning: {line}; the surrogate extrapolates");
@@ -84,15 +86,16 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
         let extra: Vec<String> = lp.iter().map(|l| format!(",{l},{}", l.exp())).collect();
         csv = states_csv(&species, ",log_prob,prob", &states, &extra);
     } else if let Some(name) = &a.marginal {
-        let i = species
-            .iter()
-            .position(|n| n == name)
-            .ok_or_else(|| crnkit::Error::Surrogate {
-                reason: format!(
-                    "--marginal: `{name}` is not a species of the surrogate (its species: {})",
-                    species.join(", ")
-                ),
-            })?;
+        let i =
+            species
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| SurrogateError::InvalidQuery {
+                    reason: format!(
+                        "--marginal: `{name}` is not a species of the surrogate (its species: {})",
+                        species.join(", ")
+                    ),
+                })?;
         let m = s.marginal_at(i, &params, &x0, a.t)?;
         csv.push_str(&format!("{name},p\n"));
         for (n, p) in m.iter().enumerate() {
@@ -113,9 +116,12 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
         }
     }
     match &a.out {
-        Some(path) => std::fs::write(path, csv).map_err(|source| crnkit::Error::Io {
-            path: path.display().to_string(),
-            source,
+        Some(path) => std::fs::write(path, csv).map_err(|source| {
+            ModelError::Io {
+                path: path.display().to_string(),
+                source,
+            }
+            .into()
         }),
         None => {
             print!("{csv}");

@@ -37,7 +37,8 @@ use super::{
     ChannelKind, Environment, GenerativeModel, LearnMethod, LearnSettings, Learner, LearningCurve,
     learn,
 };
-use crate::{Error, Network, Result};
+use crate::Network;
+use crate::error::{ModelError as Error, ModelResult as Result};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]

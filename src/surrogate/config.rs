@@ -48,12 +48,17 @@
 //!                                      # teacher/ (cached teacher solutions)
 //! ```
 
+// The surrogate's error keeps candle's error unboxed (see `crnkit_surrogate`).
+#![allow(clippy::result_large_err)]
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::{Activation, DistillConfig, InitialBox, ParamBox, TeacherConfig, TrainConfig};
-use crate::{Error, Network, Result};
+use super::{Error, Result};
+use crate::Network;
+use crate::error::ModelError;
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -240,9 +245,12 @@ pub struct OutputSection {
 /// Parse a configuration file's text (`file` names it in errors, which carry line and
 /// column).
 pub fn parse(text: &str, file: &str) -> Result<DistillFile> {
-    toml::from_str(text).map_err(|e| Error::Toml {
-        file: file.to_string(),
-        msg: e.to_string(),
+    toml::from_str(text).map_err(|e| {
+        ModelError::Toml {
+            file: file.to_string(),
+            msg: e.to_string(),
+        }
+        .into()
     })
 }
 
@@ -260,13 +268,22 @@ pub struct Resolved {
 impl DistillFile {
     /// Load the network (relative paths against `base`) and check every setting by name.
     pub fn resolve(&self, base: &Path, progress: bool) -> Result<Resolved> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |name: &'static str, value: String, reason: &str| Error::InvalidSetting {
+            name,
+            value,
+            reason: reason.into(),
+        };
         let network = match (&self.model.file, &self.model.builtin) {
             (Some(f), None) => crate::io::read_network(base.join(f))?,
             (None, Some(b)) => crate::models::bundled(b)?,
             _ => {
                 return Err(bad(
-                    "[model] needs exactly one of `file` and `builtin`".into()
+                    "[model]",
+                    format!(
+                        "file {:?}, builtin {:?}",
+                        self.model.file, self.model.builtin
+                    ),
+                    "needs exactly one of `file` and `builtin`",
                 ));
             }
         };
@@ -278,10 +295,11 @@ impl DistillFile {
         )?;
         for name in &params.names {
             if network.parameter(name).is_none() {
-                return Err(Error::UnknownParameter {
+                return Err(ModelError::UnknownParameter {
                     name: name.clone(),
                     hint: " (a [[param]] of the distillation)".into(),
-                });
+                }
+                .into());
             }
         }
         let initial = self.resolve_initial(&network)?;
@@ -290,10 +308,10 @@ impl DistillFile {
         if let Some(m) = tr.budget_minutes
             && !(m > 0.0 && m.is_finite())
         {
-            return Err(bad(format!("[train] budget_minutes = {m} must be > 0")));
+            return Err(bad("[train] budget_minutes", m.to_string(), "must be > 0"));
         }
         if self.network.hidden == 0 {
-            return Err(bad("[network] hidden must be > 0".into()));
+            return Err(bad("[network] hidden", "0".into(), "must be > 0"));
         }
         let out = PathBuf::from(&self.output.dir);
         let config = DistillConfig {
@@ -347,7 +365,11 @@ impl DistillFile {
 
     /// The `[teacher]` settings, and the SSA teacher's (samples, seed) for `kind = "ssa"`.
     fn resolve_teacher(&self, network: &Network) -> Result<(TeacherConfig, Option<(usize, u64)>)> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |name: &'static str, value: String, reason: &str| Error::InvalidSetting {
+            name,
+            value,
+            reason: reason.into(),
+        };
         let t = &self.teacher;
         let times = match (&t.times, t.t_max, t.n_times) {
             (Some(ts), None, None) => ts.clone(),
@@ -356,8 +378,12 @@ impl DistillFile {
             }
             _ => {
                 return Err(bad(
-                    "[teacher] needs either `times` or both `t_max` (> 0) and `n_times` (> 0)"
-                        .into(),
+                    "[teacher]",
+                    format!(
+                        "times {:?}, t_max {:?}, n_times {:?}",
+                        t.times, t.t_max, t.n_times
+                    ),
+                    "needs either `times` or both `t_max` (> 0) and `n_times` (> 0)",
                 ));
             }
         };
@@ -370,10 +396,14 @@ impl DistillFile {
             }
             match c.iter().position(Option::is_none) {
                 Some(i) => {
-                    return Err(bad(format!(
-                        "[teacher] caps must name every species; `{}` is missing",
-                        network.species_names()[i]
-                    )));
+                    return Err(bad(
+                        "[teacher] caps",
+                        format!("{:?}", t.caps),
+                        &format!(
+                            "must name every species; `{}` is missing",
+                            network.species_names()[i]
+                        ),
+                    ));
                 }
                 None => Some(c.into_iter().flatten().collect()),
             }
@@ -382,19 +412,22 @@ impl DistillFile {
             "fsp" => None,
             "ssa" => Some((t.samples, t.seed)),
             other => {
-                return Err(bad(format!(
-                    "[teacher] kind `{other}` is not one of fsp, ssa"
-                )));
+                return Err(bad(
+                    "[teacher] kind",
+                    other.into(),
+                    "is not one of fsp, ssa",
+                ));
             }
         };
         if !(t.prune >= 0.0 && t.prune < 1e-3) {
-            return Err(bad(format!(
-                "[teacher] prune = {} must be in [0, 1e-3)",
-                t.prune
-            )));
+            return Err(bad(
+                "[teacher] prune",
+                t.prune.to_string(),
+                "must be in [0, 1e-3)",
+            ));
         }
         if !(t.tol > 0.0 && t.tol < 1.0) {
-            return Err(bad(format!("[teacher] tol = {} must be in (0, 1)", t.tol)));
+            return Err(bad("[teacher] tol", t.tol.to_string(), "must be in (0, 1)"));
         }
         let teacher = TeacherConfig {
             times,
@@ -408,13 +441,17 @@ impl DistillFile {
 }
 
 /// The index of species `name` of `network`, which `what` names.
-fn species_index(network: &Network, name: &str, what: &str) -> Result<usize> {
-    network.species_index(name).ok_or_else(|| Error::Surrogate {
-        reason: format!(
-            "{what} names species `{name}`, which the model does not have (species: {})",
-            network.species_names().join(", ")
-        ),
-    })
+fn species_index(network: &Network, name: &str, what: &'static str) -> Result<usize> {
+    network
+        .species_index(name)
+        .ok_or_else(|| Error::InvalidSetting {
+            name: what,
+            value: name.into(),
+            reason: format!(
+                "names species `{name}`, which the model does not have (species: {})",
+                network.species_names().join(", ")
+            ),
+        })
 }
 
 /// What [`run`] did.
@@ -435,7 +472,7 @@ pub struct DistillSummary {
 /// under the same settings, whether or not `fresh`), and write `model.safetensors`, `card.json`, `report.json` (the training curve
 /// and metrics) and `validation.csv` (Hellinger distance per held-out point and time).
 pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Result<DistillSummary> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
         path: path.display().to_string(),
         source,
     })?;
@@ -449,7 +486,7 @@ pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Resu
     }
     let cp = r.out.join("checkpoint");
     if fresh && cp.exists() {
-        std::fs::remove_dir_all(&cp).map_err(|source| Error::Io {
+        std::fs::remove_dir_all(&cp).map_err(|source| ModelError::Io {
             path: cp.display().to_string(),
             source,
         })?;
@@ -469,7 +506,8 @@ pub fn run(path: &Path, out: Option<&Path>, fresh: bool, progress: bool) -> Resu
     }
     let d = super::distill(&r.network, &r.config)?;
     d.surrogate.save(&r.out)?;
-    let io = |e: serde_json::Error| Error::Surrogate {
+    let io = |e: serde_json::Error| ModelError::Numerical {
+        what: "report.json",
         reason: format!("cannot serialise the report: {e}"),
     };
     let report = serde_json::json!({

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use crnkit::Network;
+use crnkit::error::ModelError;
 use crnkit::io::bionetgen::parse_net;
 use crnkit::ssa::{EnsembleConfig, Method};
-use crnkit::{Error, Network};
 
 fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/models/bionetgen")
@@ -112,53 +113,55 @@ fn bad_net_files_give_located_errors() {
     let ok = "begin parameters\n 1 k 2.5\nend parameters\nbegin species\n 1 A() 10\n 2 B() 0\nend species\nbegin reactions\n 1 1 2 k\nend reactions\n";
     let net = parse_net(ok, "ok.net").unwrap();
     assert_eq!(net.num_reactions(), 1);
-    type Check = Box<dyn Fn(&Error) -> bool>;
+    type Check = Box<dyn Fn(&ModelError) -> bool>;
     let cases: Vec<(&str, Check, usize)> = vec![
         (
             "begin species\n 1 A() 10\nend species\nbegin reactions\n 1 1 3 k\nend reactions\n",
-            Box::new(|e| matches!(e, Error::UnknownSpecies { .. })),
+            Box::new(|e| matches!(e, ModelError::UnknownSpecies { .. })),
             5,
         ),
         (
             "begin species\n 1 A() 2.5\nend species\nbegin reactions\n 1 1 0 1\nend reactions\n",
-            Box::new(|e| matches!(e, Error::InvalidCount { .. })),
+            Box::new(|e| matches!(e, ModelError::InvalidCount { .. })),
             2,
         ),
         (
             "begin functions\n 1 f() 2\nend functions\n",
             Box::new(
-                |e| matches!(e, Error::Unsupported { feature } if feature.contains("functions")),
+                |e| matches!(e, ModelError::Unsupported { feature } if feature.contains("functions")),
             ),
             1,
         ),
         (
             "begin species\n 1 A() 1\nend species\nbegin reactions\n 1 1 0 Sat(k,1)\nend reactions\n",
-            Box::new(|e| matches!(e, Error::Unsupported { feature } if feature.contains("Sat"))),
+            Box::new(
+                |e| matches!(e, ModelError::Unsupported { feature } if feature.contains("Sat")),
+            ),
             5,
         ),
         (
             "begin species\n 1 A() 1\nend species\nbegin reactions\n 1 1 0 kk\nend reactions\n",
-            Box::new(|e| matches!(e, Error::UnknownParameter { .. })),
+            Box::new(|e| matches!(e, ModelError::UnknownParameter { .. })),
             5,
         ),
         (
             "begin species\n 1 A() 1\n",
-            Box::new(|e| matches!(e, Error::Syntax { .. })),
+            Box::new(|e| matches!(e, ModelError::Syntax { .. })),
             1,
         ),
         (
             "begin species\n 1 A() 1\nend species\n",
-            Box::new(|e| matches!(e, Error::EmptyNetwork)),
+            Box::new(|e| matches!(e, ModelError::EmptyNetwork)),
             3,
         ),
         (
             "begin species\n x A() 1\nend species\n",
-            Box::new(|e| matches!(e, Error::Syntax { .. })),
+            Box::new(|e| matches!(e, ModelError::Syntax { .. })),
             2,
         ),
         (
             "begin groups\n 1 G 2*9\nend groups\n",
-            Box::new(|e| matches!(e, Error::UnknownSpecies { .. })),
+            Box::new(|e| matches!(e, ModelError::UnknownSpecies { .. })),
             2,
         ),
     ];

@@ -1,9 +1,10 @@
 //! The CME solver against exact answers.
 
+use crnkit::CompiledNetwork;
 use crnkit::Network;
 use crnkit::cme::{self, FspOptions};
+use crnkit::error::ModelError;
 use crnkit::ssa::{EnsembleConfig, Method, TimeGrid};
-use crnkit::{CompiledNetwork, Error};
 
 use crate::stats::chi2_quantile;
 
@@ -379,7 +380,7 @@ fn product_form_of_first_order_network_is_multinomial() {
     )
     .unwrap();
     let e = cme::product_form(&schlogl, &space).unwrap_err();
-    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    assert!(matches!(e, ModelError::Unsupported { .. }), "{e}");
 }
 
 /// Hellinger distance² between an empirical histogram and a distribution.
@@ -480,7 +481,10 @@ fn bad_input_gives_named_errors() {
         ..FspOptions::default()
     };
     let e = cme::solve_transient(&net, &grid(100.0, 10.0), &opts).unwrap_err();
-    assert!(matches!(e, Error::TooManyStates { limit: 500, .. }), "{e}");
+    assert!(
+        matches!(e, ModelError::TooManyStates { limit: 500, .. }),
+        "{e}"
+    );
     assert!(
         e.to_string().contains("max_states") && !e.to_string().contains("--"),
         "{e}"
@@ -492,17 +496,17 @@ fn bad_input_gives_named_errors() {
         };
         let e = cme::solve_transient(&net, &grid(1.0, 1.0), &opts).unwrap_err();
         assert!(
-            matches!(e, Error::InvalidSetting { name: "tol", .. }),
+            matches!(e, ModelError::InvalidSetting { name: "tol", .. }),
             "{e}"
         );
         let e = cme::stationary(&net, &opts).unwrap_err();
         assert!(
-            matches!(e, Error::InvalidSetting { name: "tol", .. }),
+            matches!(e, ModelError::InvalidSetting { name: "tol", .. }),
             "{e}"
         );
     }
     let e = Network::from_crn_str("species: X = 2.5\nX -> 0 @ 1\n", "m.crn").unwrap_err();
-    assert!(matches!(e.kind(), Error::InvalidCount { .. }), "{e}");
+    assert!(matches!(e.kind(), ModelError::InvalidCount { .. }), "{e}");
     // A bound below the initial count.
     let opts = FspOptions {
         bounds: vec![Some(5)],
@@ -510,7 +514,7 @@ fn bad_input_gives_named_errors() {
     };
     let e = cme::solve_transient(&net, &grid(1.0, 1.0), &opts).unwrap_err();
     assert!(
-        matches!(e, Error::InvalidSetting { name: "bound", .. }),
+        matches!(e, ModelError::InvalidSetting { name: "bound", .. }),
         "{e}"
     );
 }

@@ -3,8 +3,8 @@
 //! state-triggered reset (a renewal process). Tolerances come from the sample size with a
 //! Bonferroni correction over all checks of a test (family-wise error 1e-3).
 
-use crnkit::Error;
 use crnkit::cme::{FspOptions, solve_transient};
+use crnkit::error::ModelError;
 use crnkit::network::{Condition, Expr, Network};
 use crnkit::rng::stream;
 use crnkit::ssa::{
@@ -311,7 +311,7 @@ fn with_events(crn: &str, events: &[EventText<'_>]) -> Network {
     spec.build().unwrap()
 }
 
-fn final_state(net: &Network, method: Method, until: f64) -> crnkit::Result<Vec<u64>> {
+fn final_state(net: &Network, method: Method, until: f64) -> crnkit::error::ModelResult<Vec<u64>> {
     let c = net.compile();
     let mut sim = AnySimulator::new(&c, method)?;
     let mut rng = stream(5, 0);
@@ -361,7 +361,10 @@ fn initial_value_cascades_and_event_errors() {
     );
     for method in Method::ALL {
         let e = final_state(&ping, method, 10.0).unwrap_err();
-        assert!(matches!(e, Error::InvalidEvent { .. }), "{method}: {e}");
+        assert!(
+            matches!(e, ModelError::InvalidEvent { .. }),
+            "{method}: {e}"
+        );
         assert!(e.to_string().contains("cascade"), "{e}");
     }
     // A non-integer count.
@@ -371,7 +374,7 @@ fn initial_value_cascades_and_event_errors() {
     );
     let e = final_state(&half, Method::NextReaction, 2.0).unwrap_err();
     assert!(
-        matches!(e, Error::InvalidEvent { ref event, .. } if event == "halve"),
+        matches!(e, ModelError::InvalidEvent { ref event, .. } if event == "halve"),
         "{e}"
     );
 }
@@ -389,7 +392,7 @@ fn law_errors_are_named() {
     for method in Method::ALL {
         let e = final_state(&net, method, 50.0).unwrap_err();
         assert!(
-            matches!(e, Error::InvalidPropensity { .. }),
+            matches!(e, ModelError::InvalidPropensity { .. }),
             "{method}: {e}"
         );
     }
@@ -402,7 +405,7 @@ fn law_errors_are_named() {
         .unwrap();
     let e = final_state(&net, Method::Rejection, 1.0).unwrap_err();
     assert!(
-        matches!(e, Error::Unsupported { ref feature } if feature.contains("rejection")),
+        matches!(e, ModelError::Unsupported { ref feature } if feature.contains("rejection")),
         "{e}"
     );
     // Analyses that need mass action or no events refuse by name.

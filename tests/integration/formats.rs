@@ -1,8 +1,9 @@
 //! Writing and reading back: `.crn`, JSON and TOML round trips, the builder, file I/O.
 
+use crnkit::Network;
+use crnkit::error::ModelError;
 use crnkit::models::BUNDLED;
 use crnkit::network::{Expr, NetworkSpec};
-use crnkit::{Error, Network};
 
 fn bundled() -> Vec<(&'static str, Network)> {
     BUNDLED
@@ -60,11 +61,11 @@ fn files_by_extension_and_atomic_write() {
     assert!(leftovers.is_empty());
     assert!(matches!(
         crnkit::io::read_network(dir.join("m.xyz")).unwrap_err(),
-        Error::UnknownFormat { .. } | Error::Io { .. }
+        ModelError::UnknownFormat { .. } | ModelError::Io { .. }
     ));
     assert!(matches!(
         crnkit::io::read_network(dir.join("missing.crn")).unwrap_err(),
-        Error::Io { .. }
+        ModelError::Io { .. }
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -101,15 +102,15 @@ fn builder_matches_text() {
         .reaction(&[("Y", 1)], &[], 1.0)
         .build()
         .unwrap_err();
-    assert!(matches!(e, Error::UnknownSpecies { ref name } if name == "Y"));
+    assert!(matches!(e, ModelError::UnknownSpecies { ref name } if name == "Y"));
     let e = Network::builder()
         .species("X", 1)
         .reaction(&[("X", 1)], &[], f64::NAN)
         .build()
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidRate { .. }));
+    assert!(matches!(e, ModelError::InvalidRate { .. }));
     let e = Network::builder().species("X", 1).build().unwrap_err();
-    assert!(matches!(e, Error::EmptyNetwork));
+    assert!(matches!(e, ModelError::EmptyNetwork));
     let e = Network::builder()
         .species("X", 1)
         .species("X", 2)
@@ -118,7 +119,7 @@ fn builder_matches_text() {
         .unwrap_err();
     assert!(matches!(
         e,
-        Error::DuplicateName {
+        ModelError::DuplicateName {
             kind: "species",
             ..
         }
@@ -129,13 +130,13 @@ fn builder_matches_text() {
         .reaction(&[("X", 1)], &[], 1.0)
         .build()
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidVolume { .. }));
+    assert!(matches!(e, ModelError::InvalidVolume { .. }));
     let e = Network::builder()
         .species("X", 1)
         .reaction(&[("X", 0)], &[], 1.0)
         .build()
         .unwrap_err();
-    assert!(matches!(e, Error::NonIntegerStoichiometry { .. }));
+    assert!(matches!(e, ModelError::NonIntegerStoichiometry { .. }));
 }
 
 #[test]
@@ -152,7 +153,7 @@ fn set_parameter_re_evaluates_dependents() {
     // An invalid value is refused and leaves the network as it was.
     assert!(matches!(
         net.set_parameter("k", -1.0).unwrap_err(),
-        Error::InvalidRate { .. }
+        ModelError::InvalidRate { .. }
     ));
     assert_eq!(net.parameter("k"), Some(5.0));
     assert!(net.set_parameter("nope", 1.0).is_err());

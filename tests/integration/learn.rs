@@ -1,7 +1,8 @@
 //! Learning by relative entropy: exact objective, gradient and the L-BFGS baseline.
 
+use crnkit::error::ModelError;
 use crnkit::learn::{GenerativeModel, fit_exact};
-use crnkit::{Error, Network, ThermodynamicBuilder};
+use crnkit::{Network, ThermodynamicBuilder};
 use rand::Rng as _;
 
 /// A random detailed-balanced network on 4 species with one conservation class of a few
@@ -99,7 +100,7 @@ fn bad_learning_input_is_refused_by_name() {
     .unwrap();
     let e = GenerativeModel::new(&driven, &["A"], 1000).unwrap_err();
     assert!(
-        matches!(e, Error::Unsupported { .. }) && e.to_string().contains("detailed balanced"),
+        matches!(e, ModelError::Unsupported { .. }) && e.to_string().contains("detailed balanced"),
         "{e}"
     );
     let net = random_network(3);
@@ -127,7 +128,7 @@ fn bad_learning_input_is_refused_by_name() {
     // An unknown visible species and a constant one.
     assert!(matches!(
         GenerativeModel::new(&net, &["Q"], 100).unwrap_err(),
-        Error::UnknownSpecies { .. }
+        ModelError::UnknownSpecies { .. }
     ));
 }
 
@@ -407,7 +408,7 @@ fn learning_jobs_refuse_bad_input_by_name() {
     use crnkit::learn::job;
     let dir = std::env::temp_dir().join(format!("crnkit-learn-jobs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let run = |toml: &str| -> Result<job::JobSummary, Error> {
+    let run = |toml: &str| -> Result<job::JobSummary, ModelError> {
         let cfg = job::parse(toml, "job.toml")?;
         job::run_config(&cfg, &dir, false)
     };
@@ -425,7 +426,7 @@ fn learning_jobs_refuse_bad_input_by_name() {
         "{base}[target]\ntable = \"t.csv\"\n[learn]\ndelta = 0.0\n"
     ))
     .unwrap_err();
-    assert!(matches!(e, Error::Irreversible { .. }), "{e}");
+    assert!(matches!(e, ModelError::Irreversible { .. }), "{e}");
     // A target over a hidden species.
     std::fs::write(dir.join("h.csv"), "X1_1,H_1,probability\n1,0,1\n").unwrap();
     let e = run(&format!("{base}[target]\ntable = \"h.csv\"\n")).unwrap_err();
@@ -503,7 +504,7 @@ fn gradient_flow_limit_reaches_the_baseline_optimum() {
     let l = Learner::new(&model, Environment::Table(target.clone()), &cfg).unwrap();
     assert!(matches!(
         l.require_finite_cost(),
-        Err(Error::Irreversible { .. })
+        Err(ModelError::Irreversible { .. })
     ));
     let c = l
         .run_limit(&run_cfg(20_000.0, 1000.0, 1), LimitMode::Auto, 10_000)

@@ -1,9 +1,10 @@
 //! Malformed models: each gives its specific error, at the right line and column.
 
-use crnkit::{Error, Network};
+use crnkit::Network;
+use crnkit::error::ModelError;
 
 /// Parse `text` and return the error, which must exist.
-fn err(text: &str) -> Error {
+fn err(text: &str) -> ModelError {
     match Network::from_crn_str(text, "bad.crn") {
         Ok(_) => panic!("expected an error for:\n{text}"),
         Err(e) => e,
@@ -36,64 +37,74 @@ macro_rules! case {
 
 #[test]
 fn syntax_errors() {
-    case!("A -> B", Error::Syntax { .. }, 1, 7);
-    case!("A -> B @", Error::Syntax { .. }, 1, 9);
-    case!("A + -> B @ k", Error::Syntax { .. }, 1, 5);
-    case!("A -> B @ 1 2", Error::Syntax { .. }, 1, 12);
-    case!("A -> B @ (1 + 2", Error::Syntax { .. }, 1, 16);
-    case!("A -> B @ foo(1)", Error::Syntax { .. }, 1, 10);
-    case!("A -> B @ exp(1, 2)", Error::Syntax { .. }, 1, 10);
-    case!("A $ B -> C @ 1", Error::Syntax { .. }, 1, 3);
-    case!("\"A -> B @ 1", Error::Syntax { .. }, 1, 1);
-    case!("A -> B @ 1e", Error::Syntax { .. }, 1, 10);
-    case!("species X = 1", Error::Syntax { .. }, 1, 9);
-    case!("parameters: k 1", Error::Syntax { .. }, 1, 15);
-    case!("species: X = 1 constnt", Error::Syntax { .. }, 1, 16);
-    case!("A -> B @ 1,", Error::Syntax { .. }, 1, 12);
-    case!("A + 2 -> B @ 1", Error::Syntax { .. }, 1, 7);
-    case!("A → B @ 1", Error::Syntax { .. }, 1, 3);
-    case!("species: A -> B @ 1", Error::Syntax { .. }, 1, 12);
+    case!("A -> B", ModelError::Syntax { .. }, 1, 7);
+    case!("A -> B @", ModelError::Syntax { .. }, 1, 9);
+    case!("A + -> B @ k", ModelError::Syntax { .. }, 1, 5);
+    case!("A -> B @ 1 2", ModelError::Syntax { .. }, 1, 12);
+    case!("A -> B @ (1 + 2", ModelError::Syntax { .. }, 1, 16);
+    case!("A -> B @ foo(1)", ModelError::Syntax { .. }, 1, 10);
+    case!("A -> B @ exp(1, 2)", ModelError::Syntax { .. }, 1, 10);
+    case!("A $ B -> C @ 1", ModelError::Syntax { .. }, 1, 3);
+    case!("\"A -> B @ 1", ModelError::Syntax { .. }, 1, 1);
+    case!("A -> B @ 1e", ModelError::Syntax { .. }, 1, 10);
+    case!("species X = 1", ModelError::Syntax { .. }, 1, 9);
+    case!("parameters: k 1", ModelError::Syntax { .. }, 1, 15);
+    case!("species: X = 1 constnt", ModelError::Syntax { .. }, 1, 16);
+    case!("A -> B @ 1,", ModelError::Syntax { .. }, 1, 12);
+    case!("A + 2 -> B @ 1", ModelError::Syntax { .. }, 1, 7);
+    case!("A → B @ 1", ModelError::Syntax { .. }, 1, 3);
+    case!("species: A -> B @ 1", ModelError::Syntax { .. }, 1, 12);
     case!(
         "# header\n\nA -> B @ 1\nB -> A @ (2",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         4,
         12
     );
-    case!("species: X = \n", Error::Syntax { .. }, 1, 14);
-    case!("A -> 0 + B @ 1", Error::Syntax { .. }, 1, 8);
-    case!("A -> 0 B @ 1", Error::NonIntegerStoichiometry { .. }, 1, 6);
+    case!("species: X = \n", ModelError::Syntax { .. }, 1, 14);
+    case!("A -> 0 + B @ 1", ModelError::Syntax { .. }, 1, 8);
+    case!(
+        "A -> 0 B @ 1",
+        ModelError::NonIntegerStoichiometry { .. },
+        1,
+        6
+    );
 }
 
 #[test]
 fn stoichiometry_and_counts() {
     case!(
         "1.5 A -> B @ 1",
-        Error::NonIntegerStoichiometry { .. },
+        ModelError::NonIntegerStoichiometry { .. },
         1,
         1
     );
-    case!("0 A -> B @ 1", Error::NonIntegerStoichiometry { .. }, 1, 1);
+    case!(
+        "0 A -> B @ 1",
+        ModelError::NonIntegerStoichiometry { .. },
+        1,
+        1
+    );
     case!(
         "5000000000 A -> B @ 1",
-        Error::NonIntegerStoichiometry { .. },
+        ModelError::NonIntegerStoichiometry { .. },
         1,
         1
     );
     case!(
         "species: X = 2.5\nX -> 0 @ 1",
-        Error::InvalidCount { .. },
+        ModelError::InvalidCount { .. },
         1,
         14
     );
     case!(
         "species: X = -3\nX -> 0 @ 1",
-        Error::InvalidCount { .. },
+        ModelError::InvalidCount { .. },
         1,
         14
     );
     case!(
         "species: X = 1e300\nX -> 0 @ 1",
-        Error::InvalidCount { .. },
+        ModelError::InvalidCount { .. },
         1,
         14
     );
@@ -103,7 +114,7 @@ fn stoichiometry_and_counts() {
 fn names() {
     case!(
         "species: X, X\nX -> 0 @ 1",
-        Error::DuplicateName {
+        ModelError::DuplicateName {
             kind: "species",
             ..
         },
@@ -112,7 +123,7 @@ fn names() {
     );
     case!(
         "parameters: k = 1, k = 2\n0 -> X @ k",
-        Error::DuplicateName {
+        ModelError::DuplicateName {
             kind: "parameter",
             ..
         },
@@ -121,13 +132,13 @@ fn names() {
     );
     case!(
         "parameters: X = 1\nspecies: X = 2\nX -> 0 @ 1",
-        Error::DuplicateName { .. },
+        ModelError::DuplicateName { .. },
         2,
         10
     );
     case!(
         "r1: A -> B @ 1\nr1: B -> A @ 1",
-        Error::DuplicateName {
+        ModelError::DuplicateName {
             kind: "reaction label",
             ..
         },
@@ -136,26 +147,26 @@ fn names() {
     );
     case!(
         "volume: 1\nvolume: 2\nA -> B @ 1",
-        Error::DuplicateName { .. },
+        ModelError::DuplicateName { .. },
         2,
         9
     );
     case!(
         "parameters: k = 1\nk -> A @ 1",
-        Error::UnknownSpecies { .. },
+        ModelError::UnknownSpecies { .. },
         2,
         1
     );
-    case!("A -> B @ k", Error::UnknownParameter { .. }, 1, 10);
+    case!("A -> B @ k", ModelError::UnknownParameter { .. }, 1, 10);
     case!(
         "parameters: a = b, b = 1\n0 -> X @ a",
-        Error::UnknownParameter { .. },
+        ModelError::UnknownParameter { .. },
         1,
         17
     );
     let e = case!(
         "species: X = 1\nA -> B @ 2 * X",
-        Error::UnknownParameter { .. },
+        ModelError::UnknownParameter { .. },
         2,
         14
     );
@@ -164,35 +175,40 @@ fn names() {
 
 #[test]
 fn rates_and_values() {
-    case!("A -> B @ -1", Error::InvalidRate { .. }, 1, 10);
+    case!("A -> B @ -1", ModelError::InvalidRate { .. }, 1, 10);
     case!(
         "parameters: k = -2\nA -> B @ k",
-        Error::InvalidRate { .. },
+        ModelError::InvalidRate { .. },
         2,
         10
     );
     case!(
         "parameters: k = 0\nA <-> B @ 1, 1 / k",
-        Error::InvalidRate { .. },
+        ModelError::InvalidRate { .. },
         2,
         14
     );
     case!(
         "parameters: k = 1/0\n0 -> X @ k",
-        Error::InvalidParameter { .. },
+        ModelError::InvalidParameter { .. },
         1,
         17
     );
     case!(
         "parameters: k = ln(-1)\n0 -> X @ k",
-        Error::InvalidParameter { .. },
+        ModelError::InvalidParameter { .. },
         1,
         17
     );
-    case!("volume: 0\nA -> B @ 1", Error::InvalidVolume { .. }, 1, 9);
+    case!(
+        "volume: 0\nA -> B @ 1",
+        ModelError::InvalidVolume { .. },
+        1,
+        9
+    );
     case!(
         "A <-> B @ 1",
-        Error::RateCount {
+        ModelError::RateCount {
             expected: 2,
             found: 1,
             ..
@@ -202,7 +218,7 @@ fn rates_and_values() {
     );
     case!(
         "A -> B @ 1, 2",
-        Error::RateCount {
+        ModelError::RateCount {
             expected: 1,
             found: 2,
             ..
@@ -210,16 +226,16 @@ fn rates_and_values() {
         1,
         13
     );
-    case!("\"Ä\" -> B @ -1", Error::InvalidRate { .. }, 1, 12);
+    case!("\"Ä\" -> B @ -1", ModelError::InvalidRate { .. }, 1, 12);
 }
 
 #[test]
 fn empty_things() {
-    case!("species: X = 1", Error::EmptyNetwork, 1, 1);
-    case!("", Error::EmptyNetwork, 1, 1);
-    case!("# only a comment\n\n", Error::EmptyNetwork, 2, 1);
-    case!("-> @ 1", Error::EmptyReaction { .. }, 1, 1);
-    case!("0 -> 0 @ 1", Error::EmptyReaction { .. }, 1, 1);
+    case!("species: X = 1", ModelError::EmptyNetwork, 1, 1);
+    case!("", ModelError::EmptyNetwork, 1, 1);
+    case!("# only a comment\n\n", ModelError::EmptyNetwork, 2, 1);
+    case!("-> @ 1", ModelError::EmptyReaction { .. }, 1, 1);
+    case!("0 -> 0 @ 1", ModelError::EmptyReaction { .. }, 1, 1);
 }
 
 #[test]
@@ -260,7 +276,7 @@ fn valid_corner_cases_parse() {
 fn json_and_toml_errors() {
     use crnkit::network::NetworkSpec;
     let e = NetworkSpec::from_json_str("{\n  \"species\": [}\n", "m.json").unwrap_err();
-    assert!(matches!(e, Error::Json { line: 2, .. }), "{e}");
+    assert!(matches!(e, ModelError::Json { line: 2, .. }), "{e}");
     let e = NetworkSpec::from_json_str("{\"specie\": []}", "m.json").unwrap_err();
     assert!(e.to_string().contains("unknown field"), "{e}");
     let e = NetworkSpec::from_json_str(
@@ -274,10 +290,15 @@ fn json_and_toml_errors() {
         "m.json",
     )
     .unwrap();
-    assert!(matches!(spec.build().unwrap_err(), Error::UnknownSpecies { ref name } if name == "B"));
+    assert!(
+        matches!(spec.build().unwrap_err(), ModelError::UnknownSpecies { ref name } if name == "B")
+    );
     let spec =
         NetworkSpec::from_json_str(r#"{"species":[{"name":"A","initial":5}]}"#, "m.json").unwrap();
-    assert!(matches!(spec.build().unwrap_err(), Error::EmptyNetwork));
+    assert!(matches!(
+        spec.build().unwrap_err(),
+        ModelError::EmptyNetwork
+    ));
     let spec = NetworkSpec::from_json_str(
         r#"{"species":[{"name":"A"}],"reactions":[{"reactants":{"A":1},"rate":"-2"}]}"#,
         "m.json",
@@ -285,7 +306,7 @@ fn json_and_toml_errors() {
     .unwrap();
     assert!(matches!(
         spec.build().unwrap_err(),
-        Error::InvalidRate { .. }
+        ModelError::InvalidRate { .. }
     ));
     let spec = NetworkSpec::from_json_str(
         r#"{"species":[{"name":"A","initial":0.5}],"reactions":[{"reactants":{"A":1},"rate":1}]}"#,
@@ -294,10 +315,10 @@ fn json_and_toml_errors() {
     .unwrap();
     assert!(matches!(
         spec.build().unwrap_err(),
-        Error::InvalidCount { .. }
+        ModelError::InvalidCount { .. }
     ));
     let e = NetworkSpec::from_toml_str("[[species]]\nname = \n", "m.toml").unwrap_err();
-    assert!(matches!(e, Error::Toml { .. }), "{e}");
+    assert!(matches!(e, ModelError::Toml { .. }), "{e}");
     assert!(e.to_string().contains("m.toml"));
 }
 
@@ -306,25 +327,35 @@ fn propensity_law_errors() {
     // A species used only in a law must be declared.
     let e = case!(
         "species: R = 1\n0 -> P @ propensity 2 * Q / (1 + R)",
-        Error::UnknownParameter { .. },
+        ModelError::UnknownParameter { .. },
         2,
         25
     );
     assert!(e.to_string().contains("species:"), "{e}");
     // A law is the whole propensity of one irreversible channel.
-    case!("A <-> B @ propensity A", Error::Unsupported { .. }, 1, 11);
+    case!(
+        "A <-> B @ propensity A",
+        ModelError::Unsupported { .. },
+        1,
+        11
+    );
     case!(
         "species: A = 1\nr: A <=> B @ propensity 2 * A",
-        Error::Unsupported { .. },
+        ModelError::Unsupported { .. },
         2,
         14
     );
-    case!("A -> B @ propensity A, 2", Error::Syntax { .. }, 1, 22);
-    case!("A -> B @ propensity", Error::UnknownParameter { .. }, 1, 10);
+    case!("A -> B @ propensity A, 2", ModelError::Syntax { .. }, 1, 22);
+    case!(
+        "A -> B @ propensity",
+        ModelError::UnknownParameter { .. },
+        1,
+        10
+    );
     // No clock in a law.
     let e = case!(
         "0 -> X @ propensity 1 + time",
-        Error::Unsupported { .. },
+        ModelError::Unsupported { .. },
         1,
         25
     );
@@ -332,17 +363,22 @@ fn propensity_law_errors() {
     // Finite and >= 0 at the start.
     case!(
         "species: X = 5\nX -> 0 @ propensity 1 - X",
-        Error::InvalidPropensity { .. },
+        ModelError::InvalidPropensity { .. },
         2,
         21
     );
     case!(
         "parameters: k = 1\nX -> 0 @ propensity k / X",
-        Error::InvalidPropensity { .. },
+        ModelError::InvalidPropensity { .. },
         2,
         21
     );
-    case!("0 -> 0 @ propensity 1", Error::EmptyReaction { .. }, 1, 1);
+    case!(
+        "0 -> 0 @ propensity 1",
+        ModelError::EmptyReaction { .. },
+        1,
+        1
+    );
 }
 
 #[test]
@@ -350,62 +386,62 @@ fn event_syntax_errors() {
     // Missing `when` / `then`, bad conditions.
     case!(
         "A -> B @ 1\nevent e: A > 1 then B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         10
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         21
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         20
     );
     let e = case!(
         "A -> B @ 1\nevent e: when A + 1 then B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         21
     );
     assert!(e.to_string().contains("comparison"), "{e}");
     case!(
         "A -> B @ 1\nevent e: when A > > 1 then B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         19
     );
     case!(
         "A -> B @ 1\nevent e: when xor(A > 1 then B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         25
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 initially maybe then B = 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         31
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 then",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         25
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 then B 0",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         28
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 then B = 0 A = 1",
-        Error::Syntax { .. },
+        ModelError::Syntax { .. },
         2,
         32
     );
@@ -416,19 +452,19 @@ fn event_name_errors() {
     // Assignments: unknown species, a parameter, the same species twice.
     case!(
         "A -> B @ 1\nevent e: when A > 1 then C = 0",
-        Error::UnknownSpecies { .. },
+        ModelError::UnknownSpecies { .. },
         2,
         26
     );
     case!(
         "parameters: k = 1\nA -> B @ k\nevent e: when A > 1 then k = 2",
-        Error::Unsupported { .. },
+        ModelError::Unsupported { .. },
         3,
         26
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 then B = 0, B = 1",
-        Error::DuplicateName {
+        ModelError::DuplicateName {
             kind: "event assignment",
             ..
         },
@@ -438,40 +474,40 @@ fn event_name_errors() {
     // Unknown names in the trigger and in an assignment.
     case!(
         "A -> B @ 1\nevent e: when Z > 1 then B = 0",
-        Error::UnknownParameter { .. },
+        ModelError::UnknownParameter { .. },
         2,
         15
     );
     case!(
         "A -> B @ 1\nevent e: when A > 1 then B = 2 * Z",
-        Error::UnknownParameter { .. },
+        ModelError::UnknownParameter { .. },
         2,
         34
     );
     // The clock may only be compared directly with parameters.
     case!(
         "A -> B @ 1\nevent e: when A > 1 && time > A then B = 0",
-        Error::Unsupported { .. },
+        ModelError::Unsupported { .. },
         2,
         24
     );
     case!(
         "A -> B @ 1\nevent e: when time == 3 then B = 0",
-        Error::Unsupported { .. },
+        ModelError::Unsupported { .. },
         2,
         15
     );
     // Event names are unique.
     case!(
         "A -> B @ 1\nevent e: when A > 1 then B = 0\nevent e: when A > 2 then B = 1",
-        Error::DuplicateName { kind: "event", .. },
+        ModelError::DuplicateName { kind: "event", .. },
         3,
         7
     );
     // Events alone are no network.
     case!(
         "species: A = 1\nevent e: when A > 1 then A = 0",
-        Error::EmptyNetwork,
+        ModelError::EmptyNetwork,
         2,
         1
     );

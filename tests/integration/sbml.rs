@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crnkit::Error;
+use crnkit::error::ModelError;
 use crnkit::io::dsmts::{CaseOutcome, run_case};
 use crnkit::io::sbml::from_sbml_str;
 use crnkit::network::{CmpOp, Condition, Expr};
@@ -188,7 +188,7 @@ fn malformed_and_unsupported_sbml_is_refused_by_name() {
     assert!(e.contains("Level 1"), "{e}");
     assert!(matches!(
         from_sbml_str("<notsbml/>", "m.xml").unwrap_err(),
-        Error::Parse { .. }
+        ModelError::Parse { .. }
     ));
 }
 
@@ -233,7 +233,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 fn refused(text: &str, needle: &str, names: &[&str]) {
     let e = from_sbml_str(text, "m.xml").unwrap_err();
     assert!(
-        matches!(e.kind(), Error::Unsupported { .. }),
+        matches!(e.kind(), ModelError::Unsupported { .. }),
         "not Unsupported: {e}"
     );
     let loc = e.location().unwrap_or_else(|| panic!("not located: {e}"));

@@ -3,14 +3,15 @@
 //! Bonferroni correction over all the checks of a test (family-wise error 1e-3), chi-square
 //! and Kolmogorov–Smirnov critical values at the corrected level. Seeds are fixed.
 
+use crnkit::error::ModelError;
 use crnkit::io::results::{ToCsv, histograms_csv, trajectories_csv};
+use crnkit::models::bundled;
 use crnkit::network::Network;
 use crnkit::rng::stream;
 use crnkit::ssa::{
     AnySimulator, EnsembleConfig, EnsembleResult, EventLog, GridRecorder, Method, Simulator,
     TimeGrid,
 };
-use crnkit::{Error, models::bundled};
 
 use super::stats::{bonferroni_z, chi_square, chi2_quantile, ks_critical, ks_distance};
 
@@ -398,28 +399,28 @@ fn bad_runs_give_clear_errors() {
             every: 0.0,
             ..EnsembleConfig::default()
         }),
-        Error::InvalidSetting { name: "every", .. }
+        ModelError::InvalidSetting { name: "every", .. }
     ));
     assert!(matches!(
         bad(EnsembleConfig {
             every: -1.0,
             ..EnsembleConfig::default()
         }),
-        Error::InvalidSetting { name: "every", .. }
+        ModelError::InvalidSetting { name: "every", .. }
     ));
     assert!(matches!(
         bad(EnsembleConfig {
             until: -1.0,
             ..EnsembleConfig::default()
         }),
-        Error::InvalidSetting { name: "until", .. }
+        ModelError::InvalidSetting { name: "until", .. }
     ));
     assert!(matches!(
         bad(EnsembleConfig {
             runs: 0,
             ..EnsembleConfig::default()
         }),
-        Error::InvalidSetting { name: "runs", .. }
+        ModelError::InvalidSetting { name: "runs", .. }
     ));
     // The error every method gives for one run of `crn` to t = 1.
     let run_err = |crn: &str, method: Method| {
@@ -440,7 +441,7 @@ fn bad_runs_give_clear_errors() {
         for x0 in ["9007199254740980", "9007199254735991"] {
             let e = run_err(&format!("species: X = {x0}\n0 -> X @ 1e6"), method);
             assert!(
-                matches!(e, Error::CountOutOfRange { ref species, .. } if species == "X"),
+                matches!(e, ModelError::CountOutOfRange { ref species, .. } if species == "X"),
                 "{method}: {e}"
             );
         }
@@ -452,7 +453,7 @@ fn bad_runs_give_clear_errors() {
         ] {
             let e = run_err(crn, method);
             assert!(
-                matches!(e, Error::PropensityOverflow { .. }),
+                matches!(e, ModelError::PropensityOverflow { .. }),
                 "{method}: {e}"
             );
         }
@@ -462,11 +463,11 @@ fn bad_runs_give_clear_errors() {
         Network::from_crn_str("parameters: k = 1\nspecies: X = 1\nX -> 0 @ k", "t.crn").unwrap();
     assert!(matches!(
         net.set_parameter("k", f64::NAN).unwrap_err(),
-        Error::InvalidParameter { .. }
+        ModelError::InvalidParameter { .. }
     ));
     assert!(matches!(
         net.set_parameter("k", -2.0).unwrap_err(),
-        Error::InvalidRate { .. }
+        ModelError::InvalidRate { .. }
     ));
     assert!("gillespie".parse::<Method>().is_err());
 }

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use super::surrogate::birth_death;
+use crnkit::error::{ModelError, SurrogateError};
 use crnkit::ssa::{AnySimulator, GridRecorder, Method, Simulator, TimeGrid};
 use crnkit::surrogate::{
     Activation, Architecture, CARD_FORMAT, Card, DistillConfig, InferenceSpec, Likelihood,
@@ -339,8 +340,8 @@ fn species() -> Vec<String> {
 }
 
 /// The location of a CSV error.
-fn at(r: Result<Snapshots, Error>) -> (usize, usize, String) {
-    let e = r.unwrap_err();
+fn at(r: Result<Snapshots, SurrogateError>) -> (usize, usize, String) {
+    let e = Error::from(r.unwrap_err());
     let loc = e
         .location()
         .unwrap_or_else(|| panic!("no location in `{e}`"));
@@ -399,12 +400,13 @@ fn snapshot_csv_parses_groups_and_reports_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("cells.csv");
     std::fs::write(&path, "time,X\n1,2\n1,x\n").unwrap();
-    let e = read_snapshots(&path, &sp).unwrap_err();
+    let e = Error::from(read_snapshots(&path, &sp).unwrap_err());
     assert_eq!(e.location().unwrap().line, 3);
-    assert!(matches!(e.kind(), Error::InvalidCount { .. }));
+    assert!(matches!(e.kind(), Some(ModelError::InvalidCount { .. })));
+    assert!(matches!(e, Error::Model(ModelError::Parse { .. })));
     assert!(matches!(
         read_snapshots(dir.join("absent.csv"), &sp),
-        Err(Error::Io { .. })
+        Err(SurrogateError::Model(ModelError::Io { .. }))
     ));
     std::fs::remove_dir_all(&dir).ok();
 
@@ -431,7 +433,15 @@ fn inference_settings_are_validated() {
         match Likelihood::new(s, d, &sp) {
             Ok(_) => panic!("{sp:?} was accepted"),
             Err(e) => {
-                assert!(matches!(e, Error::Surrogate { .. }), "{e}");
+                assert!(
+                    matches!(
+                        e,
+                        SurrogateError::InvalidQuery { .. }
+                            | SurrogateError::OutsideDomain { .. }
+                            | SurrogateError::Data { .. }
+                    ),
+                    "{e}"
+                );
                 e.to_string()
             }
         }
@@ -464,7 +474,8 @@ fn inference_settings_are_validated() {
 
     // Run settings.
     let lik = Likelihood::new(s, &data, &InferenceSpec::default()).unwrap();
-    let setting = |r: Result<(), Error>| matches!(r, Err(Error::InvalidSetting { .. }));
+    let setting =
+        |r: Result<(), SurrogateError>| matches!(r, Err(SurrogateError::InvalidSetting { .. }));
     for cfg in [
         McmcConfig {
             samples: 0,

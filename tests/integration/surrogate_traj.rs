@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use super::surrogate::birth_death;
 use crnkit::cme::{FspOptions, solve_transient_with};
+use crnkit::error::SurrogateError;
 use crnkit::ssa::TimeGrid;
 use crnkit::surrogate::{
     Activation, Architecture, Card, ChainConfig, DistillConfig, InitialBox, Model, ParamBox,
@@ -389,11 +390,12 @@ fn wide_surrogate() -> Surrogate {
     }
 }
 
-/// The reason of a surrogate error (panics on success or another error).
-fn err<T>(r: crnkit::Result<T>) -> String {
+/// The message of an error of the surrogate's own (panics on success or on an error of a
+/// lower layer).
+fn err<T>(r: crnkit::surrogate::Result<T>) -> String {
     match r {
-        Err(crnkit::Error::Surrogate { reason }) => reason,
-        Err(e) => panic!("unexpected error {e}"),
+        Err(SurrogateError::Model(e)) => panic!("unexpected lower-layer error {e}"),
+        Err(e) => e.to_string(),
         Ok(_) => panic!("expected an error"),
     }
 }
@@ -415,6 +417,10 @@ fn chain_domain_errors() {
             err(chain(&s, &PARAMS, &[0], &c)).contains("time step"),
             "{dt}"
         );
+        assert!(matches!(
+            chain(&s, &PARAMS, &[0], &c),
+            Err(SurrogateError::InvalidSetting { name: "dt", .. })
+        ));
         assert!(path_log_prob(&s, &PARAMS, &[0, 1], 1, dt, false).is_err());
     }
     // Lengths: parameters, initial states, runs, paths.
@@ -425,6 +431,10 @@ fn chain_domain_errors() {
         ..cfg.clone()
     };
     assert!(err(chain(&s, &PARAMS, &[0], &none)).contains("at least one run"));
+    assert!(matches!(
+        chain(&s, &PARAMS, &[0], &none),
+        Err(SurrogateError::InvalidSetting { name: "runs", .. })
+    ));
     assert!(err(path_log_prob(&s, &PARAMS, &[0, 1, 2], 1, 0.75, false)).contains("paths"));
     assert!(path_log_prob(&s, &PARAMS, &[], 1, 0.75, false).is_err());
     // An initial count beyond the cap, or a conditioning state beyond it.
@@ -440,6 +450,10 @@ fn chain_domain_errors() {
         ..out.clone()
     };
     assert!(err(chain(&s, &PARAMS, &[0], &strict)).contains("time 2 is outside"));
+    assert!(matches!(
+        chain(&s, &PARAMS, &[0], &strict),
+        Err(SurrogateError::OutsideDomain { .. })
+    ));
     let tr = chain(&s, &PARAMS, &[0], &out).unwrap();
     assert!(
         tr.warnings.iter().any(|l| l.contains("time 2 is outside")),
@@ -482,6 +496,10 @@ fn chain_domain_errors() {
     assert_eq!(tb.at_cap, 0);
     assert!(!tb.warnings.iter().any(|l| l.contains("reached a cap")));
     let reason = err(chain(&s, &PARAMS, &[0], &strict));
+    assert!(matches!(
+        chain(&s, &PARAMS, &[0], &strict),
+        Err(SurrogateError::OutsideDomain { .. })
+    ));
     assert!(
         reason.contains("reached a cap") || reason.contains("left the trained initial range"),
         "{reason}"

@@ -1,12 +1,13 @@
 //! Thermodynamics: entropy production and free energy from the ODE, the CME and paths.
 
+use crnkit::Network;
 use crnkit::cme::{self, Distribution, FspOptions};
+use crnkit::error::ModelError;
 use crnkit::ssa::{Method, TimeGrid};
 use crnkit::thermo::cme_entropy::{CmeThermoConfig, cme_thermo, cme_thermo_series};
 use crnkit::thermo::ode::{MassAction, steady_state};
 use crnkit::thermo::path::{PathConfig, path_entropy};
 use crnkit::thermo::reverse_pairs;
-use crnkit::{Error, Network};
 
 use crate::stats::bonferroni_z;
 
@@ -228,7 +229,7 @@ fn irreversible_reactions_are_named() {
     );
     let e = reverse_pairs(&net).unwrap_err();
     match &e {
-        Error::Irreversible { reactions } => {
+        ModelError::Irreversible { reactions } => {
             assert!(
                 reactions.contains("make") && reactions.contains("decay"),
                 "{e}"

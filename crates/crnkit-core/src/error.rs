@@ -1,6 +1,7 @@
-//! The crate-level error type.
+//! The error type of the model layers: networks, simulation, the CME, files, learning.
 //!
-//! Every fallible operation in crnkit returns [`Result<T>`]. Errors that arise while reading a
+//! Every fallible operation of `crnkit-core`, `crnkit-sim`, `crnkit-io` and `crnkit-learn`
+//! returns [`Result<T>`] (the neural surrogate has its own error, which wraps this one). Errors that arise while reading a
 //! model file are wrapped in [`Error::Parse`], which carries the file name, the 1-based line
 //! and column, and a snippet of the offending line with a caret; the wrapped error says what
 //! went wrong. [`Error::kind`] returns that innermost error, so callers can match on the
@@ -28,7 +29,7 @@ impl fmt::Display for Location {
     }
 }
 
-/// Every error crnkit reports.
+/// Every error of the model layers (networks, simulation, CME, files, learning).
 /// `Debug` shows the same text as `Display` (the caret view for parse errors), so
 /// `fn main() -> Result<(), Error>` prints a readable message.
 #[derive(thiserror::Error)]
@@ -190,7 +191,8 @@ pub enum Error {
     /// A run setting is out of range.
     #[error("invalid setting {name} = {value}: {reason}")]
     InvalidSetting {
-        /// The setting, e.g. `--every`.
+        /// The setting, by its name in the library's configuration (e.g. `every`), never a
+        /// command-line option.
         name: &'static str,
         /// The value given.
         value: String,
@@ -272,12 +274,6 @@ pub enum Error {
     UnknownFormat {
         /// The file.
         path: String,
-    },
-    /// A neural surrogate cannot be built, trained, saved, loaded or queried.
-    #[error("surrogate: {reason}")]
-    Surrogate {
-        /// What went wrong.
-        reason: String,
     },
 }
 

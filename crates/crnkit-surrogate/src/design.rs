@@ -9,7 +9,7 @@
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crnkit_core::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Ranges of the parameters a surrogate is conditioned on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,7 @@ impl ParamBox {
     /// Check: one entry per name in every field, finite lo < hi, lo > 0 on a log scale,
     /// distinct names, at least one parameter.
     pub fn validate(&self) -> Result<()> {
-        let bad = |reason: String| Err(Error::Surrogate { reason });
+        let bad = |reason: String| Err(Error::InvalidModel { reason });
         let n = self.names.len();
         if n == 0 {
             return bad("the parameter box has no parameters".into());
@@ -102,7 +102,7 @@ impl ParamBox {
     /// non-positive value of a log-scale parameter.
     pub fn normalise(&self, x: &[f64]) -> Result<Vec<f64>> {
         if x.len() != self.dim() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "expected {} parameter values ({}), found {}",
                     self.dim(),
@@ -116,7 +116,7 @@ impl ParamBox {
                 let v = x[i];
                 let (a, b, v) = if self.log_scale[i] {
                     if v.is_nan() || v <= 0.0 {
-                        return Err(Error::Surrogate {
+                        return Err(Error::InvalidQuery {
                             reason: format!(
                                 "parameter `{}` is on a log scale and must be > 0, found {v}",
                                 self.names[i]
@@ -128,7 +128,7 @@ impl ParamBox {
                     (self.lo[i], self.hi[i], v)
                 };
                 if !v.is_finite() {
-                    return Err(Error::Surrogate {
+                    return Err(Error::InvalidQuery {
                         reason: format!("parameter `{}` is not finite", self.names[i]),
                     });
                 }
@@ -222,7 +222,7 @@ impl InitialBox {
     /// Check: `n` species, lo ≤ hi each.
     pub fn validate(&self, n: usize) -> Result<()> {
         if self.lo.len() != n || self.hi.len() != n {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidModel {
                 reason: format!(
                     "the initial-state box needs {n} lo and hi counts, found {} and {}",
                     self.lo.len(),
@@ -231,7 +231,7 @@ impl InitialBox {
             });
         }
         if let Some(i) = (0..n).find(|&i| self.lo[i] > self.hi[i]) {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidModel {
                 reason: format!(
                     "initial range of species {i}: lo {} > hi {}",
                     self.lo[i], self.hi[i]

@@ -43,8 +43,9 @@ use candle_core::{DType, Tensor, Var};
 use rand::Rng as _;
 use rayon::prelude::*;
 
-use super::{Surrogate, ce, halton, quantile};
-use crnkit_core::{Error, Result};
+use super::{Surrogate, halton, quantile};
+use crate::error::{Error, Result, candle};
+use crnkit_core::Error as ModelError;
 
 pub mod exact;
 
@@ -78,7 +79,7 @@ impl Snapshots {
     /// Errors: no species, a repeated species name, no cells, a length mismatch, a time that
     /// is negative or not finite, a count above 2³² − 1.
     pub fn new(species: &[String], times: &[f64], counts: &[u64]) -> Result<Snapshots> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |reason: String| Error::Data { reason };
         check_species_list(species)?;
         let ns = species.len();
         if counts.len() != times.len() * ns {
@@ -119,7 +120,7 @@ impl Snapshots {
         origin: impl Fn(usize) -> String,
     ) -> Result<Snapshots> {
         if cells.is_empty() {
-            return Err(Error::Surrogate {
+            return Err(Error::Data {
                 reason: "snapshot data: no cells".into(),
             });
         }
@@ -191,13 +192,13 @@ impl Snapshots {
 
 fn check_species_list(species: &[String]) -> Result<()> {
     if species.is_empty() {
-        return Err(Error::Surrogate {
+        return Err(Error::Data {
             reason: "snapshot data need at least one species".into(),
         });
     }
     for (i, s) in species.iter().enumerate() {
         if species[..i].contains(s) {
-            return Err(Error::Surrogate {
+            return Err(Error::Data {
                 reason: format!("snapshot data: species `{s}` is listed twice"),
             });
         }
@@ -222,7 +223,7 @@ fn split_cells(line: &str) -> Vec<(usize, &str)> {
 /// Read snapshot data from the CSV file `path`; see [`parse_snapshots`].
 pub fn read_snapshots(path: impl AsRef<Path>, species: &[String]) -> Result<Snapshots> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
         path: path.display().to_string(),
         source,
     })?;
@@ -235,12 +236,12 @@ pub fn read_snapshots(path: impl AsRef<Path>, species: &[String]) -> Result<Snap
 /// lines starting with `#` are skipped. The result has the species in the order of
 /// `species` (give the model's, e.g. `&surrogate.card.species`).
 ///
-/// Errors are [`Error::Parse`] with the file, the 1-based line and column and a snippet:
-/// an empty file, a first column other than `time`, an unknown
-/// ([`Error::UnknownSpecies`]), repeated ([`Error::DuplicateName`]) or missing species
-/// column, a line with the wrong number of cells, a bad time ([`Error::Syntax`]), a count
-/// that is negative, fractional, not a number or too large ([`Error::InvalidCount`]), no
-/// data line.
+/// Errors are [`Error::Model`] holding [`ModelError::Parse`] with the file, the 1-based
+/// line and column and a snippet: an empty file, a first column other than `time`, an
+/// unknown ([`ModelError::UnknownSpecies`]), repeated ([`ModelError::DuplicateName`]) or
+/// missing species column, a line with the wrong number of cells, a bad time
+/// ([`ModelError::Syntax`]), a count that is negative, fractional, not a number or too large
+/// ([`ModelError::InvalidCount`]), no data line.
 pub fn parse_snapshots(text: &str, file: &str, species: &[String]) -> Result<Snapshots> {
     check_species_list(species)?;
     let ns = species.len();
@@ -249,33 +250,38 @@ pub fn parse_snapshots(text: &str, file: &str, species: &[String]) -> Result<Sna
         !t.is_empty() && !t.starts_with('#')
     });
     let Some((hl, header)) = lines.next() else {
-        return Err(Error::Syntax {
+        return Err(ModelError::Syntax {
             expected: format!("a header `time,{}`", species.join(",")),
             found: "an empty file".into(),
         }
-        .at(file, text, 1, 1));
+        .at(file, text, 1, 1)
+        .into());
     };
     let hcells = split_cells(header);
     let (tcol, tname) = hcells[0];
     if tname != "time" {
-        return Err(Error::Syntax {
+        return Err(ModelError::Syntax {
             expected: "`time` as the first column".into(),
             found: format!("`{tname}`"),
         }
-        .at(file, text, hl + 1, tcol));
+        .at(file, text, hl + 1, tcol)
+        .into());
     }
     // order[k]: the species of data column k + 1.
     let mut order = Vec::with_capacity(hcells.len() - 1);
     for &(col, name) in &hcells[1..] {
         let Some(i) = species.iter().position(|s| s == name) else {
-            return Err(Error::UnknownSpecies { name: name.into() }.at(file, text, hl + 1, col));
+            return Err(ModelError::UnknownSpecies { name: name.into() }
+                .at(file, text, hl + 1, col)
+                .into());
         };
         if order.contains(&i) {
-            return Err(Error::DuplicateName {
+            return Err(ModelError::DuplicateName {
                 kind: "species",
                 name: name.into(),
             }
-            .at(file, text, hl + 1, col));
+            .at(file, text, hl + 1, col)
+            .into());
         }
         order.push(i);
     }
@@ -284,21 +290,23 @@ pub fn parse_snapshots(text: &str, file: &str, species: &[String]) -> Result<Sna
         .map(|i| species[i].as_str())
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Syntax {
+        return Err(ModelError::Syntax {
             expected: format!("a column for every species ({})", species.join(", ")),
             found: format!("no column for {}", missing.join(", ")),
         }
-        .at(file, text, hl + 1, header.chars().count() + 1));
+        .at(file, text, hl + 1, header.chars().count() + 1)
+        .into());
     }
     let mut cells = Vec::new();
     for (ln, line) in lines {
         let row = split_cells(line);
         if row.len() != ns + 1 {
-            return Err(Error::Syntax {
+            return Err(ModelError::Syntax {
                 expected: format!("{} comma-separated cells", ns + 1),
                 found: format!("{} cells", row.len()),
             }
-            .at(file, text, ln + 1, 1));
+            .at(file, text, ln + 1, 1)
+            .into());
         }
         let (col, cell) = row[0];
         let t = cell
@@ -306,17 +314,18 @@ pub fn parse_snapshots(text: &str, file: &str, species: &[String]) -> Result<Sna
             .ok()
             .filter(|t| t.is_finite() && *t >= 0.0);
         let Some(t) = t else {
-            return Err(Error::Syntax {
+            return Err(ModelError::Syntax {
                 expected: "a time (a finite number >= 0)".into(),
                 found: format!("`{cell}`"),
             }
-            .at(file, text, ln + 1, col));
+            .at(file, text, ln + 1, col)
+            .into());
         };
         let mut st = vec![0u32; ns];
         for (k, &(col, cell)) in row[1..].iter().enumerate() {
             let i = order[k];
             st[i] = cell.parse::<u32>().map_err(|_| {
-                Error::InvalidCount {
+                ModelError::InvalidCount {
                     species: species[i].clone(),
                     value: cell.into(),
                 }
@@ -326,11 +335,12 @@ pub fn parse_snapshots(text: &str, file: &str, species: &[String]) -> Result<Sna
         cells.push((t, st, ln + 1));
     }
     if cells.is_empty() {
-        return Err(Error::Syntax {
+        return Err(ModelError::Syntax {
             expected: "at least one data line after the header".into(),
             found: "none".into(),
         }
-        .at(file, text, hl + 1, 1));
+        .at(file, text, hl + 1, 1)
+        .into());
     }
     Snapshots::group(species, cells, |line| format!("{file}:{line}"))
 }
@@ -392,7 +402,7 @@ impl std::fmt::Debug for Likelihood<'_> {
 /// The free parameters of `spec` (all those not fixed when it names none) and the base
 /// parameter vector: fixed values, free entries at the centre of their range.
 fn free_and_base(pbox: &super::ParamBox, spec: &InferenceSpec) -> Result<(Vec<usize>, Vec<f64>)> {
-    let bad = |reason: String| Error::Surrogate { reason };
+    let bad = |reason: String| Error::InvalidQuery { reason };
     let known = || pbox.names.join(", ");
     let index = |name: &str| -> Result<usize> {
         pbox.names.iter().position(|n| n == name).ok_or_else(|| {
@@ -460,7 +470,7 @@ fn check_data_domain(
     base: &[f64],
     x0: &[u64],
 ) -> Result<()> {
-    let bad = |reason: String| Error::Surrogate { reason };
+    let bad = |reason: String| Error::OutsideDomain { reason };
     let card = &surrogate.card;
     let times = data.times();
     let mut outside: Vec<String> = Vec::new();
@@ -508,7 +518,7 @@ impl<'a> Likelihood<'a> {
         data: &Snapshots,
         spec: &InferenceSpec,
     ) -> Result<Likelihood<'a>> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |reason: String| Error::Data { reason };
         let card = &surrogate.card;
         let pbox = &card.prompt.params;
         if data.species != card.species {
@@ -538,14 +548,15 @@ impl<'a> Likelihood<'a> {
         for start in (0..b).step_by(CHUNK_ROWS) {
             let end = (start + CHUNK_ROWS).min(b);
             let t = Tensor::from_slice(&flat[start * d..end * d], (end - start, d), &device)
-                .map_err(ce)?;
+                .map_err(candle("likelihood prompts"))?;
             prompts.push((start..end, t));
         }
         let mut sel = vec![0.0f64; free.len() * d];
         for (j, &i) in free.iter().enumerate() {
             sel[j * d + i] = 1.0;
         }
-        let select = Tensor::from_vec(sel, (free.len(), d), &device).map_err(ce)?;
+        let select = Tensor::from_vec(sel, (free.len(), d), &device)
+            .map_err(candle("likelihood prompts"))?;
         Ok(Likelihood {
             surrogate,
             names: free.iter().map(|&i| pbox.names[i].clone()).collect(),
@@ -623,7 +634,7 @@ impl<'a> Likelihood<'a> {
             .zip(theta)
             .map(|(&i, &v)| {
                 if !(v.is_finite() && v >= pbox.lo[i] && v <= pbox.hi[i]) {
-                    return Err(Error::Surrogate {
+                    return Err(Error::OutsideDomain {
                         reason: format!(
                             "parameter `{}` = {v} is outside the trained range [{}, {}]",
                             pbox.names[i], pbox.lo[i], pbox.hi[i]
@@ -668,7 +679,7 @@ impl<'a> Likelihood<'a> {
 
     fn check_len(&self, v: &[f64]) -> Result<()> {
         if v.len() != self.free.len() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "expected {} free parameter values ({}), found {}",
                     self.free.len(),
@@ -712,7 +723,7 @@ impl<'a> Likelihood<'a> {
     fn eval(&self, u: &[f64], want_grad: bool) -> Result<(f64, Vec<f64>)> {
         self.check_len(u)?;
         if u.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!("normalised parameters {u:?} are not finite"),
             });
         }
@@ -720,45 +731,47 @@ impl<'a> Likelihood<'a> {
         let nf = self.free.len();
         let var;
         let ut = if want_grad {
-            var = Var::from_slice(u, (1, nf), device).map_err(ce)?;
+            var = Var::from_slice(u, (1, nf), device).map_err(candle("likelihood"))?;
             var.as_tensor().clone()
         } else {
-            Tensor::from_slice(u, (1, nf), device).map_err(ce)?
+            Tensor::from_slice(u, (1, nf), device).map_err(candle("likelihood"))?
         };
         let shift = ut
             .matmul(&self.select)
             .and_then(|s| s.to_dtype(DType::F32))
-            .map_err(ce)?;
+            .map_err(candle("likelihood"))?;
         let ns = self.surrogate.card.species.len();
         let mut total = 0.0;
         let mut grad = vec![0.0; nf];
         for (range, base) in &self.prompts {
-            let pt = base.broadcast_add(&shift).map_err(ce)?;
+            let pt = base.broadcast_add(&shift).map_err(candle("likelihood"))?;
             let lp = self
                 .surrogate
                 .model
                 .log_prob_with_prompt_tensor(&self.states[range.start * ns..range.end * ns], &pt)?;
             let w = Tensor::from_slice(&self.weights[range.clone()], range.len(), device)
-                .map_err(ce)?;
-            let l = (lp * w).and_then(|x| x.sum_all()).map_err(ce)?;
-            total += l.to_scalar::<f64>().map_err(ce)?;
+                .map_err(candle("likelihood"))?;
+            let l = (lp * w)
+                .and_then(|x| x.sum_all())
+                .map_err(candle("likelihood"))?;
+            total += l.to_scalar::<f64>().map_err(candle("likelihood"))?;
             if want_grad {
-                let grads = l.backward().map_err(ce)?;
+                let grads = l.backward().map_err(candle("likelihood"))?;
                 let g = grads
                     .get(&ut)
-                    .ok_or_else(|| Error::Surrogate {
+                    .ok_or_else(|| Error::Failed {
                         reason: "no gradient reached the parameters".into(),
                     })?
                     .flatten_all()
                     .and_then(|g| g.to_vec1::<f64>())
-                    .map_err(ce)?;
+                    .map_err(candle("likelihood"))?;
                 for (a, b) in grad.iter_mut().zip(g) {
                     *a += b;
                 }
             }
         }
         if !total.is_finite() {
-            return Err(Error::Surrogate {
+            return Err(Error::Failed {
                 reason: format!("the log-likelihood is not finite at normalised parameters {u:?}"),
             });
         }
@@ -831,11 +844,11 @@ impl MleConfig {
     /// Check: at least one start and one iteration, tolerances ≥ 0, a Hessian step in
     /// (0, 0.1].
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &'static str, value: String, reason: &'static str| {
+        let bad = |name: &'static str, value: String, reason: &str| {
             Err(Error::InvalidSetting {
                 name,
                 value,
-                reason,
+                reason: reason.into(),
             })
         };
         if self.starts == 0 {
@@ -995,10 +1008,11 @@ impl Likelihood<'_> {
             }
         }
         let Some((l, u, iterations)) = best else {
-            return Err(Error::Numerical {
+            return Err(ModelError::Numerical {
                 what: "maximum likelihood",
                 reason: "no start".into(),
-            });
+            }
+            .into());
         };
         // Observed information on the working scale.
         let (_, gu) = self.eval(&u, true)?;
@@ -1062,7 +1076,7 @@ impl Likelihood<'_> {
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
             .with_tolerance_grad(cfg.tol_grad)
             .and_then(|s| s.with_tolerance_cost(cfg.tol_cost))
-            .map_err(|e| Error::Numerical {
+            .map_err(|e| ModelError::Numerical {
                 what: "L-BFGS setup",
                 reason: e.to_string(),
             })?;
@@ -1080,10 +1094,11 @@ impl Likelihood<'_> {
                 match kept {
                     Some((_, z)) => (z, 0, format!("stopped early ({e}); best point kept")),
                     None => {
-                        return Err(Error::Numerical {
+                        return Err(ModelError::Numerical {
                             what: "L-BFGS",
                             reason: e.to_string(),
-                        });
+                        }
+                        .into());
                     }
                 }
             }
@@ -1168,11 +1183,11 @@ impl McmcConfig {
     /// Check: at least one chain, at least 4 samples per chain (split R-hat), thin and
     /// adapt_every ≥ 1, target acceptance in (0, 1), initial scale in (0, 2].
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &'static str, value: String, reason: &'static str| {
+        let bad = |name: &'static str, value: String, reason: &str| {
             Err(Error::InvalidSetting {
                 name,
                 value,
-                reason,
+                reason: reason.into(),
             })
         };
         if self.chains == 0 {

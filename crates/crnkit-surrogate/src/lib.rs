@@ -30,12 +30,16 @@
 //! let points = rates.design(0, 64, 7);
 //! assert_eq!(points.len(), 64);
 //! assert!(points.iter().all(|p| rates.contains(p)));
-//! # Ok::<(), crnkit_core::Error>(())
+//! # Ok::<(), crnkit_surrogate::Error>(())
 //! ```
 #![warn(missing_docs)]
+// The error keeps candle's error unboxed so that `source()` downcasts to
+// `candle_core::Error`; errors are the cold path, next to tensor work.
+#![allow(clippy::result_large_err)]
 
 pub mod cache;
 pub mod design;
+pub mod error;
 pub mod inference;
 pub mod model;
 pub mod query;
@@ -63,18 +67,13 @@ pub use teacher::{
 pub use train::{TrainConfig, TrainReport, TrainStop, train};
 pub use trajectory::{ChainConfig, Trajectories, chain, path_log_prob};
 
+pub use error::{Error, Result};
+
+use crnkit_core::Error as ModelError;
 use crnkit_core::network::Network;
-use crnkit_core::{Error, Result};
 
 /// The `format` field of a model card this version writes and reads.
 pub const CARD_FORMAT: &str = "crnkit-surrogate/1";
-
-/// A candle error as a crnkit error.
-pub(crate) fn ce(e: candle_core::Error) -> Error {
-    Error::Surrogate {
-        reason: e.to_string(),
-    }
-}
 
 /// How a condition (parameters, time, initial state) becomes the prompt vector c.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,7 +110,7 @@ impl PromptSpec {
     /// them); values outside the trained ranges are not (see [`PromptSpec::outside`]).
     pub fn prompt_at(&self, params: &[f64], x0: &[u64], t: f64) -> Result<Vec<f64>> {
         if x0.len() != self.caps.len() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "expected {} initial counts, found {}",
                     self.caps.len(),
@@ -120,7 +119,7 @@ impl PromptSpec {
             });
         }
         if let Some(i) = (0..x0.len()).find(|&i| x0[i] > self.caps[i] as u64) {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "initial count {} of species {i} exceeds its cap {}",
                     x0[i], self.caps[i]
@@ -128,7 +127,7 @@ impl PromptSpec {
             });
         }
         if !t.is_finite() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!("time {t} is not finite"),
             });
         }
@@ -183,12 +182,12 @@ impl PromptSpec {
     fn validate(&self) -> Result<()> {
         self.params.validate()?;
         if !(self.t_min.is_finite() && self.t_max.is_finite() && self.t_min <= self.t_max) {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidModel {
                 reason: format!("invalid time range [{}, {}]", self.t_min, self.t_max),
             });
         }
         if self.initial.len() != self.caps.len() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidModel {
                 reason: format!(
                     "{} initial counts for {} caps",
                     self.initial.len(),
@@ -261,7 +260,7 @@ impl Card {
     /// Check that the card is self-consistent: format, network text, species, caps and
     /// prompt length agree.
     pub fn validate(&self) -> Result<Network> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |reason: String| Error::Card { reason };
         if self.format != CARD_FORMAT {
             return Err(bad(format!(
                 "card format `{}` is not `{CARD_FORMAT}`",
@@ -398,15 +397,17 @@ impl Surrogate {
     /// each through a temporary file and a rename.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
             path: dir.display().to_string(),
             source,
         })?;
         self.model.save_weights(&dir.join("model.safetensors"))?;
-        let text = serde_json::to_vec_pretty(&self.card).map_err(|e| Error::Surrogate {
-            reason: format!("cannot serialise the card: {e}"),
+        let card_path = dir.join("card.json");
+        let text = serde_json::to_vec_pretty(&self.card).map_err(|source| Error::CardFile {
+            path: card_path.display().to_string(),
+            source,
         })?;
-        train::write_atomic(&dir.join("card.json"), &text)
+        Ok(train::write_atomic(&card_path, &text)?)
     }
 
     /// Read a surrogate written by [`Surrogate::save`]; a missing, corrupt or inconsistent
@@ -414,12 +415,13 @@ impl Surrogate {
     pub fn load(dir: impl AsRef<Path>) -> Result<Surrogate> {
         let dir = dir.as_ref();
         let card_path = dir.join("card.json");
-        let text = std::fs::read_to_string(&card_path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(&card_path).map_err(|source| ModelError::Io {
             path: card_path.display().to_string(),
             source,
         })?;
-        let card: Card = serde_json::from_str(&text).map_err(|e| Error::Surrogate {
-            reason: format!("{}: invalid model card: {e}", card_path.display()),
+        let card: Card = serde_json::from_str(&text).map_err(|source| Error::CardFile {
+            path: card_path.display().to_string(),
+            source,
         })?;
         card.validate()?;
         let mut model = Model::new(card.arch.clone(), 0)?;
@@ -561,7 +563,14 @@ pub struct Distilled {
 pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
     cfg.params.validate()?;
     if cfg.train_points == 0 || cfg.val_points == 0 {
-        return Err(Error::Surrogate {
+        let (name, value) = if cfg.train_points == 0 {
+            ("train_points", cfg.train_points)
+        } else {
+            ("val_points", cfg.val_points)
+        };
+        return Err(Error::InvalidSetting {
+            name,
+            value: value.to_string(),
             reason: "distillation needs training and validation design points".into(),
         });
     }

@@ -12,8 +12,8 @@ use candle_nn::{Linear, Module, VarMap};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::ce;
-use crnkit_core::{Error, Result};
+use crate::error::{Error, Result, candle};
+use crnkit_core::Error as ModelError;
 
 /// Largest number of states [`Model::joint`] and [`Model::marginal`] enumerate.
 pub const MAX_ENUMERATED_STATES: usize = 100_000;
@@ -51,7 +51,7 @@ impl Architecture {
     /// Check the sizes.
     pub fn validate(&self) -> Result<()> {
         if self.caps.is_empty() || self.hidden == 0 || self.prompt_dim == 0 {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidModel {
                 reason: format!(
                     "invalid architecture: {} species, hidden width {}, prompt length {} (all must be > 0)",
                     self.caps.len(),
@@ -121,9 +121,7 @@ impl Model {
         let varmap = VarMap::new();
         let mut rng = crnkit_core::rng::stream(seed, 0x004d_4f44_454c);
         {
-            let mut data = varmap.data().lock().map_err(|_| Error::Surrogate {
-                reason: "weight map lock poisoned".into(),
-            })?;
+            let mut data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
             for (name, shape) in arch.parameter_shapes() {
                 let fan_in = if shape.len() == 2 {
                     shape[1]
@@ -145,8 +143,12 @@ impl Model {
                 let v: Vec<f32> = (0..len)
                     .map(|_| ((2.0 * rng.random::<f64>() - 1.0) * bound) as f32)
                     .collect();
-                let t = Tensor::from_vec(v, shape.as_slice(), &device).map_err(ce)?;
-                data.insert(name, Var::from_tensor(&t).map_err(ce)?);
+                let t = Tensor::from_vec(v, shape.as_slice(), &device)
+                    .map_err(candle("initial weights"))?;
+                data.insert(
+                    name,
+                    Var::from_tensor(&t).map_err(candle("initial weights"))?,
+                );
             }
         }
         Model::assemble(arch, varmap, device)
@@ -154,15 +156,11 @@ impl Model {
 
     fn assemble(arch: Architecture, varmap: VarMap, device: Device) -> Result<Model> {
         let layers = {
-            let data = varmap.data().lock().map_err(|_| Error::Surrogate {
-                reason: "weight map lock poisoned".into(),
-            })?;
+            let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
             let get = |name: String| -> Result<Tensor> {
                 data.get(&name)
                     .map(|v| v.as_tensor().clone())
-                    .ok_or_else(|| Error::Surrogate {
-                        reason: format!("missing weight `{name}`"),
-                    })
+                    .ok_or_else(|| Error::MissingWeight { name: name.clone() })
             };
             let mut layers = Vec::with_capacity(arch.num_species());
             for i in 0..arch.num_species() {
@@ -203,88 +201,88 @@ impl Model {
     /// and renamed into place).
     pub fn save_weights(&self, path: &std::path::Path) -> Result<()> {
         let tmp = crnkit_core::fs::temp_path(path);
-        self.varmap.save(&tmp).map_err(|e| Error::Surrogate {
-            reason: format!("cannot write {}: {e}", tmp.display()),
+        self.varmap.save(&tmp).map_err(|e| Error::Weights {
+            path: tmp.display().to_string(),
+            reason: format!("cannot write: {e}"),
+            source: Some(e),
         })?;
-        crnkit_core::fs::commit_atomic(&tmp, path)
+        Ok(crnkit_core::fs::commit_atomic(&tmp, path)?)
     }
 
     /// Replace the weights by those in the safetensors file `path`; every weight must be
     /// there with the right shape and type.
     pub fn load_weights(&mut self, path: &std::path::Path) -> Result<()> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
             path: path.display().to_string(),
             source,
         })?;
+        let weights = |reason: String| Error::Weights {
+            path: path.display().to_string(),
+            reason,
+            source: None,
+        };
         let loaded = candle_core::safetensors::load_buffer(&bytes, &self.device).map_err(|e| {
-            Error::Surrogate {
-                reason: format!("{}: not a valid safetensors file: {e}", path.display()),
+            Error::Weights {
+                path: path.display().to_string(),
+                reason: format!("not a valid safetensors file: {e}"),
+                source: Some(e),
             }
         })?;
-        let data = self.varmap.data().lock().map_err(|_| Error::Surrogate {
-            reason: "weight map lock poisoned".into(),
-        })?;
+        let data = self.varmap.data().lock().map_err(|_| Error::Poisoned)?;
         if loaded.len() != data.len() {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "{}: {} tensors, the architecture has {}",
-                    path.display(),
-                    loaded.len(),
-                    data.len()
-                ),
-            });
+            return Err(weights(format!(
+                "{} tensors, the architecture has {}",
+                loaded.len(),
+                data.len()
+            )));
         }
         for (name, var) in data.iter() {
-            let t = loaded.get(name).ok_or_else(|| Error::Surrogate {
-                reason: format!("{}: weight `{name}` is missing", path.display()),
-            })?;
+            let t = loaded
+                .get(name)
+                .ok_or_else(|| weights(format!("weight `{name}` is missing")))?;
             if t.dims() != var.dims() || t.dtype() != var.dtype() {
-                return Err(Error::Surrogate {
-                    reason: format!(
-                        "{}: weight `{name}` is {:?} {:?}, expected {:?} {:?}",
-                        path.display(),
-                        t.dtype(),
-                        t.dims(),
-                        var.dtype(),
-                        var.dims()
-                    ),
-                });
+                return Err(weights(format!(
+                    "weight `{name}` is {:?} {:?}, expected {:?} {:?}",
+                    t.dtype(),
+                    t.dims(),
+                    var.dtype(),
+                    var.dims()
+                )));
             }
             let finite = t
                 .flatten_all()
                 .and_then(|f| f.to_dtype(DType::F64))
                 .and_then(|f| f.to_vec1::<f64>())
-                .map_err(ce)?
+                .map_err(candle("loading weights"))?
                 .iter()
                 .all(|v| v.is_finite());
             if !finite {
-                return Err(Error::Surrogate {
-                    reason: format!("{}: weight `{name}` is not finite", path.display()),
-                });
+                return Err(weights(format!("weight `{name}` is not finite")));
             }
-            var.set(t).map_err(ce)?;
+            var.set(t).map_err(candle("loading weights"))?;
         }
         Ok(())
     }
 
     /// A copy of every weight (for keeping the best epoch).
     pub(crate) fn snapshot(&self) -> Result<Vec<(String, Tensor)>> {
-        let data = self.varmap.data().lock().map_err(|_| Error::Surrogate {
-            reason: "weight map lock poisoned".into(),
-        })?;
+        let data = self.varmap.data().lock().map_err(|_| Error::Poisoned)?;
         data.iter()
-            .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy().map_err(ce)?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    v.as_tensor().copy().map_err(candle("copying weights"))?,
+                ))
+            })
             .collect()
     }
 
     /// Restore weights from [`Model::snapshot`].
     pub(crate) fn restore(&mut self, snap: &[(String, Tensor)]) -> Result<()> {
-        let data = self.varmap.data().lock().map_err(|_| Error::Surrogate {
-            reason: "weight map lock poisoned".into(),
-        })?;
+        let data = self.varmap.data().lock().map_err(|_| Error::Poisoned)?;
         for (k, t) in snap {
             if let Some(v) = data.get(k) {
-                v.set(t).map_err(ce)?;
+                v.set(t).map_err(candle("restoring weights"))?;
             }
         }
         Ok(())
@@ -299,32 +297,40 @@ impl Model {
         prefix: Option<&Tensor>,
     ) -> Result<Tensor> {
         let input = match prefix {
-            Some(p) if i > 0 => Tensor::cat(&[prompts, p], 1).map_err(ce)?,
+            Some(p) if i > 0 => {
+                Tensor::cat(&[prompts, p], 1).map_err(candle("conditional probabilities"))?
+            }
             _ => prompts.clone(),
         };
         let act = |t: Tensor| -> Result<Tensor> {
             match self.arch.activation {
-                Activation::Silu => candle_nn::ops::silu(&t).map_err(ce),
-                Activation::Tanh => t.tanh().map_err(ce),
+                Activation::Silu => {
+                    candle_nn::ops::silu(&t).map_err(candle("conditional probabilities"))
+                }
+                Activation::Tanh => t.tanh().map_err(candle("conditional probabilities")),
             }
         };
         let [l0, l1, l2] = &self.layers[i];
-        let h = act(l0.forward(&input).map_err(ce)?)?;
-        let h = act(l1.forward(&h).map_err(ce)?)?;
+        let h = act(l0
+            .forward(&input)
+            .map_err(candle("conditional probabilities"))?)?;
+        let h = act(l1
+            .forward(&h)
+            .map_err(candle("conditional probabilities"))?)?;
         let logits = l2
             .forward(&h)
-            .map_err(ce)?
+            .map_err(candle("conditional probabilities"))?
             .to_dtype(DType::F64)
-            .map_err(ce)?;
-        candle_nn::ops::log_softmax(&logits, D::Minus1).map_err(ce)
+            .map_err(candle("conditional probabilities"))?;
+        candle_nn::ops::log_softmax(&logits, D::Minus1).map_err(candle("conditional probabilities"))
     }
 
     /// ln q(x | c) as a tensor [B] (f64) for B states (flat, B × num_species, each within
     /// the caps) and B prompts (flat, B × prompt_dim); differentiable.
     pub(crate) fn log_prob_tensor(&self, states: &[u32], prompts: &[f32]) -> Result<Tensor> {
         let b = states.len() / self.arch.num_species();
-        let pt =
-            Tensor::from_slice(prompts, (b, self.arch.prompt_dim), &self.device).map_err(ce)?;
+        let pt = Tensor::from_slice(prompts, (b, self.arch.prompt_dim), &self.device)
+            .map_err(candle("log-probabilities"))?;
         self.log_prob_with_prompt_tensor(states, &pt)
     }
 
@@ -338,15 +344,15 @@ impl Model {
         let ns = self.arch.num_species();
         let b = states.len() / ns;
         if pt.dims() != [b, self.arch.prompt_dim] {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "prompt tensor of shape {:?} for {b} states of prompt length {}",
-                    pt.dims(),
-                    self.arch.prompt_dim
-                ),
+            return Err(Error::Shape {
+                what: "prompt tensor".into(),
+                expected: format!("[{b}, {}]", self.arch.prompt_dim),
+                found: format!("{:?}", pt.dims()),
             });
         }
-        let pt = pt.to_dtype(DType::F32).map_err(ce)?;
+        let pt = pt
+            .to_dtype(DType::F32)
+            .map_err(candle("log-probabilities"))?;
         let scaled: Vec<f32> = states
             .chunks_exact(ns)
             .flat_map(|s| {
@@ -355,24 +361,34 @@ impl Model {
                     .map(|(&x, &c)| if c == 0 { 0.0 } else { x as f32 / c as f32 })
             })
             .collect();
-        let xt = Tensor::from_vec(scaled, (b, ns), &self.device).map_err(ce)?;
-        let idx = Tensor::from_slice(states, (b, ns), &self.device).map_err(ce)?;
+        let xt =
+            Tensor::from_vec(scaled, (b, ns), &self.device).map_err(candle("log-probabilities"))?;
+        let idx = Tensor::from_slice(states, (b, ns), &self.device)
+            .map_err(candle("log-probabilities"))?;
         let mut total: Option<Tensor> = None;
         for i in 0..ns {
             let prefix = if i > 0 {
-                Some(xt.narrow(1, 0, i).map_err(ce)?)
+                Some(xt.narrow(1, 0, i).map_err(candle("log-probabilities"))?)
             } else {
                 None
             };
             let lp = self.conditional_tensor(i, &pt, prefix.as_ref())?;
-            let col = idx.narrow(1, i, 1).map_err(ce)?.contiguous().map_err(ce)?;
-            let g = lp.gather(&col, 1).map_err(ce)?.squeeze(1).map_err(ce)?;
+            let col = idx
+                .narrow(1, i, 1)
+                .map_err(candle("log-probabilities"))?
+                .contiguous()
+                .map_err(candle("log-probabilities"))?;
+            let g = lp
+                .gather(&col, 1)
+                .map_err(candle("log-probabilities"))?
+                .squeeze(1)
+                .map_err(candle("log-probabilities"))?;
             total = Some(match total {
                 None => g,
-                Some(t) => (t + g).map_err(ce)?,
+                Some(t) => (t + g).map_err(candle("log-probabilities"))?,
             });
         }
-        total.ok_or_else(|| Error::Surrogate {
+        total.ok_or_else(|| Error::InvalidModel {
             reason: "no species".into(),
         })
     }
@@ -381,23 +397,26 @@ impl Model {
     fn check_species(&self, i: usize) -> Result<usize> {
         let ns = self.arch.num_species();
         if i >= ns {
-            return Err(Error::IndexOutOfRange {
+            return Err(ModelError::IndexOutOfRange {
                 kind: "species",
                 index: i,
                 len: ns,
-            });
+            }
+            .into());
         }
         Ok(ns)
     }
 
     fn check_prompt(&self, prompt: &[f64]) -> Result<()> {
         if prompt.len() != self.arch.prompt_dim || prompt.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "a prompt needs {} finite values, found {}",
-                    self.arch.prompt_dim,
-                    prompt.len()
-                ),
+            return Err(Error::Shape {
+                what: "prompt".into(),
+                expected: format!("{} finite values", self.arch.prompt_dim),
+                found: if prompt.iter().all(|v| v.is_finite()) {
+                    prompt.len().to_string()
+                } else {
+                    format!("{} values, not all finite", prompt.len())
+                },
             });
         }
         Ok(())
@@ -409,12 +428,10 @@ impl Model {
         let ns = self.arch.num_species();
         let d = self.arch.prompt_dim;
         if !states.len().is_multiple_of(ns) || prompts.len() != states.len() / ns * d {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "log_prob needs B × {ns} counts and B × {d} prompt values, found {} and {}",
-                    states.len(),
-                    prompts.len()
-                ),
+            return Err(Error::Shape {
+                what: "log_prob".into(),
+                expected: format!("B × {ns} counts and B × {d} prompt values"),
+                found: format!("{} and {}", states.len(), prompts.len()),
             });
         }
         for p in prompts.chunks_exact(d) {
@@ -445,7 +462,7 @@ impl Model {
                 let lp = self
                     .log_prob_tensor(&st[start * ns..end * ns], &pr)?
                     .to_vec1::<f64>()
-                    .map_err(ce)?;
+                    .map_err(candle("log-probabilities"))?;
                 out[start..end].copy_from_slice(&lp);
             }
         } else {
@@ -473,8 +490,10 @@ impl Model {
         self.check_species(i)?;
         let k = prefixes.len().checked_div(i).unwrap_or(1);
         if i > 0 && prefixes.len() != k * i {
-            return Err(Error::Surrogate {
-                reason: format!("prefixes must be K × {i} counts, found {}", prefixes.len()),
+            return Err(Error::Shape {
+                what: "prefixes".into(),
+                expected: format!("K × {i} counts"),
+                found: prefixes.len().to_string(),
             });
         }
         // Each distinct prefix is evaluated once; rows are copies of its probabilities.
@@ -495,10 +514,9 @@ impl Model {
             .iter()
             .fold(1usize, |a, &c| a.saturating_mul(c as usize + 1));
         if size > MAX_ENUMERATED_STATES {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "enumerating {size} states exceeds the limit of {MAX_ENUMERATED_STATES}; sample instead"
-                ),
+            return Err(Error::TooManyStates {
+                size,
+                limit: MAX_ENUMERATED_STATES,
             });
         }
         let mut states: Vec<u32> = Vec::new();
@@ -602,11 +620,10 @@ impl Model {
         let d = self.arch.prompt_dim;
         let ns = self.arch.num_species();
         if !prompts.len().is_multiple_of(d) {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "sample_rows needs B × {d} prompt values, found {}",
-                    prompts.len()
-                ),
+            return Err(Error::Shape {
+                what: "sample_rows".into(),
+                expected: format!("B × {d} prompt values"),
+                found: prompts.len().to_string(),
             });
         }
         for p in prompts.chunks_exact(d) {
@@ -713,12 +730,12 @@ impl Model {
                 (end - start, width),
                 &self.device,
             )
-            .map_err(ce)?;
+            .map_err(candle("conditional probabilities"))?;
             let lp = self
                 .conditional_tensor(i, &t, None)?
                 .flatten_all()
                 .and_then(|t| t.to_vec1::<f64>())
-                .map_err(ce)?;
+                .map_err(candle("conditional probabilities"))?;
             out.extend(lp);
         }
         Ok(out)
@@ -741,7 +758,7 @@ impl Model {
             else {
                 return Ok(None);
             };
-            let (out_dim, in_dim) = wl.shape().dims2().map_err(ce)?;
+            let (out_dim, in_dim) = wl.shape().dims2().map_err(candle("weight shape"))?;
             if in_dim != width
                 || !wl.is_contiguous()
                 || !bl.is_contiguous()

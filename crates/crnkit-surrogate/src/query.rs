@@ -6,10 +6,10 @@
 //! counts in model order separated by `;` (`0,12;1,30`).
 
 use super::Surrogate;
-use crnkit_core::{Error, Result};
+use crate::error::{Error, Result};
 
 fn bad(reason: String) -> Error {
-    Error::Surrogate { reason }
+    Error::InvalidQuery { reason }
 }
 
 fn split(text: &str) -> Vec<&str> {

@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::design::{DesignPoint, ParamBox};
+use crate::error::{Error, Result};
+use crnkit_core::Error as ModelError;
 use crnkit_core::network::Network;
-use crnkit_core::{Error, Result};
 use crnkit_sim::cme::{FspOptions, solve_transient_with};
 use crnkit_sim::ssa::{AnySimulator, GridRecorder, Method, Simulator, TimeGrid};
 
@@ -138,7 +139,9 @@ fn check_times(times: &[f64]) -> Result<()> {
         || times.iter().any(|t| !(t.is_finite() && *t > 0.0))
         || times.windows(2).any(|w| w[1] <= w[0])
     {
-        return Err(Error::Surrogate {
+        return Err(Error::InvalidSetting {
+            name: "times",
+            value: format!("{times:?}"),
             reason: "teacher times must be finite, > 0 and increasing (at least one)".into(),
         });
     }
@@ -148,21 +151,17 @@ fn check_times(times: &[f64]) -> Result<()> {
 /// The network at design point `x`: parameters of `pbox` set, initial counts set.
 fn network_at(net: &Network, pbox: &ParamBox, x: &DesignPoint) -> Result<Network> {
     if x.params.len() != pbox.dim() {
-        return Err(Error::Surrogate {
-            reason: format!(
-                "a design point has {} values, expected {}",
-                x.params.len(),
-                pbox.dim()
-            ),
+        return Err(Error::Shape {
+            what: "design point".into(),
+            expected: format!("{} parameter values", pbox.dim()),
+            found: x.params.len().to_string(),
         });
     }
     if x.initial.len() != net.num_species() {
-        return Err(Error::Surrogate {
-            reason: format!(
-                "a design point has {} initial counts for {} species",
-                x.initial.len(),
-                net.num_species()
-            ),
+        return Err(Error::Shape {
+            what: "design point".into(),
+            expected: format!("{} initial counts (one per species)", net.num_species()),
+            found: x.initial.len().to_string(),
         });
     }
     let values: Vec<(&str, f64)> = pbox
@@ -183,23 +182,25 @@ fn check_teacher(net: &Network, pbox: &ParamBox, times: &[f64]) -> Result<TimeGr
     pbox.validate()?;
     check_times(times)?;
     if let Some(ev) = net.events().first() {
-        return Err(Error::Unsupported {
+        return Err(ModelError::Unsupported {
             feature: format!(
                 "a surrogate of a network with events (event `{}`): its prompt cannot hold \
                  the trigger memory",
                 ev.name
             ),
-        });
+        }
+        .into());
     }
     for name in &pbox.names {
         if net.parameter(name).is_none() {
-            return Err(Error::UnknownParameter {
+            return Err(ModelError::UnknownParameter {
                 name: name.clone(),
                 hint: " (named in the surrogate's parameter box)".into(),
-            });
+            }
+            .into());
         }
     }
-    TimeGrid::from_times(times.to_vec())
+    Ok(TimeGrid::from_times(times.to_vec())?)
 }
 
 /// Solve the CME of `net` at every design point (parameter values of `pbox` and an initial
@@ -256,7 +257,9 @@ pub fn sample_teacher(
 ) -> Result<TeacherData> {
     let grid = check_teacher(net, pbox, &cfg.times)?;
     if samples == 0 {
-        return Err(Error::Surrogate {
+        return Err(Error::InvalidSetting {
+            name: "samples",
+            value: samples.to_string(),
             reason: "the SSA teacher needs samples > 0".into(),
         });
     }
@@ -311,7 +314,9 @@ fn finish(ns: usize, raw: Vec<Raw>, cfg: &TeacherConfig, exact: bool) -> Result<
     let caps = match &cfg.caps {
         Some(c) => {
             if c.len() != ns {
-                return Err(Error::Surrogate {
+                return Err(Error::InvalidSetting {
+                    name: "caps",
+                    value: format!("{c:?}"),
                     reason: format!("{} caps given for {ns} species", c.len()),
                 });
             }

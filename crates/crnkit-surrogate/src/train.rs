@@ -16,13 +16,14 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::PromptSpec;
 use super::model::Model;
 use super::teacher::TeacherData;
-use super::{PromptSpec, ce};
+use crate::error::{Error, Result, candle};
+use crnkit_core::Error as ModelError;
 use crnkit_core::checkpoint::{Checkpoint, fingerprint};
 pub(crate) use crnkit_core::fs::write_atomic;
 use crnkit_core::progress::{Reporter, Unit};
-use crnkit_core::{Error, Result};
 
 /// Settings of a training run.
 #[derive(Debug, Clone)]
@@ -168,7 +169,7 @@ pub(crate) fn pairs(data: &TeacherData, spec: &PromptSpec) -> Result<Vec<Pair>> 
         for s in &pt.slices {
             let z = s.mass();
             if z.is_nan() || z <= 0.0 {
-                return Err(Error::Surrogate {
+                return Err(Error::Data {
                     reason: format!(
                         "the teacher has no mass inside the caps at t = {} (parameters {:?})",
                         s.time, pt.params
@@ -221,26 +222,29 @@ fn batch_ce(model: &Model, data: &[Pair], idx: &[usize]) -> Result<Tensor> {
         if rows == 0 {
             continue;
         }
-        let pt = Tensor::from_vec(prompts, (rows, d), dev).map_err(ce)?;
+        let pt = Tensor::from_vec(prompts, (rows, d), dev).map_err(candle("training loss"))?;
         let prefix = if i > 0 {
-            Some(Tensor::from_vec(prefixes, (rows, i), dev).map_err(ce)?)
+            Some(Tensor::from_vec(prefixes, (rows, i), dev).map_err(candle("training loss"))?)
         } else {
             None
         };
         let lp = model.conditional_tensor(i, &pt, prefix.as_ref())?;
-        let w = Tensor::from_vec(weights, (rows, width), dev).map_err(ce)?;
-        let term = (lp * w).map_err(ce)?.sum_all().map_err(ce)?;
+        let w = Tensor::from_vec(weights, (rows, width), dev).map_err(candle("training loss"))?;
+        let term = (lp * w)
+            .map_err(candle("training loss"))?
+            .sum_all()
+            .map_err(candle("training loss"))?;
         total = Some(match total {
             None => term,
-            Some(t) => (t + term).map_err(ce)?,
+            Some(t) => (t + term).map_err(candle("training loss"))?,
         });
     }
     total
-        .ok_or_else(|| Error::Surrogate {
+        .ok_or_else(|| Error::Failed {
             reason: "an empty training batch".into(),
         })?
         .neg()
-        .map_err(ce)
+        .map_err(candle("training loss"))
 }
 
 /// Mean KL(p̂ ‖ q) over `data`, evaluated in batches.
@@ -255,7 +259,7 @@ pub(crate) fn mean_kl(model: &Model, data: &[Pair]) -> Result<f64> {
         if !batch.is_empty() {
             *total += batch_ce(model, data, batch)?
                 .to_scalar::<f64>()
-                .map_err(ce)?;
+                .map_err(candle("validation loss"))?;
             batch.clear();
         }
         Ok(())
@@ -324,7 +328,32 @@ fn checkpoint_of(
         weight_decay: cfg.weight_decay,
         seed: cfg.seed,
     };
-    Checkpoint::new(dir.join("checkpoint.json"), "distill", &settings)
+    Ok(Checkpoint::new(
+        dir.join("checkpoint.json"),
+        "distill",
+        &settings,
+    )?)
+}
+
+/// Training needs epochs > 0, batch_pairs > 0 and a finite lr > 0.
+fn check_config(cfg: &TrainConfig) -> Result<()> {
+    let bad = |name, value: String| {
+        Err(Error::InvalidSetting {
+            name,
+            value,
+            reason: "training needs epochs > 0, batch_pairs > 0 and a finite lr > 0".into(),
+        })
+    };
+    if cfg.epochs == 0 {
+        return bad("epochs", "0".into());
+    }
+    if cfg.batch_pairs == 0 {
+        return bad("batch_pairs", "0".into());
+    }
+    if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
+        return bad("lr", cfg.lr.to_string());
+    }
+    Ok(())
 }
 
 /// Train `model` on `train` with early stopping on `val` (prompts from `spec`). The model
@@ -336,13 +365,9 @@ pub fn train(
     val: &TeacherData,
     cfg: &TrainConfig,
 ) -> Result<TrainReport> {
-    if cfg.batch_pairs == 0 || !(cfg.lr > 0.0 && cfg.lr.is_finite()) || cfg.epochs == 0 {
-        return Err(Error::Surrogate {
-            reason: "training needs epochs > 0, batch_pairs > 0 and a finite lr > 0".into(),
-        });
-    }
+    check_config(cfg)?;
     if train.caps != model.arch().caps || val.caps != model.arch().caps {
-        return Err(Error::Surrogate {
+        return Err(Error::Data {
             reason: "the teacher data's caps differ from the model's".into(),
         });
     }
@@ -350,7 +375,7 @@ pub fn train(
     let train_pairs = pairs(train, spec)?;
     let val_pairs = pairs(val, spec)?;
     if train_pairs.is_empty() {
-        return Err(Error::Surrogate {
+        return Err(Error::Data {
             reason: "no training pairs".into(),
         });
     }
@@ -370,7 +395,7 @@ pub fn train(
     // The map's order varies from run to run; AdamW updates each weight on its own, so the
     // result does not depend on it.
     let vars = model.varmap().all_vars();
-    let mut opt = AdamW::new(vars, params).map_err(ce)?;
+    let mut opt = AdamW::new(vars, params).map_err(candle("optimizer"))?;
     let bar = cfg.progress.start(
         "distilling",
         Unit::Epochs,
@@ -400,7 +425,7 @@ pub fn train(
             mean_kl(model, &val_pairs)?
         };
         if !val_kl.is_finite() {
-            return Err(Error::Surrogate {
+            return Err(Error::Failed {
                 reason: format!("training diverged at epoch {epoch} (validation KL {val_kl})"),
             });
         }
@@ -449,9 +474,9 @@ fn train_epoch(
     let mut ce_sum = 0.0;
     for chunk in order.chunks(cfg.batch_pairs) {
         let loss = batch_ce(model, train_pairs, chunk)?;
-        ce_sum += loss.to_scalar::<f64>().map_err(ce)?;
-        let mean = (loss / chunk.len() as f64).map_err(ce)?;
-        opt.backward_step(&mean).map_err(ce)?;
+        ce_sum += loss.to_scalar::<f64>().map_err(candle("training step"))?;
+        let mean = (loss / chunk.len() as f64).map_err(candle("training step"))?;
+        opt.backward_step(&mean).map_err(candle("training step"))?;
     }
     Ok(ce_sum)
 }
@@ -470,7 +495,7 @@ fn prepare_checkpoint(
     let Some(dir) = &cfg.checkpoint_dir else {
         return Ok((None, 1, 0.0));
     };
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
         path: dir.display().to_string(),
         source,
     })?;
@@ -483,7 +508,7 @@ fn prepare_checkpoint(
         return Ok((Some(cp), 1, 0.0));
     };
     let weights = |role: &str| {
-        cp.file(role).ok_or_else(|| Error::InvalidSetting {
+        cp.file(role).ok_or_else(|| ModelError::InvalidSetting {
             name: "checkpoint",
             value: cp.path().display().to_string(),
             reason: "the checkpoint has no weights",
@@ -514,7 +539,7 @@ fn save_checkpoint(
     match cp.file(BEST) {
         Some(prev) if !improved => {
             let to = cp.staged(BEST);
-            std::fs::copy(&prev, &to).map_err(|source| Error::Io {
+            std::fs::copy(&prev, &to).map_err(|source| ModelError::Io {
                 path: to.display().to_string(),
                 source,
             })?;
@@ -529,5 +554,5 @@ fn save_checkpoint(
         val_kl: report.val_kl.clone(),
         seconds,
     };
-    cp.save(&state, &[LAST, BEST])
+    Ok(cp.save(&state, &[LAST, BEST])?)
 }

@@ -29,7 +29,8 @@ use super::Surrogate;
 use super::design::InitialBox;
 #[cfg(doc)]
 use super::model::Model;
-use crnkit_core::{Error, Result};
+use crate::error::{Error, Result};
+use crnkit_core::Error as ModelError;
 
 /// Stream offset of the generator of step k (step k uses `STEP_STREAM + k`).
 const STEP_STREAM: u64 = 0x4348_4149_4e00_0000;
@@ -109,18 +110,20 @@ impl Trajectories {
     pub fn histogram(&self, k: usize, i: usize) -> Result<Vec<f64>> {
         let ns = self.num_species();
         if i >= ns {
-            return Err(Error::IndexOutOfRange {
+            return Err(ModelError::IndexOutOfRange {
                 kind: "species",
                 index: i,
                 len: ns,
-            });
+            }
+            .into());
         }
         if k >= self.times.len() {
-            return Err(Error::IndexOutOfRange {
+            return Err(ModelError::IndexOutOfRange {
                 kind: "time index",
                 index: k,
                 len: self.times.len(),
-            });
+            }
+            .into());
         }
         let mut h = vec![0.0; self.caps[i] as usize + 1];
         let w = 1.0 / self.runs.max(1) as f64;
@@ -176,8 +179,10 @@ fn trained_initial(s: &Surrogate) -> InitialBox {
 
 fn check_dt(dt: f64) -> Result<()> {
     if !(dt.is_finite() && dt > 0.0) {
-        return Err(Error::Surrogate {
-            reason: format!("the time step must be finite and > 0, found {dt}"),
+        return Err(Error::InvalidSetting {
+            name: "dt",
+            value: dt.to_string(),
+            reason: "the time step must be finite and > 0".into(),
         });
     }
     Ok(())
@@ -202,7 +207,7 @@ fn domain_lines(s: &Surrogate, params: &[f64], rows: &[u64], dt: f64) -> Result<
 }
 
 fn refuse(what: &str, lines: &[String]) -> Error {
-    Error::Surrogate {
+    Error::OutsideDomain {
         reason: format!(
             "{what} outside the surrogate's trained domain (strict): {}",
             lines.join("; ")
@@ -270,7 +275,9 @@ pub fn chain(s: &Surrogate, params: &[f64], x0: &[u64], cfg: &ChainConfig) -> Re
     let ns = s.card.species.len();
     let n = cfg.runs;
     if n == 0 {
-        return Err(Error::Surrogate {
+        return Err(Error::InvalidSetting {
+            name: "runs",
+            value: "0".into(),
             reason: "a trajectory ensemble needs at least one run".into(),
         });
     }
@@ -364,7 +371,7 @@ fn start_states(x0: &[u64], ns: usize, n: usize) -> Result<Vec<u64>> {
     } else if x0.len() == n * ns {
         Ok(x0.to_vec())
     } else {
-        Err(Error::Surrogate {
+        Err(Error::InvalidQuery {
             reason: format!(
                 "initial states must be {ns} counts (all runs) or {n} × {ns} (one per run), found {}",
                 x0.len()
@@ -383,7 +390,7 @@ fn refuse_step(
     (new_left, ib): (usize, &InitialBox),
 ) -> Result<()> {
     if new_cap > 0 {
-        return Err(Error::Surrogate {
+        return Err(Error::OutsideDomain {
             reason: format!(
                 "{new_cap} of {n} trajectories reached a cap {caps:?} at step {} (t = {}): \
                  the surrogate cannot represent counts beyond its caps (strict)",
@@ -393,7 +400,7 @@ fn refuse_step(
         });
     }
     if new_left > 0 {
-        return Err(Error::Surrogate {
+        return Err(Error::OutsideDomain {
             reason: format!(
                 "{new_left} of {n} trajectories left the trained initial range {:?}..={:?} \
                  at step {} (t = {}); later steps would extrapolate (strict)",
@@ -428,7 +435,7 @@ pub fn path_log_prob(
     let ns = s.card.species.len();
     let width = (steps + 1) * ns;
     if paths.is_empty() || !paths.len().is_multiple_of(width) {
-        return Err(Error::Surrogate {
+        return Err(Error::InvalidQuery {
             reason: format!(
                 "paths must be runs × {} × {ns} counts ({} steps), found {}",
                 steps + 1,

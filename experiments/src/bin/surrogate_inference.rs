@@ -479,12 +479,14 @@ type Matrix = Vec<Vec<f64>>;
 /// [`TIMES`] (summed over the times) at θ*, central differences of step [`FD_STEP`] · θ*_j:
 /// for the exact CME (FSP on the caps' box) and for the surrogate (its own q in place of
 /// p). With n cells per time the Cramér–Rao covariance is I⁻¹ / n.
+// The closure returns the surrogate's error, which keeps candle's error unboxed.
+#[allow(clippy::result_large_err)]
 fn fisher(ctx: &Ctx) -> anyhow::Result<(Matrix, Matrix)> {
     let (sur, x0) = (&ctx.sur, &ctx.x0);
     let info_exact =
         ctx.exact
             .fisher_information(&TRUTH, &TIMES, &sur.card.prompt.caps, FD_STEP)?;
-    let q_at = |th: &[f64]| -> crnkit::Result<Vec<Vec<f64>>> {
+    let q_at = |th: &[f64]| -> crnkit::surrogate::Result<Vec<Vec<f64>>> {
         TIMES
             .iter()
             .map(|&t| Ok(sur.joint_at(th, x0, t)?.1))

@@ -23,8 +23,8 @@
 //! * [`fisher_information`] (any law given per time on common states, e.g. a surrogate's)
 //!   and [`cramer_rao_std_errors`].
 
+use crate::error::{Error, Result};
 use crnkit_core::network::Network;
-use crnkit_core::{Error, Result};
 use crnkit_sim::cme::{FspOptions, solve_transient_with};
 use crnkit_sim::ssa::TimeGrid;
 
@@ -47,7 +47,7 @@ impl ExactModel {
     /// Errors: a name that is not a parameter of `net` or is repeated, no name, an initial
     /// state of the wrong length, invalid FSP settings.
     pub fn new(net: &Network, names: &[String], x0: &[u64], opts: FspOptions) -> Result<Self> {
-        let bad = |reason: String| Error::Surrogate { reason };
+        let bad = |reason: String| Error::InvalidQuery { reason };
         if names.is_empty() {
             return Err(bad("exact likelihood: no parameter".into()));
         }
@@ -94,7 +94,7 @@ impl ExactModel {
     /// Errors: `theta` of the wrong length, a value the network rejects.
     pub fn network_at(&self, theta: &[f64]) -> Result<Network> {
         if theta.len() != self.names.len() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "exact likelihood: {} parameter values for {} parameters",
                     theta.len(),
@@ -122,7 +122,7 @@ impl ExactModel {
     /// a failed solve.
     pub fn law_on_box(&self, theta: &[f64], times: &[f64], caps: &[u32]) -> Result<BoxLaw> {
         if caps.len() != self.x0.len() {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!(
                     "exact likelihood: {} caps for {} species",
                     caps.len(),
@@ -367,7 +367,7 @@ impl<'a> ExactLikelihood<'a> {
             .map(String::as_str)
             .ne(species.iter().copied())
         {
-            return Err(Error::Surrogate {
+            return Err(Error::Data {
                 reason: format!(
                     "the data's species {:?} differ from the network's {species:?}",
                     data.species()
@@ -434,16 +434,22 @@ impl<'a> ExactLikelihood<'a> {
     /// Errors: a bad start or settings, those of [`ExactLikelihood::log_likelihood`].
     pub fn mle(&self, start: &[f64], cfg: &ExactMleConfig) -> Result<ExactMleResult> {
         if start.iter().any(|&v| !(v > 0.0 && v.is_finite())) {
-            return Err(Error::Surrogate {
+            return Err(Error::InvalidQuery {
                 reason: format!("exact MLE: the start {start:?} must be finite and > 0"),
             });
         }
-        if !(cfg.step.is_finite() && cfg.step > 0.0 && cfg.tol >= 0.0) {
-            return Err(Error::Surrogate {
-                reason: format!(
-                    "exact MLE: step {} must be finite and > 0, tol {} >= 0",
-                    cfg.step, cfg.tol
-                ),
+        if !(cfg.step.is_finite() && cfg.step > 0.0) {
+            return Err(Error::InvalidSetting {
+                name: "step",
+                value: cfg.step.to_string(),
+                reason: "exact MLE: the step must be finite and > 0".into(),
+            });
+        }
+        if cfg.tol.is_nan() || cfg.tol < 0.0 {
+            return Err(Error::InvalidSetting {
+                name: "tol",
+                value: cfg.tol.to_string(),
+                reason: "exact MLE: the tolerance must be >= 0".into(),
             });
         }
         let f = |u: &[f64]| -> Result<f64> {
