@@ -598,7 +598,11 @@ fn training_checkpoints_and_resumes() {
     // The checkpoint of the last epoch records the time up to that epoch, which the
     // report (taken after restoring the best weights) can only exceed.
     let recorded = cp["state"]["seconds"].as_f64().unwrap();
-    assert!(recorded > 0.0 && recorded <= first.seconds, "{recorded} vs {}", first.seconds);
+    assert!(
+        recorded > 0.0 && recorded <= first.seconds,
+        "{recorded} vs {}",
+        first.seconds
+    );
     cp["state"]["seconds"] = serde_json::json!(1000.0);
     std::fs::write(&cp_path, cp.to_string()).unwrap();
     cfg.epochs = 6;
