@@ -43,8 +43,6 @@ impl Generator {
         Self::build_bounded(net, space, &vec![u32::MAX - 1; net.num_species()])
     }
 
-    // Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
-    #[allow(clippy::too_many_lines)]
     pub(crate) fn build_bounded(
         net: &CompiledNetwork,
         space: &StateSpace,
@@ -52,95 +50,21 @@ impl Generator {
     ) -> Result<Generator> {
         super::space::refuse_events(net)?;
         let n = space.len();
-        let ns = net.num_species();
         let moving: Vec<usize> = (0..net.num_channels())
             .filter(|&r| net.changes_of(r).1.iter().any(|&d| d != 0))
             .collect();
+        let rows = Rows {
+            net,
+            space,
+            bounds,
+            moving: &moving,
+        };
         let nblocks = n.div_ceil(BLOCK_ROWS);
         let built: Vec<Result<(Block, Vec<f64>, f64)>> = (0..nblocks)
             .into_par_iter()
             .map(|b| {
                 let lo = b * BLOCK_ROWS;
-                let hi = (lo + BLOCK_ROWS).min(n);
-                let mut block = Block {
-                    row_ptr: Vec::with_capacity(hi - lo + 1),
-                    cols: Vec::new(),
-                    vals: Vec::new(),
-                };
-                block.row_ptr.push(0);
-                let mut exit = Vec::with_capacity(hi - lo);
-                let mut max_rate = 0.0f64;
-                let mut row: Vec<(u32, f64)> = Vec::with_capacity(2 * moving.len() + 1);
-                let mut x = vec![0u32; ns];
-                let mut buf = vec![0u64; ns];
-                for yi in lo..hi {
-                    let y = space.state(yi);
-                    row.clear();
-                    let mut out_rate = 0.0;
-                    let mut leave = 0.0;
-                    for &r in &moving {
-                        // Outgoing: a_r(y), to y + S_r.
-                        let a = propensity_u32(net, r, y, &mut buf);
-                        if !a.is_finite() {
-                            let (rx, rev) = net.origin(r);
-                            return Err(Error::PropensityOverflow {
-                                reaction: format!(
-                                    "#{}{}",
-                                    rx + 1,
-                                    if rev { " (reverse)" } else { "" }
-                                ),
-                                value: a,
-                            });
-                        }
-                        if a > 0.0 {
-                            out_rate += a;
-                            let inside = step_state(net, r, y, bounds, &mut x).is_some()
-                                && space.index_of(&x).is_some();
-                            if !inside {
-                                leave += a;
-                            }
-                        }
-                        // Incoming: from x = y − S_r.
-                        let (sp, d) = net.changes_of(r);
-                        x.copy_from_slice(y);
-                        let mut ok = true;
-                        for (&i, &dv) in sp.iter().zip(d) {
-                            let v = i64::from(x[i as usize]) - dv;
-                            if v < 0 || v >= i64::from(u32::MAX) {
-                                ok = false;
-                                break;
-                            }
-                            x[i as usize] = v as u32;
-                        }
-                        if !ok {
-                            continue;
-                        }
-                        if let Some(xi) = space.index_of(&x) {
-                            let a = propensity_u32(net, r, &x, &mut buf);
-                            if a > 0.0 && a.is_finite() {
-                                row.push((xi as u32, a));
-                            }
-                        }
-                    }
-                    row.push((yi as u32, -out_rate));
-                    row.sort_unstable_by_key(|e| e.0);
-                    let mut last = u32::MAX;
-                    for &(c, v) in &row {
-                        if c == last {
-                            *block.vals.last_mut().expect("merged entry") += v;
-                        } else {
-                            block.cols.push(c);
-                            block.vals.push(v);
-                            last = c;
-                        }
-                    }
-                    block.row_ptr.push(block.cols.len() as u32);
-                    exit.push(leave);
-                    max_rate = max_rate.max(out_rate);
-                }
-                block.cols.shrink_to_fit();
-                block.vals.shrink_to_fit();
-                Ok((block, exit, max_rate))
+                rows.block(lo, (lo + BLOCK_ROWS).min(n))
             })
             .collect();
         let mut blocks = Vec::with_capacity(nblocks);
@@ -235,6 +159,131 @@ impl Generator {
             }
         }
         (ptr, cols, vals)
+    }
+}
+
+/// What every row of the generator reads: the network, the projection, its bounds and the
+/// channels that change the state.
+struct Rows<'a> {
+    net: &'a CompiledNetwork,
+    space: &'a StateSpace,
+    bounds: &'a [u32],
+    moving: &'a [usize],
+}
+
+/// Scratch space for the rows of one block.
+struct Scratch {
+    /// The row's entries (column, value) before sorting and merging.
+    row: Vec<(u32, f64)>,
+    /// A neighbouring state.
+    x: Vec<u32>,
+    /// A state as `u64` counts, for the propensities.
+    buf: Vec<u64>,
+}
+
+impl Rows<'_> {
+    /// Rows `lo..hi` as one block, with their rates of leaving the projection and their
+    /// largest total exit rate. Each row *pulls* its incoming transitions.
+    fn block(&self, lo: usize, hi: usize) -> Result<(Block, Vec<f64>, f64)> {
+        let ns = self.net.num_species();
+        let mut block = Block {
+            row_ptr: Vec::with_capacity(hi - lo + 1),
+            cols: Vec::new(),
+            vals: Vec::new(),
+        };
+        block.row_ptr.push(0);
+        let mut exit = Vec::with_capacity(hi - lo);
+        let mut max_rate = 0.0f64;
+        let mut s = Scratch {
+            row: Vec::with_capacity(2 * self.moving.len() + 1),
+            x: vec![0u32; ns],
+            buf: vec![0u64; ns],
+        };
+        for yi in lo..hi {
+            let y = self.space.state(yi);
+            s.row.clear();
+            let (out_rate, leave) = self.transitions(y, &mut s)?;
+            s.row.push((yi as u32, -out_rate));
+            push_row(&mut block, &mut s.row);
+            exit.push(leave);
+            max_rate = max_rate.max(out_rate);
+        }
+        block.cols.shrink_to_fit();
+        block.vals.shrink_to_fit();
+        Ok((block, exit, max_rate))
+    }
+
+    /// The incoming transitions of state `y` into `s.row`; returns its total exit rate and
+    /// its rate of leaving the projection.
+    #[inline]
+    fn transitions(&self, y: &[u32], s: &mut Scratch) -> Result<(f64, f64)> {
+        let mut out_rate = 0.0;
+        let mut leave = 0.0;
+        for &r in self.moving {
+            // Outgoing: a_r(y), to y + S_r.
+            let a = propensity_u32(self.net, r, y, &mut s.buf);
+            if !a.is_finite() {
+                return Err(overflow(self.net, r, a));
+            }
+            if a > 0.0 {
+                out_rate += a;
+                let inside = step_state(self.net, r, y, self.bounds, &mut s.x).is_some()
+                    && self.space.index_of(&s.x).is_some();
+                if !inside {
+                    leave += a;
+                }
+            }
+            if let Some(entry) = self.incoming(r, y, s) {
+                s.row.push(entry);
+            }
+        }
+        Ok((out_rate, leave))
+    }
+
+    /// The transition into `y` by channel `r`, from x = y − S_r, when x is a state of the
+    /// projection and a_r(x) > 0: (index of x, a_r(x)).
+    #[inline]
+    fn incoming(&self, r: usize, y: &[u32], s: &mut Scratch) -> Option<(u32, f64)> {
+        let (sp, d) = self.net.changes_of(r);
+        let x = &mut s.x;
+        x.copy_from_slice(y);
+        for (&i, &dv) in sp.iter().zip(d) {
+            let v = i64::from(x[i as usize]) - dv;
+            if v < 0 || v >= i64::from(u32::MAX) {
+                return None;
+            }
+            x[i as usize] = v as u32;
+        }
+        let xi = self.space.index_of(x)?;
+        let a = propensity_u32(self.net, r, x, &mut s.buf);
+        (a > 0.0 && a.is_finite()).then_some((xi as u32, a))
+    }
+}
+
+/// Append a row to `block` in column order, summing the entries of one column.
+#[inline]
+fn push_row(block: &mut Block, row: &mut [(u32, f64)]) {
+    row.sort_unstable_by_key(|e| e.0);
+    let mut last = u32::MAX;
+    for &(c, v) in row.iter() {
+        if c == last {
+            *block.vals.last_mut().expect("merged entry") += v;
+        } else {
+            block.cols.push(c);
+            block.vals.push(v);
+            last = c;
+        }
+    }
+    block.row_ptr.push(block.cols.len() as u32);
+}
+
+/// The error for a propensity of channel `r` that is not finite.
+#[cold]
+fn overflow(net: &CompiledNetwork, r: usize, a: f64) -> Error {
+    let (rx, rev) = net.origin(r);
+    Error::PropensityOverflow {
+        reaction: format!("#{}{}", rx + 1, if rev { " (reverse)" } else { "" }),
+        value: a,
     }
 }
 

@@ -7,7 +7,7 @@ use super::kernel::{Clock, Exit, Kernel, valid};
 use super::{Recorder, Simulator, StopReason, apply, check_state, checked, exponential};
 use crnkit_core::error::Result;
 use crnkit_core::network::CompiledNetwork;
-use crnkit_core::rng::Rng;
+use crnkit_core::rng::{ExpZiggurat, Rng};
 
 /// Recompute the total propensity from scratch this often (bounds round-off drift).
 const REFRESH: u32 = 1024;
@@ -109,10 +109,8 @@ impl<'a> Direct<'a> {
     /// generic driver (waiting time, then the uniform for the channel). The hot part is
     /// [`Kernel::run`], which fires events until the next one lies beyond the next sample
     /// time, the re-sum is due, or something rare happens; this loop does the rare work
-    /// (samples, re-sums, re-sorts, errors). The integer state is written from the `f64`
-    /// state only when a recorder looks at it.
-    // Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
-    #[allow(clippy::too_many_lines)]
+    /// (samples, re-sums, re-sorts, errors) through the steps of [`Pass`]. The integer
+    /// state is written from the `f64` state only when a recorder looks at it.
     fn advance_kernel<R: Recorder>(
         &mut self,
         t_end: f64,
@@ -136,134 +134,73 @@ impl<'a> Direct<'a> {
             return Ok(StopReason::ReachedTime);
         };
         if !k.fits(xf, a) {
-            return Err(crnkit_core::error::Error::Unsupported {
-                feature: "direct-method kernel with inconsistent buffers".into(),
-            });
+            return Err(inconsistent_buffers());
         }
-        let sync = |x: &mut [u64], xf: &[f64]| {
-            for (xi, &v) in x[..n].iter_mut().zip(xf) {
-                *xi = v as i64 as u64;
-            }
-        };
         // Channels; `a` has one more slot, the kernel's search sentinel.
         let m = net.num_channels();
-        let mut clock = Clock {
-            now: *t,
-            total: *a0,
+        let mut s = Pass {
+            clock: Clock {
+                now: *t,
+                total: *a0,
+                fired: 0,
+            },
             fired: 0,
+            since: *since_refresh,
+            next_ts: rec.next_sample(),
+            // Counts far below MAX_COUNT cannot reach it before the next re-sum (at most
+            // REFRESH events away), so the per-event overflow test is needed only near it.
+            safe: k.headroom(xf, REFRESH),
+            pending: None,
+            zig: crnkit_core::rng::exp_tables(),
         };
-        let mut fired: u64 = 0;
-        let mut since = *since_refresh;
-        let mut next_ts = rec.next_sample();
-        let zig = crnkit_core::rng::exp_tables();
-        // Counts far below MAX_COUNT cannot reach it before the next re-sum (at most
-        // REFRESH events away), so the per-event overflow test is needed only near it.
-        let mut safe = k.headroom(xf, REFRESH);
-        // An event drawn but not yet applied (its time lay beyond a sample time).
-        let mut pending: Option<(f64, f64)> = None;
         let stop = loop {
-            if !valid(clock.total) {
-                clock.total = a[..m].iter().sum();
-                // A new re-sum block starts here: renew the headroom for it.
-                since = 0;
-                safe = k.headroom(xf, REFRESH);
-                if !clock.total.is_finite() {
+            if !valid(s.clock.total) {
+                s.new_block(k, xf, &a[..m]);
+                if !s.clock.total.is_finite() {
                     // An overflowing propensity: report it by name. (The total is kept as it
                     // is, so that a later call starts by re-checking it.)
-                    sync(x, xf);
-                    *a0 = clock.total;
-                    *t = clock.now;
-                    *events += fired;
+                    s.save(&mut x[..n], xf, a0, t, events);
                     self.recompute()?;
                     return Ok(StopReason::ReachedTime);
                 }
-                if clock.total <= 0.0 {
+                if s.clock.total <= 0.0 {
                     break StopReason::Absorbed;
                 }
             }
-            let (t_next, target) = pending.take().unwrap_or_else(|| {
-                let t_next = clock.now + crnkit_core::rng::exp1_with(rng, zig) / clock.total;
-                (t_next, rng.random::<f64>() * clock.total)
-            });
-            if next_ts < t_next && next_ts <= t_end {
-                sync(x, xf);
-                while next_ts < t_next && next_ts <= t_end {
-                    rec.sample(&x[..n]);
-                    next_ts = rec.next_sample();
-                }
-            }
-            if t_next > t_end {
+            let drawn = s.draw(rng);
+            s.sample_before(drawn.0, t_end, &mut x[..n], xf, rec);
+            if drawn.0 > t_end {
                 break StopReason::ReachedTime;
             }
-            // Events due before both the next sample time and the end.
-            let limit = if next_ts <= t_end { next_ts } else { t_end };
-            let budget = REFRESH - since % REFRESH;
-            let drawn = (t_next, target);
-            // One monomorphised loop per (overflow test, per-event exit, edge layout).
-            macro_rules! run {
-                ($check:literal, $each:literal, $inline:literal) => {
-                    k.run::<$check, $each, $inline>(
-                        xf, a, rng, zig, &mut clock, drawn, limit, budget,
-                    )
-                };
-            }
-            let exit = match (R::EVENTS, safe, k.inline()) {
-                (false, true, true) => run!(false, false, true),
-                (false, true, false) => run!(false, false, false),
-                (false, false, true) => run!(true, false, true),
-                (false, false, false) => run!(true, false, false),
-                (true, _, true) => run!(true, true, true),
-                (true, _, false) => run!(true, true, false),
-            };
-            fired += u64::from(clock.fired);
-            since += clock.fired;
-            match exit {
-                Exit::Time(t_next, target) => pending = Some((t_next, target)),
+            match s.run::<R>(k, xf, a, rng, drawn, t_end) {
+                Exit::Time(t_next, target) => s.pending = Some((t_next, target)),
                 Exit::Budget => {}
                 Exit::Short => {
                     // Round-off: the running total fell short. Re-sum and draw again.
-                    clock.total = a[..m].iter().sum();
+                    s.clock.total = a[..m].iter().sum();
                     continue;
                 }
                 Exit::Overflow(slot) => {
-                    sync(x, xf);
-                    *a0 = clock.total;
-                    *t = clock.now;
-                    *events += fired;
+                    s.save(&mut x[..n], xf, a0, t, events);
                     let r = k.id(slot);
                     return apply(net, r, &mut x[..n].to_vec()).map(|_| StopReason::ReachedTime);
                 }
                 Exit::Fired(slot) => {
-                    sync(x, xf);
-                    rec.event(clock.now, k.id(slot), &x[..n]);
-                    next_ts = rec.next_sample();
+                    sync(&mut x[..n], xf);
+                    rec.event(s.clock.now, k.id(slot), &x[..n]);
+                    s.next_ts = rec.next_sample();
                 }
-                Exit::Layout => {
-                    return Err(crnkit_core::error::Error::Unsupported {
-                        feature: "direct-method kernel with inconsistent buffers".into(),
-                    });
-                }
+                Exit::Layout => return Err(inconsistent_buffers()),
             }
-            // One counter: re-sum every REFRESH events, re-sort every RESORT events.
-            if clock.fired > 0 && since % REFRESH == 0 {
-                clock.total = a[..m].iter().sum();
-                safe = k.headroom(xf, REFRESH);
-                if since >= super::kernel::RESORT {
-                    since = 0;
-                    if k.resort(net) {
-                        sync(x, xf);
-                        clock.total = k.init(&x[..n], xf, a);
-                    }
-                }
-            }
+            s.refresh(net, k, &mut x[..n], xf, a);
         };
-        *events += fired;
-        *since_refresh = since;
-        sync(x, xf);
+        *events += s.fired;
+        *since_refresh = s.since;
+        sync(&mut x[..n], xf);
         while rec.next_sample() <= t_end {
             rec.sample(&x[..n]);
         }
-        *a0 = clock.total;
+        *a0 = s.clock.total;
         *t = t_end;
         Ok(stop)
     }
@@ -309,6 +246,145 @@ impl<'a> Direct<'a> {
             self.resum();
         }
         Ok(())
+    }
+}
+
+/// The error for kernel buffers that do not have the kernel's layout.
+fn inconsistent_buffers() -> crnkit_core::error::Error {
+    crnkit_core::error::Error::Unsupported {
+        feature: "direct-method kernel with inconsistent buffers".into(),
+    }
+}
+
+/// Write the integer state `x` (one count per species) from the `f64` state.
+#[inline]
+fn sync(x: &mut [u64], xf: &[f64]) {
+    for (xi, &v) in x.iter_mut().zip(xf) {
+        *xi = v as i64 as u64;
+    }
+}
+
+/// The state of [`Direct::advance_kernel`] between calls of [`Kernel::run`].
+struct Pass {
+    clock: Clock,
+    /// Events fired in this call.
+    fired: u64,
+    /// Events since the re-sort (one counter: re-sum every REFRESH, re-sort every RESORT).
+    since: u32,
+    /// The recorder's next sample time.
+    next_ts: f64,
+    /// [`Kernel::headroom`] for the current re-sum block: the overflow test may be skipped.
+    safe: bool,
+    /// An event drawn but not yet applied (its time lay beyond a sample time).
+    pending: Option<(f64, f64)>,
+    zig: &'static ExpZiggurat,
+}
+
+impl Pass {
+    /// Re-sum an invalid total; a new re-sum block starts here: renew the headroom for it.
+    fn new_block(&mut self, k: &Kernel, xf: &[f64], a: &[f64]) {
+        self.clock.total = a.iter().sum();
+        self.since = 0;
+        self.safe = k.headroom(xf, REFRESH);
+    }
+
+    /// Write the state back before an early return (the integer state, total, time and
+    /// event count).
+    fn save(&self, x: &mut [u64], xf: &[f64], a0: &mut f64, t: &mut f64, events: &mut u64) {
+        sync(x, xf);
+        *a0 = self.clock.total;
+        *t = self.clock.now;
+        *events += self.fired;
+    }
+
+    /// The next event (time, target): the pending one, or a new draw (waiting time, then
+    /// the uniform for the channel).
+    #[inline]
+    fn draw(&mut self, rng: &mut Rng) -> (f64, f64) {
+        self.pending.take().unwrap_or_else(|| {
+            let t_next =
+                self.clock.now + crnkit_core::rng::exp1_with(rng, self.zig) / self.clock.total;
+            (t_next, rng.random::<f64>() * self.clock.total)
+        })
+    }
+
+    /// Record the samples due before `t_next` (and not after `t_end`).
+    #[inline]
+    fn sample_before<R: Recorder>(
+        &mut self,
+        t_next: f64,
+        t_end: f64,
+        x: &mut [u64],
+        xf: &[f64],
+        rec: &mut R,
+    ) {
+        if self.next_ts < t_next && self.next_ts <= t_end {
+            sync(x, xf);
+            while self.next_ts < t_next && self.next_ts <= t_end {
+                rec.sample(x);
+                self.next_ts = rec.next_sample();
+            }
+        }
+    }
+
+    /// Fire the events due before both the next sample time and `t_end`, and the re-sum,
+    /// with one monomorphised loop per (overflow test, per-event exit, edge layout).
+    #[inline]
+    fn run<R: Recorder>(
+        &mut self,
+        k: &mut Kernel,
+        xf: &mut [f64],
+        a: &mut [f64],
+        rng: &mut Rng,
+        drawn: (f64, f64),
+        t_end: f64,
+    ) -> Exit {
+        let limit = if self.next_ts <= t_end {
+            self.next_ts
+        } else {
+            t_end
+        };
+        let budget = REFRESH - self.since % REFRESH;
+        let (zig, clock) = (self.zig, &mut self.clock);
+        macro_rules! run {
+            ($check:literal, $each:literal, $inline:literal) => {
+                k.run::<$check, $each, $inline>(xf, a, rng, zig, clock, drawn, limit, budget)
+            };
+        }
+        let exit = match (R::EVENTS, self.safe, k.inline()) {
+            (false, true, true) => run!(false, false, true),
+            (false, true, false) => run!(false, false, false),
+            (false, false, true) => run!(true, false, true),
+            (false, false, false) => run!(true, false, false),
+            (true, _, true) => run!(true, true, true),
+            (true, _, false) => run!(true, true, false),
+        };
+        self.fired += u64::from(self.clock.fired);
+        self.since += self.clock.fired;
+        exit
+    }
+
+    /// One counter: re-sum every REFRESH events, re-sort every RESORT events.
+    #[inline]
+    fn refresh(
+        &mut self,
+        net: &CompiledNetwork,
+        k: &mut Kernel,
+        x: &mut [u64],
+        xf: &mut Vec<f64>,
+        a: &mut Vec<f64>,
+    ) {
+        if self.clock.fired > 0 && self.since.is_multiple_of(REFRESH) {
+            self.clock.total = a[..net.num_channels()].iter().sum();
+            self.safe = k.headroom(xf, REFRESH);
+            if self.since >= super::kernel::RESORT {
+                self.since = 0;
+                if k.resort(net) {
+                    sync(x, xf);
+                    self.clock.total = k.init(x, xf, a);
+                }
+            }
+        }
     }
 }
 
