@@ -1,29 +1,24 @@
-//! Immigration–death (∅ ⇌ X, mean 10) learns a Poisson(100) target with the chemical
-//! learner in its large-ensemble limit: the library form of `crnkit learn
-//! examples/jobs/mean.toml`. Run: cargo run --release --example learning
+//! A chemical Boltzmann machine (visible units X1, X2, hidden H) learns an XOR-like law
+//! in the large-ensemble limit: D(Q||P) at start and end, and entropy produced by account.
 use crnkit::prelude::*;
 
-fn main() -> crnkit::Result<()> {
-    let net = crnkit::models::bundled("immigration_death")?;
-    let model = GenerativeModel::with_cap(&net, &["X"], Some(400), 1_000_000)?;
-    let settings = LearnSettings {
-        method: LearnMethod::ChemicalLimit,
-        clamp_rate: 1.0,
-        until: 200.0,
-        ..Default::default()
-    };
-    let outcome = learn(&model, Environment::Poisson(vec![100.0]), &settings)?;
-    let (d0, d1) = (outcome.initial_divergence(), outcome.final_divergence());
-    println!(
-        "D(Q||P): {d0:.3} -> {d1:.2e} nats, learned G = {:?}",
-        outcome.learned
-    );
-    let sigma = outcome.curve.points[outcome.curve.points.len() - 1].sigma;
-    for (kind, s) in sigma.by_kind() {
-        println!(
-            "entropy produced per copy by {} reactions: {s:.4e}",
-            kind.name()
-        );
+fn main() -> Result<()> {
+    let net = crnkit::learn::boltzmann::machine(&["X1", "X2", "H"], &[(0, 2), (1, 2)], -3.0)?;
+    let model = GenerativeModel::new(&net, &["X1_0", "X1_1", "X2_0", "X2_1"], 1000)?;
+    let csv = "X1_1,X1_0,X2_1,X2_0,probability\n1,0,0,1,.45\n0,1,1,0,.45\n1,0,1,0,.05\n0,1,0,1,.05";
+    let target = model.target_from_csv(csv, "xor.csv")?;
+    let mut s = LearnSettings::default();
+    (s.method, s.until, s.every, s.jitter) = (LearnMethod::ChemicalLimit, 500.0, 100.0, 0.25);
+    let out = learn(&model, Environment::Table(target), &s)?;
+    let (d0, d1) = (out.initial_divergence(), out.final_divergence());
+    println!("D(Q||P): start {d0:.4}, end {d1:.4} nats");
+    println!("  time        D   entropy produced per copy (k_B): total, then by account");
+    for pt in &out.curve.points {
+        let mut line = format!("{:>6} {:>8.4} {:>12.1}", pt.time, pt.kl, pt.sigma.total());
+        for (kind, sigma) in pt.sigma.by_kind() {
+            line += &format!(" {}={sigma:.1}", kind.name());
+        }
+        println!("{line}");
     }
     Ok(())
 }

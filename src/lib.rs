@@ -72,6 +72,23 @@ pub use network::{CompiledNetwork, Network, NetworkBuilder, ThermodynamicBuilder
 /// thermodynamics, series read by name, model files and result files, and learning
 /// (`learn` with `LearnSettings`, the generative model, environment and learning curve).
 ///
+/// The prelude brings crnkit's `Result<T>` (error type [`Error`]), which
+/// shadows the standard two-parameter `Result`: a program's `main` is
+/// `fn main() -> Result<()>` (or `-> Result<(), crnkit::Error>` without the prelude), and
+/// prints the error's message, with the caret view for a file error, when it fails.
+///
+/// ```no_run
+/// use crnkit::prelude::*;
+///
+/// fn main() -> Result<()> {
+///     let net = crnkit::models::bundled("vilar")?; // names: crnkit::models::BUNDLED
+///     let mut cfg = EnsembleConfig::default();
+///     (cfg.until, cfg.runs) = (50.0, 100);
+///     println!("{:?}", cfg.run(&net)?.means_of("R")?);
+///     Ok(())
+/// }
+/// ```
+///
 /// ```
 /// use crnkit::prelude::*;
 ///

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::network::Network;
 
-/// Name and `.crn` text of every bundled model.
+/// Name and `.crn` text of every bundled model: `birth_death`, `immigration_death`, `dimerisation`, `schlogl`, `vilar`, `toggle_switch`, `triangle`, `autoregulated_gene`, `autoregulated_feedback`, `toggle_promoters`.
 pub const BUNDLED: &[(&str, &str)] = &[
     (
         "birth_death",
@@ -44,7 +44,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Load the bundled model called `name` (e.g. `"schlogl"`).
+/// Load the bundled model called `name`: one of `birth_death`, `immigration_death`, `dimerisation`, `schlogl`, `vilar`, `toggle_switch`, `triangle`, `autoregulated_gene`, `autoregulated_feedback`, `toggle_promoters` (the
+/// files of the same names in `examples/models/`).
 pub fn bundled(name: &str) -> Result<Network> {
     let (n, text) = BUNDLED
         .iter()

@@ -1115,7 +1115,9 @@ pub struct CurvePoint {
     pub clamped: Vec<f64>,
     /// Entropy produced per copy so far (k_B) by learning, clamping, environment and
     /// model reactions (NaN when not accounted; +∞ after a jump whose reverse is
-    /// impossible).
+    /// impossible). Per copy of the model, not divided by the parameter volume ω
+    /// (`p_volume`): the learning account grows in proportion to ω (the guide's study
+    /// figures quote it per unit ω).
     #[serde(with = "bits_accounts")]
     pub sigma: EntropyAccounts,
 }

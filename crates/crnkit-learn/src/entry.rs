@@ -34,8 +34,11 @@ impl LearnMethod {
 }
 
 /// Settings of [`learn`]. `Default` gives the defaults of a `crnkit learn` job file's
-/// `[learn]` section (`method = "chemical"`, ε = 1, δ = 1/2048, t = 0..100 every 1, seed 1,
-/// no jitter, a finite cost required), quiet and without a checkpoint.
+/// `[learn]` section: `method = "chemical"`, ε = 1, δ = 1/2048, 100 copies, parameter
+/// volume ω = 100, clamping rate 100 and strength 12, token rate 0.05, t = 0..100 every 1,
+/// seed 1, no jitter, a finite cost required; for the sampled method 1,000 runs, burn-in
+/// 10 and learning rate 0.1; for the exact method at most 1,000 iterations; for the limit
+/// [`LimitMode::Auto`] and at most 1,000,000 states; quiet and without a checkpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LearnSettings {
     /// The method.

@@ -222,7 +222,7 @@ impl GenerativeModel {
             .collect()
     }
 
-    /// Names of the visible species.
+    /// Names of the visible species, in the order given to [`GenerativeModel::new`].
     pub fn visible_names(&self) -> Vec<&str> {
         self.visible
             .iter()
@@ -295,7 +295,9 @@ impl GenerativeModel {
     }
 
     /// A target from (visible configuration, weight) pairs; weights are normalised. Every
-    /// configuration must be reachable in the model's class.
+    /// configuration must be reachable in the model's class. A configuration lists counts
+    /// in the model's visible order: the order of the names given to
+    /// [`GenerativeModel::new`] (as [`GenerativeModel::visible_names`] returns them).
     pub fn target(&self, rows: &[(Vec<u32>, f64)]) -> Result<Target> {
         let mut states = Vec::new();
         let mut probabilities = Vec::new();

@@ -195,6 +195,36 @@ impl crnkit_core::grid::Series for TransientSolution {
     }
 }
 
+impl TransientSolution {
+    /// The marginal distribution of species `name` at time index `k` (entry n = P(X = n)),
+    /// checked: an unknown species (or an observable) or a time index out of range is an
+    /// error.
+    ///
+    /// ```
+    /// use crnkit_core::{Network, grid::{Series, TimeGrid}};
+    /// use crnkit_sim::cme::{FspOptions, solve_transient};
+    ///
+    /// let net = Network::from_crn_str("species: X = 0\n0 -> X @ 2\nX -> 0 @ 1", "imm.crn")?;
+    /// let sol = solve_transient(&net, &TimeGrid::new(1.0, 1.0)?, &FspOptions::default())?;
+    /// let p = sol.marginal_of("X", 1)?;
+    /// let mean = 2.0 * (1.0 - (-1.0f64).exp());
+    /// assert!((p[0] - (-mean).exp()).abs() < 1e-8); // Poisson
+    /// assert!(sol.marginal_of("Y", 1).is_err() && sol.marginal_of("X", 2).is_err());
+    /// # Ok::<(), crnkit_core::Error>(())
+    /// ```
+    pub fn marginal_of(&self, name: &str, k: usize) -> Result<&[f64]> {
+        use crnkit_core::grid::Series as _;
+        let k = self.time_checked(k)?;
+        let c = self.column_index(name)?;
+        let missing = crnkit_core::Error::IndexOutOfRange {
+            kind: "species (observables have no marginal)",
+            index: c,
+            len: self.num_species,
+        };
+        self.marginals[k].get(c).map(Vec::as_slice).ok_or(missing)
+    }
+}
+
 /// The mutable state of an adaptive FSP solve.
 struct Fsp<'a> {
     net: &'a CompiledNetwork,

@@ -44,6 +44,8 @@ pub struct EnsembleConfig {
     pub progress: Reporter,
 }
 
+/// `until` 10, `every` 1, 1,000 runs, seed 0, [`Method::Auto`], no trajectories kept, no
+/// histograms, silent.
 impl Default for EnsembleConfig {
     fn default() -> Self {
         EnsembleConfig {
