@@ -2,7 +2,7 @@
 //! surrogate training): a run killed at any moment resumes from its last checkpoint, and a
 //! checkpoint written by another job or with other settings is refused by name.
 //!
-//! A checkpoint is one JSON envelope, written atomically with [`write_atomic`](crate::fs::write_atomic):
+//! A checkpoint is one JSON envelope, written atomically with [`write_atomic`]:
 //!
 //! ```json
 //! {"format": "crnkit-checkpoint", "version": 1, "job": "learn", "fingerprint": "…",

@@ -279,6 +279,10 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// The computation was stopped through its cancellation token
+    /// ([`crate::progress::CancelToken`]) before it finished.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl fmt::Debug for Error {
