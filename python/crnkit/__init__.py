@@ -101,14 +101,14 @@ def _columns(r: dict[str, Any]) -> tuple[list[str], list[str]]:
     return r["columns"][:ns], r["columns"][ns:]
 
 
-def _split(ds: xr.Dataset, r: dict[str, Any], name: str, dims: tuple[str, ...]) -> None:
-    """Put ``r[name]`` (last axis: species then observables) into ``ds`` as ``name`` over
-    ``species`` and ``observable_<name>`` over ``observable``."""
+def _split(out: dict[str, Any], r: dict[str, Any], name: str, dims: tuple[str, ...]) -> None:
+    """Put ``r[name]`` (last axis: species then observables) into the variables ``out`` as
+    ``name`` over ``species`` and ``observable_<name>`` over ``observable``."""
     ns = r["num_species"]
     values = r[name]
-    ds[name] = (dims + ("species",), values[..., :ns])
+    out[name] = (dims + ("species",), values[..., :ns])
     if values.shape[-1] > ns:
-        ds[f"observable_{name}"] = (dims + ("observable",), values[..., ns:])
+        out[f"observable_{name}"] = (dims + ("observable",), values[..., ns:])
 
 
 def simulate(
@@ -141,25 +141,23 @@ def simulate(
         net, until, every, runs, seed_from(seed), method, threads, keep, histograms, progress
     )
     species, observables = _columns(r)
-    ds = xr.Dataset(coords={"time": r["time"], "species": species})
+    coords: dict[str, Any] = {"time": r["time"], "species": species}
     if observables:
-        ds = ds.assign_coords(observable=observables)
-    _split(ds, r, "mean", ("time",))
-    _split(ds, r, "sd", ("time",))
+        coords["observable"] = observables
+    data: dict[str, Any] = {}
+    _split(data, r, "mean", ("time",))
+    _split(data, r, "sd", ("time",))
     if "trajectories" in r:
         t = r["trajectories"]
-        ds = ds.assign_coords(run=np.arange(t.shape[0]))
-        ds["trajectory"] = (("run", "time", "species"), t)
+        coords["run"] = np.arange(t.shape[0])
+        data["trajectory"] = (("run", "time", "species"), t)
     if "histograms" in r:
         h = r["histograms"]
-        ds = ds.assign_coords(count=np.arange(h.shape[-1]))
-        ds["histogram"] = (("time", "species", "count"), h)
-    ds.attrs.update(
-        {k: r[k] for k in ("method", "seed", "runs", "events", "absorbed")},
-        until=float(until),
-        every=float(every),
-    )
-    return ds
+        coords["count"] = np.arange(h.shape[-1])
+        data["histogram"] = (("time", "species", "count"), h)
+    attrs = {k: r[k] for k in ("method", "seed", "runs", "events", "absorbed")}
+    attrs.update(until=float(until), every=float(every))
+    return xr.Dataset(data, coords, attrs)
 
 
 def solve(
@@ -193,22 +191,22 @@ def solve(
     coords: dict[str, Any] = {"species": species, "species2": species, "count": np.arange(width)}
     if observables:
         coords["observable"] = observables
+    data: dict[str, Any] = {}
     if stationary:
-        ds = xr.Dataset(coords=coords)
         dims: tuple[str, ...] = ()
-        ds.attrs.update({k: r[k] for k in ("states", "residual", "boundary_mass", "outflow")})
+        attrs = {k: r[k] for k in ("states", "residual", "boundary_mass", "outflow")}
     else:
-        ds = xr.Dataset(coords={"time": r["time"], **coords})
+        coords["time"] = r["time"]
         dims = ("time",)
-        ds["error_bound"] = (dims, r["error_bound"])
-        ds["states"] = (dims, r["states"])
-        ds.attrs.update({k: r[k] for k in ("matvecs", "max_states")})
-    _split(ds, r, "mean", dims)
-    _split(ds, r, "sd", dims)
-    ds["marginal"] = (dims + ("species", "count"), r["marginals"])
-    ds["covariance"] = (dims + ("species", "species2"), r["covariance"])
-    ds.attrs.update(tol=float(tol), stationary=int(stationary))
-    return ds
+        data["error_bound"] = (dims, r["error_bound"])
+        data["states"] = (dims, r["states"])
+        attrs = {k: r[k] for k in ("matvecs", "max_states")}
+    _split(data, r, "mean", dims)
+    _split(data, r, "sd", dims)
+    data["marginal"] = (dims + ("species", "count"), r["marginals"])
+    data["covariance"] = (dims + ("species", "species2"), r["covariance"])
+    attrs.update(tol=float(tol), stationary=int(stationary))
+    return xr.Dataset(data, coords, attrs)
 
 
 def ode(

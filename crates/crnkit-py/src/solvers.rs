@@ -16,22 +16,30 @@ use crate::errors::IntoPy;
 use crate::network::Network;
 use crate::run::detached;
 
-/// A rayon pool of `threads` workers (`None`: all cores), refusing 0 as the CLI does.
-fn pool(threads: Option<usize>) -> crnkit_core::Result<rayon::ThreadPool> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = threads {
-        if t == 0 {
-            return Err(Error::InvalidSetting {
-                name: "threads",
-                value: "0".into(),
-                reason: "at least one thread is needed",
-            });
-        }
-        b = b.num_threads(t);
+/// Run `f` on a rayon pool of `threads` workers, refusing 0 as the CLI does; `None` uses
+/// rayon's global pool (all cores), started once per process, so that a small call pays
+/// for no thread start-up.
+fn in_pool<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> crnkit_core::Result<T> + Send,
+) -> crnkit_core::Result<T> {
+    let Some(t) = threads else {
+        return f();
+    };
+    if t == 0 {
+        return Err(Error::InvalidSetting {
+            name: "threads",
+            value: "0".into(),
+            reason: "at least one thread is needed",
+        });
     }
-    b.build().map_err(|e| Error::Unsupported {
-        feature: format!("thread pool: {e}"),
-    })
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(t)
+        .build()
+        .map_err(|e| Error::Unsupported {
+            feature: format!("thread pool: {e}"),
+        })?;
+    pool.install(f)
 }
 
 /// Simulate an ensemble of exact SSA trajectories (see `crnkit.simulate`).
@@ -65,8 +73,7 @@ pub fn simulate<'py>(
             histograms,
             progress: reporter.clone(),
         };
-        let pool = pool(threads)?;
-        pool.install(|| cfg.run(net))
+        in_pool(threads, || cfg.run(net))
     })?;
     ensemble_dict(py, &result)
 }
@@ -181,7 +188,7 @@ pub fn solve<'py>(
             progress: reporter.clone(),
         };
         let compiled = net.compile();
-        pool(threads)?.install(|| match &grid {
+        in_pool(threads, || match &grid {
             Some(grid) => {
                 cme::solve_transient(&compiled, grid, &opts).map(|s| Solved::Transient(Box::new(s)))
             }
