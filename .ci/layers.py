@@ -2,8 +2,9 @@
 """Fail when a workspace crate depends on a crate of its own or a higher layer, or when
 the simulator pulls in the neural-network, optimisation, plotting or CLI stacks.
 
-Layers (docs/architecture.md): core <- sim <- {io, learn, surrogate} <- crnkit (the
-facade and CLI) <- experiments. Normal, build and dev dependencies all count.
+Layers (docs/architecture.md): core <- sim <- {io, learn, surrogate} <- {crnkit (the
+facade and CLI), crnkit-py (the Python bindings)} <- experiments. Normal, build and dev
+dependencies all count.
 """
 import json
 import subprocess
@@ -16,6 +17,7 @@ LAYER = {
     "crnkit-learn": 2,
     "crnkit-surrogate": 2,
     "crnkit": 3,
+    "crnkit-py": 3,
     "crnkit-experiments": 4,
 }
 # Crates that must not appear in a layer's normal dependency tree.

@@ -275,6 +275,10 @@ pub enum Error {
         /// The file.
         path: String,
     },
+    /// The computation was stopped through its cancellation token
+    /// ([`crate::progress::CancelToken`]) before it finished.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl fmt::Debug for Error {

@@ -30,9 +30,26 @@
 //! assert_eq!(seen.load(Ordering::Relaxed), 7);
 //! assert!(Reporter::none().start("runs", Unit::Runs, 10, 0).is_none());
 //! ```
+//!
+//! A [`Reporter`] may also carry a [`CancelToken`]: a front end (the Python package on
+//! Ctrl-C) cancels it from another thread, and the long loops (SSA ensembles between
+//! runs, CME and path-entropy solves between steps) then stop with
+//! [`Error::Cancelled`](crate::Error::Cancelled) at their next check
+//! ([`Reporter::check_cancelled`]). Without a token nothing is ever cancelled.
+//!
+//! ```
+//! use crnkit_core::progress::{CancelToken, Reporter};
+//!
+//! let token = CancelToken::new();
+//! let reporter = Reporter::none().with_cancel(token.clone());
+//! assert!(reporter.check_cancelled().is_ok());
+//! token.cancel();
+//! assert!(matches!(reporter.check_cancelled(), Err(crnkit_core::Error::Cancelled)));
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a task's steps count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,30 +81,78 @@ pub trait Task: Send + Sync {
     fn finish_and_clear(&self) {}
 }
 
+/// A shared flag that asks running computations to stop; clones share the flag.
+#[derive(Clone, Default, Debug)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not (yet) cancelled.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Ask every computation that carries this token to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// An optional progress sink, as carried in configurations; [`Reporter::none`] (the default)
-/// reports nothing.
+/// reports nothing. It may also carry a [`CancelToken`] ([`Reporter::with_cancel`]).
 #[derive(Clone, Default)]
-pub struct Reporter(Option<Arc<dyn Progress>>);
+pub struct Reporter {
+    sink: Option<Arc<dyn Progress>>,
+    cancel: Option<CancelToken>,
+}
 
 impl Reporter {
     /// Reports nothing.
     pub fn none() -> Reporter {
-        Reporter(None)
+        Reporter::default()
     }
 
     /// Reports to `sink`.
     pub fn new(sink: impl Progress + 'static) -> Reporter {
-        Reporter(Some(Arc::new(sink)))
+        Reporter::shared(Arc::new(sink))
     }
 
     /// Reports to a shared sink.
     pub fn shared(sink: Arc<dyn Progress>) -> Reporter {
-        Reporter(Some(sink))
+        Reporter {
+            sink: Some(sink),
+            cancel: None,
+        }
+    }
+
+    /// The same reports, and computations stop when `token` is cancelled.
+    pub fn with_cancel(mut self, token: CancelToken) -> Reporter {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Whether this reporter's cancellation token (if any) was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+    }
+
+    /// [`Error::Cancelled`](crate::Error::Cancelled) once the token was cancelled: long loops
+    /// call this between steps.
+    pub fn check_cancelled(&self) -> crate::Result<()> {
+        if self.is_cancelled() {
+            Err(crate::Error::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether reports go anywhere.
     pub fn is_active(&self) -> bool {
-        self.0.is_some()
+        self.sink.is_some()
     }
 
     /// Start a task (none when nothing listens).
@@ -98,7 +163,7 @@ impl Reporter {
         total: u64,
         position: u64,
     ) -> Option<Box<dyn Task>> {
-        self.0
+        self.sink
             .as_ref()
             .map(|p| p.start(label, unit, total, position))
     }
@@ -124,7 +189,8 @@ impl fmt::Debug for Reporter {
     }
 }
 
-/// Reporters never distinguish results: any two compare equal.
+/// Reporters never distinguish results: any two compare equal (with or without a
+/// cancellation token: a cancelled computation returns no result).
 impl PartialEq for Reporter {
     fn eq(&self, _other: &Reporter) -> bool {
         true

@@ -160,6 +160,7 @@ pub fn stationary(
             Some(space) => space,
             None => enumerate(net, x0, &b, opts.max_states)?,
         };
+        opts.progress.check_cancelled()?;
         let generator = Generator::build_bounded(net, &space, &bounds)?;
         let (p, residual) = solve_on(&generator, 0)?;
         let exit = generator.exit_rates();

@@ -446,6 +446,7 @@ fn uniformization_solve(
     let bar = opts.progress.start_horizon("solving CME", horizon);
     for &tk in grid.times() {
         while t < tk {
+            opts.progress.check_cancelled()?;
             let mut layers = 1usize;
             let (step, h, lost) = loop {
                 let lambda = fsp.generator.max_rate();

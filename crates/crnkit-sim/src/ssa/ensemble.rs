@@ -256,6 +256,7 @@ impl EnsembleConfig {
             .then(|| vec![BTreeMap::new(); grid.len() * ns]);
         let (mut events, mut absorbed) = (0, 0);
         for (n, i) in (first..first + count).enumerate() {
+            self.progress.check_cancelled()?;
             let mut rng = stream(self.seed, i);
             sim.reset(net.initial_state(), 0.0)?;
             let keep = (i as usize) < self.keep_trajectories;

@@ -354,7 +354,7 @@ pub fn thermo(net: &crnkit_core::Network, cfg: &ThermoConfig) -> Result<Thermo> 
         }
         ThermoMethod::Ssa => thermo_ssa(&c, &pairs, &grid, cfg).map(Thermo::Ssa),
         #[cfg(feature = "ode")]
-        ThermoMethod::Ode => thermo_ode(&c, &pairs, &grid).map(Thermo::Ode),
+        ThermoMethod::Ode => thermo_ode(&c, &pairs, &grid, &cfg.progress).map(Thermo::Ode),
         #[cfg(not(feature = "ode"))]
         ThermoMethod::Ode => Err(Error::Unsupported {
             feature: "the ODE limit (crnkit-sim was built without its `ode` feature)".into(),
@@ -437,9 +437,10 @@ fn thermo_ode(
     c: &CompiledNetwork,
     pairs: &ReversePairs,
     grid: &crate::ssa::TimeGrid,
+    progress: &crnkit_core::progress::Reporter,
 ) -> Result<OdeThermo> {
     let x0: Vec<f64> = c.initial_state().iter().map(|&v| v as f64).collect();
-    let sol = ode::integrate(c, &x0, grid, 1e-10, 1e-10)?;
+    let sol = ode::integrate_cancellable(c, &x0, grid, 1e-10, 1e-10, progress)?;
     let xs = ode::steady_state(c, &x0)?;
     let ma = ode::MassAction::new(c);
     let mut out = OdeThermo {

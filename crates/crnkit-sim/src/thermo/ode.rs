@@ -12,6 +12,7 @@ use nalgebra::DMatrix;
 use super::{ReversePairs, flux_term};
 use crate::ssa::TimeGrid;
 use crnkit_core::network::CompiledNetwork;
+use crnkit_core::progress::Reporter;
 use crnkit_core::{Error, Result};
 
 /// One channel in the form the ODE needs.
@@ -164,6 +165,20 @@ pub fn integrate(
     rtol: f64,
     atol: f64,
 ) -> Result<OdeSolution> {
+    integrate_cancellable(net, x0, grid, rtol, atol, &Reporter::none())
+}
+
+/// [`integrate`] that stops with [`Error::Cancelled`] soon after `progress`'s cancellation
+/// token is cancelled (the right-hand side turns NaN, so the integrator gives up at its
+/// next step). Without a token it is [`integrate`], to the bit.
+pub fn integrate_cancellable(
+    net: &CompiledNetwork,
+    x0: &[f64],
+    grid: &TimeGrid,
+    rtol: f64,
+    atol: f64,
+    progress: &Reporter,
+) -> Result<OdeSolution> {
     net.require_mass_action("the mass-action rate equations")?;
     if !(rtol > 0.0 && atol > 0.0) {
         return Err(Error::InvalidSetting {
@@ -181,11 +196,18 @@ pub fn integrate(
         let x0v = x0.to_vec();
         let m1 = ma.clone();
         let m2 = ma.clone();
+        let stop = progress.clone();
         let problem = OdeBuilder::<NalgebraMat<f64>>::new()
             .rtol(rtol)
             .atol(vec![atol; n])
             .rhs_implicit(
-                move |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| m1.rhs(x, y),
+                move |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| {
+                    if stop.is_cancelled() {
+                        y.fill(f64::NAN);
+                    } else {
+                        m1.rhs(x, y);
+                    }
+                },
                 move |x: &[f64], _p: &[f64], _t: f64, v: &[f64], y: &mut [f64]| m2.jac_vec(x, v, y),
             )
             .init(
@@ -203,12 +225,17 @@ pub fn integrate(
                 what: "ODE solver",
                 reason: e.to_string(),
             })?;
-        let (ys, _) = solver
-            .solve_dense(&times[1..])
-            .map_err(|e| Error::Numerical {
-                what: "ODE integration",
-                reason: e.to_string(),
-            })?;
+        let (ys, _) = solver.solve_dense(&times[1..]).map_err(|e| {
+            if progress.is_cancelled() {
+                Error::Cancelled
+            } else {
+                Error::Numerical {
+                    what: "ODE integration",
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+        progress.check_cancelled()?;
         for k in 0..times.len() - 1 {
             states.push((0..n).map(|i| ys[(i, k)]).collect());
         }

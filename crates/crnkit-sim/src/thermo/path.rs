@@ -305,6 +305,7 @@ impl PathRuns<'_> {
         let mut hist = BTreeMap::new();
         let mut outside = 0;
         for (n, i) in (first..first + count).enumerate() {
+            cfg.progress.check_cancelled()?;
             let mut rng = stream(cfg.seed, i);
             let x0 = &self.states[draw(self.cum, rng.random::<f64>())];
             sim.reset(x0, 0.0)?;

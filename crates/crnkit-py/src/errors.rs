@@ -1,0 +1,145 @@
+//! Library errors as Python exceptions.
+//!
+//! The classes live in the pure-Python module `crnkit.errors` (so that they can inherit
+//! from `ValueError` or `OSError` as well as from `CrnkitError`); this module picks the
+//! class of each [`Error`] kind, builds the exception with the library's message (the
+//! text the command line prints after `error: `, without its flag hints) and sets its
+//! attributes: `kind` (the error kind in snake case, e.g. `"unknown_species"`) and, for
+//! errors located in a model file, `file`, `line` and `col`.
+
+use crnkit_core::Error;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// The module `crnkit.errors`, imported once.
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The exception class (in `crnkit.errors`) and the kind name of an error.
+pub fn classify(e: &Error) -> (&'static str, &'static str) {
+    match e {
+        Error::Parse { .. } | Error::Json { .. } | Error::Toml { .. } => {
+            ("ParseError", kind_name(e.kind()))
+        }
+        _ => (class_of(e), kind_name(e)),
+    }
+}
+
+/// The class of an error that is not located in a file.
+fn class_of(e: &Error) -> &'static str {
+    match e {
+        Error::Syntax { .. } => "ParseError",
+        Error::TooManyStates { .. } => "StateSpaceError",
+        Error::InvalidSetting { .. } | Error::IndexOutOfRange { .. } => "SettingError",
+        Error::Io { .. } => "FileError",
+        Error::Unsupported { .. } | Error::UnknownFormat { .. } | Error::Irreversible { .. } => {
+            "UnsupportedError"
+        }
+        Error::CountOutOfRange { .. }
+        | Error::PropensityOverflow { .. }
+        | Error::InvalidPropensity { .. }
+        | Error::Overflow(_) => "SimulationError",
+        Error::Numerical { .. } => "NumericalError",
+        Error::Cancelled => "CancelledError",
+        Error::UnknownSpecies { .. }
+        | Error::UnknownParameter { .. }
+        | Error::DuplicateName { .. }
+        | Error::InvalidName { .. }
+        | Error::InvalidRate { .. }
+        | Error::InvalidParameter { .. }
+        | Error::NonIntegerStoichiometry { .. }
+        | Error::InvalidCount { .. }
+        | Error::InvalidVolume { .. }
+        | Error::RateCount { .. }
+        | Error::EmptyReaction { .. }
+        | Error::EmptyNetwork
+        | Error::Expression(_)
+        | Error::InvalidEvent { .. } => "ModelError",
+        _ => "CrnkitError",
+    }
+}
+
+/// The kind of an error in snake case.
+fn kind_name(e: &Error) -> &'static str {
+    match e {
+        Error::Parse { .. } => "parse",
+        Error::Syntax { .. } => "syntax",
+        Error::UnknownSpecies { .. } => "unknown_species",
+        Error::UnknownParameter { .. } => "unknown_parameter",
+        Error::DuplicateName { .. } => "duplicate_name",
+        Error::InvalidName { .. } => "invalid_name",
+        Error::InvalidRate { .. } => "invalid_rate",
+        Error::InvalidParameter { .. } => "invalid_parameter",
+        Error::NonIntegerStoichiometry { .. } => "non_integer_stoichiometry",
+        Error::InvalidCount { .. } => "invalid_count",
+        Error::InvalidVolume { .. } => "invalid_volume",
+        Error::RateCount { .. } => "rate_count",
+        Error::EmptyReaction { .. } => "empty_reaction",
+        Error::EmptyNetwork => "empty_network",
+        Error::Expression(_) => "expression",
+        Error::Overflow(_) => "overflow",
+        Error::CountOutOfRange { .. } => "count_out_of_range",
+        Error::PropensityOverflow { .. } => "propensity_overflow",
+        Error::InvalidPropensity { .. } => "invalid_propensity",
+        Error::InvalidEvent { .. } => "invalid_event",
+        Error::InvalidSetting { .. } => "invalid_setting",
+        Error::TooManyStates { .. } => "too_many_states",
+        Error::Numerical { .. } => "numerical",
+        Error::Irreversible { .. } => "irreversible",
+        Error::Unsupported { .. } => "unsupported",
+        Error::IndexOutOfRange { .. } => "index_out_of_range",
+        Error::Io { .. } => "io",
+        Error::Json { .. } => "json",
+        Error::Toml { .. } => "toml",
+        Error::UnknownFormat { .. } => "unknown_format",
+        Error::Cancelled => "cancelled",
+        _ => "other",
+    }
+}
+
+/// The Python exception for a library error.
+pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
+    if matches!(e, Error::Cancelled) {
+        return PyKeyboardInterrupt::new_err("cancelled");
+    }
+    let (class, kind) = classify(e);
+    let message = e.to_string();
+    match build(py, class, kind, &message, e) {
+        Ok(err) => err,
+        Err(import_failed) => {
+            let err = PyRuntimeError::new_err(message);
+            err.set_cause(py, Some(import_failed));
+            err
+        }
+    }
+}
+
+/// Instantiate `crnkit.errors.<class>(message)` and set its attributes.
+fn build(py: Python<'_>, class: &str, kind: &str, message: &str, e: &Error) -> PyResult<PyErr> {
+    let module = ERRORS.get_or_try_init(py, || py.import("crnkit.errors").map(|m| m.unbind()))?;
+    let exc = module.bind(py).getattr(class)?.call1((message,))?;
+    exc.setattr("kind", kind)?;
+    if let Some(at) = e.location() {
+        exc.setattr("file", at.file)?;
+        exc.setattr("line", at.line)?;
+        exc.setattr("col", at.col)?;
+    } else if let Error::Toml { file, .. } = e {
+        exc.setattr("file", file)?;
+    }
+    if let Error::Io { path, .. } | Error::UnknownFormat { path } = e {
+        exc.setattr("filename", path)?;
+    }
+    Ok(PyErr::from_value(exc))
+}
+
+/// `Result` of the library into `PyResult`.
+pub trait IntoPy<T> {
+    /// The library error as its Python exception.
+    fn py_err(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for crnkit_core::Result<T> {
+    fn py_err(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py(py, &e))
+    }
+}

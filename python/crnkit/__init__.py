@@ -1,0 +1,292 @@
+"""crnkit: stochastic chemical reaction networks, at the speed of the Rust library.
+
+>>> import crnkit
+>>> net = crnkit.Network.from_string("species: X = 0\\n0 -> X @ 10\\nX -> 0 @ 1")
+>>> ds = crnkit.simulate(net, until=5, every=1, runs=100, seed=1)
+>>> ds.mean.sel(species="X").shape
+(6,)
+
+Every computation returns an :class:`xarray.Dataset` with named dimensions (``time``,
+``species``, ``run``, ``count``, ...). Long calls release the GIL and stop on Ctrl-C
+(``KeyboardInterrupt``); they take an optional ``progress(label, done, total)`` callable.
+Errors are the classes of :mod:`crnkit.errors`. See docs/python.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Literal, Union
+
+import numpy as np
+import xarray as xr
+
+from . import _lib, errors
+from ._lib import Network
+from .errors import (
+    CancelledError,
+    CrnkitError,
+    FileError,
+    ModelError,
+    NumericalError,
+    ParseError,
+    SettingError,
+    SimulationError,
+    StateSpaceError,
+    UnsupportedError,
+)
+
+__version__: str = _lib.__version__
+
+__all__ = [
+    "Network",
+    "simulate",
+    "solve",
+    "ode",
+    "thermo",
+    "seed_from",
+    "errors",
+    "CrnkitError",
+    "ParseError",
+    "ModelError",
+    "SettingError",
+    "StateSpaceError",
+    "SimulationError",
+    "NumericalError",
+    "UnsupportedError",
+    "FileError",
+    "CancelledError",
+]
+
+Seed = Union[int, np.integer, np.random.Generator, None]
+NetworkLike = Union[Network, str, "os.PathLike[str]"]
+Progress = Callable[[str, int, int], Any]
+
+
+def seed_from(seed: Seed) -> int:
+    """The 64-bit master seed for ``seed``.
+
+    * an ``int`` in 0..2**64 - 1 is the seed itself (the same numbers as
+      ``crnkit simulate --seed``);
+    * a :class:`numpy.random.Generator` gives ``int(seed.integers(0, 2**64,
+      dtype=numpy.uint64))``: one draw, so the generator advances and the next call gets
+      another seed, and a generator made with ``numpy.random.default_rng(s)`` always gives
+      the same seed;
+    * ``None`` draws a seed from fresh operating-system entropy (recorded in the result's
+      ``seed`` attribute).
+    """
+    if seed is None:
+        seed = np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**64, dtype=np.uint64))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"seed must be an int or a numpy.random.Generator, not {type(seed).__name__}"
+        )
+    if not 0 <= int(seed) < 2**64:
+        raise SettingError(f"invalid setting seed = {seed}: a seed is in 0..2^64 − 1")
+    return int(seed)
+
+
+def _network(net: NetworkLike) -> Network:
+    if isinstance(net, Network):
+        return net
+    if isinstance(net, (str, os.PathLike)):
+        return Network.from_file(net)
+    raise TypeError(f"expected a crnkit.Network or a model file path, not {type(net).__name__}")
+
+
+def _columns(r: dict[str, Any]) -> tuple[list[str], list[str]]:
+    ns = r["num_species"]
+    return r["columns"][:ns], r["columns"][ns:]
+
+
+def _split(out: dict[str, Any], r: dict[str, Any], name: str, dims: tuple[str, ...]) -> None:
+    """Put ``r[name]`` (last axis: species then observables) into the variables ``out`` as
+    ``name`` over ``species`` and ``observable_<name>`` over ``observable``."""
+    ns = r["num_species"]
+    values = r[name]
+    out[name] = (dims + ("species",), values[..., :ns])
+    if values.shape[-1] > ns:
+        out[f"observable_{name}"] = (dims + ("observable",), values[..., ns:])
+
+
+def simulate(
+    net: NetworkLike,
+    until: float,
+    every: float,
+    runs: int = 1,
+    seed: Seed = 0,
+    method: Literal["auto", "direct", "next-reaction", "rejection"] = "auto",
+    threads: int | None = None,
+    trajectories: bool | int = False,
+    histograms: bool = False,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Simulate ``runs`` exact stochastic trajectories from t = 0 to ``until``, recorded
+    every ``every``.
+
+    Returns a Dataset over ``time`` and ``species``: ``mean`` and ``sd`` (sample standard
+    deviation) of the counts (and ``observable_mean``/``observable_sd`` over
+    ``observable`` when the model has observables); with ``trajectories`` (True: every
+    run, an int: the first that many) ``trajectory`` over (``run``, ``time``,
+    ``species``); with ``histograms`` ``histogram`` over (``time``, ``species``,
+    ``count``), the number of runs at each count. Attributes: ``method`` (resolved),
+    ``seed``, ``runs``, ``events``, ``absorbed``. The same int seed gives the same numbers
+    as ``crnkit simulate --seed``, on any number of ``threads``.
+    """
+    net = _network(net)
+    keep = runs if trajectories is True else int(trajectories or 0)
+    r = _lib.simulate(
+        net, until, every, runs, seed_from(seed), method, threads, keep, histograms, progress
+    )
+    species, observables = _columns(r)
+    coords: dict[str, Any] = {"time": r["time"], "species": species}
+    if observables:
+        coords["observable"] = observables
+    data: dict[str, Any] = {}
+    _split(data, r, "mean", ("time",))
+    _split(data, r, "sd", ("time",))
+    if "trajectories" in r:
+        t = r["trajectories"]
+        coords["run"] = np.arange(t.shape[0])
+        data["trajectory"] = (("run", "time", "species"), t)
+    if "histograms" in r:
+        h = r["histograms"]
+        coords["count"] = np.arange(h.shape[-1])
+        data["histogram"] = (("time", "species", "count"), h)
+    attrs = {k: r[k] for k in ("method", "seed", "runs", "events", "absorbed")}
+    attrs.update(until=float(until), every=float(every))
+    return xr.Dataset(data, coords, attrs)
+
+
+def solve(
+    net: NetworkLike,
+    until: float | None = None,
+    every: float | None = None,
+    stationary: bool = False,
+    tol: float = 1e-8,
+    max_states: int = 10_000_000,
+    bounds: dict[str, int] | None = None,
+    fixed: bool = False,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Solve the chemical master equation by finite state projection.
+
+    Transient (``until``, ``every``): a Dataset over ``time``, ``species`` and ``count``
+    with ``mean``, ``sd``, ``marginal`` (P(X_species = count) at each time, zero-padded to
+    the largest count reached), ``covariance`` (over ``species`` × ``species2``),
+    ``error_bound`` (the certified L1 error at each time) and ``states`` (projection
+    size). ``stationary=True``: the stationary distribution, the same variables without
+    ``time``, with ``residual``, ``boundary_mass`` and ``outflow`` attributes. ``bounds``
+    caps species counts (``{"X": 200}``); ``fixed`` keeps the projection fixed.
+    """
+    net = _network(net)
+    r = _lib.solve(
+        net, until, every, stationary, tol, max_states, bounds, fixed, threads, progress
+    )
+    species, observables = _columns(r)
+    width = r["marginals"].shape[-1]
+    coords: dict[str, Any] = {"species": species, "species2": species, "count": np.arange(width)}
+    if observables:
+        coords["observable"] = observables
+    data: dict[str, Any] = {}
+    if stationary:
+        dims: tuple[str, ...] = ()
+        attrs = {k: r[k] for k in ("states", "residual", "boundary_mass", "outflow")}
+    else:
+        coords["time"] = r["time"]
+        dims = ("time",)
+        data["error_bound"] = (dims, r["error_bound"])
+        data["states"] = (dims, r["states"])
+        attrs = {k: r[k] for k in ("matvecs", "max_states")}
+    _split(data, r, "mean", dims)
+    _split(data, r, "sd", dims)
+    data["marginal"] = (dims + ("species", "count"), r["marginals"])
+    data["covariance"] = (dims + ("species", "species2"), r["covariance"])
+    attrs.update(tol=float(tol), stationary=int(stationary))
+    return xr.Dataset(data, coords, attrs)
+
+
+def ode(
+    net: NetworkLike,
+    until: float,
+    every: float,
+    rtol: float = 1e-8,
+    atol: float = 1e-8,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Integrate the deterministic (mass-action) limit: ``amount`` over (``time``,
+    ``species``), in molecules (stiff BDF with tolerances ``rtol``, ``atol``)."""
+    net = _network(net)
+    r = _lib.ode(net, until, every, rtol, atol, progress)
+    ds = xr.Dataset(coords={"time": r["time"], "species": r["columns"]})
+    ds["amount"] = (("time", "species"), r["amount"])
+    ds.attrs.update(rtol=float(rtol), atol=float(atol))
+    return ds
+
+
+_THERMO_SERIES = (
+    "entropy_production_rate",
+    "total_entropy_produced",
+    "free_energy",
+    "error_bound",
+    "total_medium_entropy",
+    "system_entropy",
+    "medium_entropy_flow",
+    "work_rate",
+    "internal_free_energy",
+    "total_entropy_mean",
+    "total_entropy_sd",
+    "medium_entropy_mean",
+    "medium_entropy_sd",
+    "exp_minus_total_entropy_mean",
+    "exp_minus_total_entropy_sd",
+)
+
+
+def thermo(
+    net: NetworkLike,
+    until: float,
+    every: float,
+    method: Literal["cme", "ssa", "ode"] = "cme",
+    runs: int = 10_000,
+    seed: Seed = 0,
+    tol: float = 1e-10,
+    max_states: int = 10_000_000,
+    pair_catalysed: bool = False,
+    progress: Progress | None = None,
+) -> xr.Dataset:
+    """Entropy production and free energy over ``time`` (units of k_B, k_B per unit time
+    and k_B T), from the CME, SSA paths or the deterministic limit (the series of
+    ``crnkit thermo``).
+
+    Every method gives ``entropy_production_rate``, ``total_entropy_produced`` and
+    ``free_energy`` (NaN where it cannot be computed) and, for ``cme`` and ``ode``,
+    ``reaction_entropy_production`` over (``time``, ``reaction``). ``cme`` adds
+    ``error_bound``, ``system_entropy``, ``medium_entropy_flow``,
+    ``total_medium_entropy`` and, where the network admits the heat/work split,
+    ``work_rate`` and ``internal_free_energy``; ``ssa`` the mean and sd of the path entropies
+    (``total_entropy_*``, ``medium_entropy_*``, ``exp_minus_total_entropy_*``); ``ode``
+    the ``amount`` of each species.
+    """
+    net = _network(net)
+    master = seed_from(seed)
+    r = _lib.thermo(
+        net, until, every, method, runs, master, tol, max_states, pair_catalysed, progress
+    )
+    ds = xr.Dataset(coords={"time": r["time"]})
+    for name in _THERMO_SERIES:
+        if name in r:
+            ds[name] = (("time",), r[name])
+    if r["reactions"]:
+        ds = ds.assign_coords(reaction=r["reactions"])
+        ds["reaction_entropy_production"] = (("time", "reaction"), r["reaction_entropy_production"])
+    if "amount" in r:
+        ds = ds.assign_coords(species=r["columns"])
+        ds["amount"] = (("time", "species"), r["amount"])
+    ds.attrs.update(method=r["method"])
+    if method == "ssa":
+        ds.attrs.update(runs=int(runs), seed=master)
+    return ds

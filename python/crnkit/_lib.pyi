@@ -1,0 +1,103 @@
+"""Type stubs of the native module ``crnkit._lib`` (crates/crnkit-py). Use the functions
+of :mod:`crnkit`, which wrap these in xarray Datasets."""
+
+from collections.abc import Callable
+from os import PathLike
+from typing import Any, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+Progress = Callable[[str, int, int], Any]
+
+class Reaction(TypedDict):
+    name: str
+    label: str | None
+    equation: str
+    reactants: dict[str, int]
+    products: dict[str, int]
+    rate: str
+    rate_value: float
+    reverse_rate: str | None
+    reverse_rate_value: float | None
+    law: str | None
+
+class Network:
+    """A chemical reaction network, validated once when read; immutable."""
+
+    @staticmethod
+    def from_file(path: str | PathLike[str]) -> Network:
+        """Read a ``.crn``, ``.json``, ``.toml``, BioNetGen ``.net`` or SBML ``.xml`` file."""
+    @staticmethod
+    def from_string(text: str, format: str = "crn", name: str = "<string>") -> Network:
+        """Parse text in ``format`` (crn, json, toml, net, sbml); ``name`` is shown in errors."""
+    @property
+    def species(self) -> list[str]: ...
+    @property
+    def initial(self) -> dict[str, int]: ...
+    @property
+    def constant(self) -> list[str]: ...
+    @property
+    def parameters(self) -> dict[str, float]: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def reactions(self) -> list[Reaction]: ...
+    @property
+    def observables(self) -> dict[str, dict[str, int]]: ...
+    def check(self) -> dict[str, Any]:
+        """The analysis of ``crnkit check --json`` as Python data."""
+    def to_crn(self) -> str: ...
+    def to_json(self) -> str: ...
+    def with_parameters(
+        self, values: dict[str, float] | None = None, /, **kwargs: float
+    ) -> Network: ...
+    def with_initial(self, values: dict[str, int] | None = None, /, **kwargs: int) -> Network: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def simulate(
+    net: Network,
+    until: float,
+    every: float,
+    runs: int = 1,
+    seed: int = 0,
+    method: str = "auto",
+    threads: int | None = None,
+    keep: int = 0,
+    histograms: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def solve(
+    net: Network,
+    until: float | None = None,
+    every: float | None = None,
+    stationary: bool = False,
+    tol: float = 1e-8,
+    max_states: int = 10_000_000,
+    bounds: dict[str, int] | None = None,
+    fixed: bool = False,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def ode(
+    net: Network,
+    until: float,
+    every: float,
+    rtol: float = 1e-8,
+    atol: float = 1e-8,
+    progress: Progress | None = None,
+) -> dict[str, npt.NDArray[np.float64] | list[str] | int]: ...
+def thermo(
+    net: Network,
+    until: float,
+    every: float,
+    method: str = "cme",
+    runs: int = 10_000,
+    seed: int = 0,
+    tol: float = 1e-10,
+    max_states: int = 10_000_000,
+    pair_catalysed: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...

@@ -1,0 +1,81 @@
+"""The exceptions crnkit raises: one class per kind of library error.
+
+Every class derives from :class:`CrnkitError`; most also derive from the built-in
+exception a Python user would catch for the same problem (``ValueError`` for bad models
+and settings, ``OSError`` for files). The message is the library's message, the text the
+``crnkit`` command line prints after ``error:`` (without its hints about command-line
+flags). Every exception has ``kind``, the library's error kind in snake case
+(``"unknown_species"``, ``"too_many_states"``, ...).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CrnkitError",
+    "ParseError",
+    "ModelError",
+    "SettingError",
+    "StateSpaceError",
+    "SimulationError",
+    "NumericalError",
+    "UnsupportedError",
+    "FileError",
+    "CancelledError",
+]
+
+
+class CrnkitError(Exception):
+    """Base class of every crnkit error."""
+
+    kind: str = "other"
+
+
+class ParseError(CrnkitError, ValueError):
+    """A model text that cannot be read: ``file``, ``line`` and ``col`` (1-based) say where
+    (``None`` when the reader gives no position, as for TOML), and the message shows the
+    line with a caret under the column, as the command line does."""
+
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+
+class ModelError(CrnkitError, ValueError):
+    """A model that parses but is not valid: unknown or duplicate names, bad rates,
+    counts, coefficients or events, an empty network."""
+
+
+class SettingError(CrnkitError, ValueError):
+    """A run setting out of range (``until``, ``every``, ``runs``, ``tol``, ``method``,
+    ``threads``, ...)."""
+
+
+class StateSpaceError(CrnkitError):
+    """The CME projection needs more states than ``max_states`` allows: raise the limit or
+    bound a species (``bounds={"X": 200}``)."""
+
+
+class SimulationError(CrnkitError, ArithmeticError):
+    """A simulation that cannot go on: a count or a propensity out of range."""
+
+
+class NumericalError(CrnkitError, ArithmeticError):
+    """A numerical solve failed (a singular matrix, no convergence)."""
+
+
+class UnsupportedError(CrnkitError):
+    """Something crnkit does not do (a model feature, a file format, entropy production
+    of a network with one-way reactions, ...)."""
+
+
+class FileError(CrnkitError, OSError):
+    """A file that cannot be read or written; ``filename`` is its path."""
+
+    def __str__(self) -> str:
+        # The library's message (OSError would rebuild one from errno and filename).
+        return str(self.args[0]) if self.args else ""
+
+
+class CancelledError(CrnkitError):
+    """A computation stopped through its cancellation token (Ctrl-C raises
+    ``KeyboardInterrupt`` instead)."""
