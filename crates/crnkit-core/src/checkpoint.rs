@@ -274,7 +274,7 @@ impl Checkpoint {
     }
 
     fn check_side_file(&self, f: &SideFile) -> Result<()> {
-        if f.name.contains(['/', '\\']) || f.name == ".." {
+        if !plain_name(&f.name) {
             return Err(self.invalid("a file of the checkpoint is damaged"));
         }
         let path = self.folder().join(&f.name);
@@ -342,7 +342,7 @@ impl Checkpoint {
         self.generation = 0;
         for f in files {
             // Only names of this checkpoint's own pattern, never a path elsewhere.
-            if !f.name.contains(['/', '\\']) && f.name != ".." {
+            if plain_name(&f.name) {
                 let _ = std::fs::remove_file(self.folder().join(&f.name));
             }
         }
@@ -355,6 +355,11 @@ impl Checkpoint {
             }),
         }
     }
+}
+
+/// A side file's name is a plain name in the envelope's folder, never a path elsewhere.
+fn plain_name(name: &str) -> bool {
+    !name.contains(['/', '\\']) && name != ".."
 }
 
 fn checksum(bytes: &[u8]) -> String {

@@ -14,6 +14,7 @@
 //! slice f64 time, u64 rows, rows × species × u32 states, rows × f64 probabilities, f64
 //! outside, f64 dropped, f64 FSP error.
 
+use crnkit_core::checkpoint::Fnv1a;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -36,24 +37,9 @@ pub enum Lookup {
     Corrupt(String),
 }
 
-/// FNV-1a, 64 bit.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
-
 struct Sink<W: Write> {
     w: W,
-    hash: Fnv,
+    hash: Fnv1a,
 }
 
 impl<W: Write> Sink<W> {
@@ -94,10 +80,10 @@ pub fn store(path: &Path, key: &str, data: &TeacherData) -> Result<()> {
     head.map_err(|e| io(e, &tmp))?;
     let mut s = Sink {
         w,
-        hash: Fnv::new(),
+        hash: Fnv1a::new(),
     };
     write_payload(&mut s, data).map_err(|e| io(e, &tmp))?;
-    let sum = s.hash.0;
+    let sum = s.hash.finish();
     let mut w = s.w;
     w.write_all(&sum.to_le_bytes()).map_err(|e| io(e, &tmp))?;
     let file = w.into_inner().map_err(|e| io(e.into_error(), &tmp))?;
@@ -154,7 +140,7 @@ fn write_payload<W: Write>(s: &mut Sink<W>, d: &TeacherData) -> std::io::Result<
 /// Reader that hashes what it reads and refuses lengths the file cannot hold.
 struct Source<R: Read> {
     r: R,
-    hash: Fnv,
+    hash: Fnv1a,
     left: u64,
 }
 
@@ -231,14 +217,14 @@ pub fn load(path: &Path, key: &str) -> Lookup {
     }
     let mut s = Source {
         r,
-        hash: Fnv::new(),
+        hash: Fnv1a::new(),
         left: left - 8,
     };
     let data = match read_payload(&mut s) {
         Ok(d) => d,
         Err(e) => return Lookup::Corrupt(e),
     };
-    let want = s.hash.0;
+    let want = s.hash.finish();
     let mut tail = [0u8; 8];
     if s.left != 0 || s.r.read_exact(&mut tail).is_err() {
         return Lookup::Corrupt("trailing bytes or missing checksum".into());
