@@ -9,13 +9,16 @@
 Every computation returns an :class:`xarray.Dataset` with named dimensions (``time``,
 ``species``, ``run``, ``count``, ...). Long calls release the GIL and stop on Ctrl-C
 (``KeyboardInterrupt``); they take an optional ``progress(label, done, total)`` callable.
-Errors are the classes of :mod:`crnkit.errors`. See docs/python.md.
+Errors are the classes of :mod:`crnkit.errors`. :func:`learn` runs a learning job and
+returns a :class:`LearnResult`. See docs/python.md.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 import numpy as np
@@ -45,6 +48,8 @@ __all__ = [
     "solve",
     "ode",
     "thermo",
+    "learn",
+    "LearnResult",
     "seed_from",
     "errors",
     "CrnkitError",
@@ -349,3 +354,104 @@ def thermo(
     if method == "ssa":
         attrs.update(runs=int(runs), seed=master)
     return _dataset(data, coords, attrs)
+
+
+_CURVE_SERIES = (
+    "kl",
+    "entropy_produced",
+    "sigma_learning",
+    "sigma_clamping",
+    "sigma_environment",
+    "sigma_model",
+)
+
+
+@dataclass(frozen=True)
+class LearnResult:
+    """What :func:`learn` produced.
+
+    ``curve`` is the learning curve (the columns of ``crnkit learn``'s ``curve.csv``) as a
+    Dataset over ``time`` and ``parameter``; ``network`` the model at the learned free
+    energies (``learned.crn``; ``None`` when they are not finite); ``learning_network``
+    the learning network of the chemical methods (``learning_network.crn``); ``entropy``
+    the entropy produced per copy over the run by ``learning``, ``clamping``,
+    ``environment`` and ``model`` reactions and in ``total``, in units of k_B (NaN where
+    not accounted: exact and sampled methods, learning reactions without a reverse);
+    ``initial_kl`` and ``final_kl`` D(Q‖P) in nats; ``learned`` and ``start`` the final
+    and starting free energies (k_B T) by parameter; ``method`` how the curve was computed
+    (``exact``, ``sampled``, ``ssa``, ``limit-moments`` or ``limit-cme``); ``settings``
+    the job's ``[learn]`` settings in full; ``out`` the folder written (or ``None``).
+    """
+
+    curve: xr.Dataset = field(repr=False)
+    network: Network | None = field(repr=False)
+    learning_network: Network | None = field(repr=False)
+    entropy: dict[str, float]
+    initial_kl: float
+    final_kl: float
+    parameters: list[str]
+    learned: dict[str, float]
+    start: dict[str, float]
+    method: str
+    settings: dict[str, Any] = field(repr=False)
+    seconds: float = field(repr=False)
+    out: pathlib.Path | None = None
+
+
+def _curve(r: dict[str, Any]) -> xr.Dataset:
+    coords = {"time": r["time"], "parameter": r["parameters"]}
+    data: dict[str, Any] = {name: (("time",), r[name]) for name in _CURVE_SERIES}
+    for name in ("G", "P", "free", "clamped"):
+        data[name] = (("time", "parameter"), r[name])
+    if "energy_balance" in r:
+        coords["copy"] = ["free", "clamped"]
+        data["energy_balance"] = (("time", "copy"), r["energy_balance"])
+    attrs = {k: (int(v) if isinstance(v, bool) else v) for k, v in r["settings"].items()}
+    attrs["method"] = r["method"]
+    return _dataset(data, coords, attrs)
+
+
+def learn(
+    job: dict[str, Any] | str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> LearnResult:
+    """Run a learning job: a ``crnkit learn`` TOML file (relative paths in it start from the
+    file's folder) or a dict of the same structure (``{"model": {...}, "target": {...},
+    "learn": {...}}``; relative paths start from the working directory, ``None`` values
+    count as not given).
+
+    Returns a :class:`LearnResult`. The curve variables are ``kl`` (D(Q‖P), nats),
+    ``entropy_produced`` and ``sigma_<kind>`` (k_B per copy, cumulative) over ``time``,
+    and ``G`` (effective free energies, k_B T), ``P`` (parameter concentrations),
+    ``free`` and ``clamped`` (mean counts per copy) over (``time``, ``parameter``); runs
+    in the large-ensemble limit add ``energy_balance`` (W − ΔF − Σ) over (``time``,
+    ``copy``). The same job gives the same numbers as ``crnkit learn`` bit for bit.
+
+    With ``out``, the command line's files are written there (``curve.csv``,
+    ``learned.crn``, ``learning_network.crn``, ``summary.json``; no figures) and chemical
+    and sampled runs keep ``checkpoint.json`` there while they run: an interrupted run
+    resumes from it when called again with the same job and ``out``. The job's
+    ``[output]`` section is checked but not used. Without ``out`` nothing is written.
+    """
+    if not isinstance(job, (dict, str, os.PathLike)):
+        raise TypeError(f"a job is a TOML file path or a dict, not {type(job).__name__}")
+    folder = None if out is None else pathlib.Path(out)
+    r = _lib.learn(job, None if folder is None else os.fspath(folder), progress)
+    names = r["parameters"]
+    return LearnResult(
+        curve=_curve(r),
+        network=r["network"],
+        learning_network=r["learning_network"],
+        entropy=r["entropy"],
+        initial_kl=r["initial_kl"],
+        final_kl=r["final_kl"],
+        parameters=names,
+        learned=dict(zip(names, r["learned"])),
+        start=dict(zip(names, r["start"])),
+        method=r["method"],
+        settings=r["settings"],
+        seconds=r["seconds"],
+        out=folder,
+    )

@@ -101,3 +101,13 @@ def thermo(
     pair_catalysed: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]: ...
+def learn(
+    job: dict[str, Any] | str | PathLike[str],
+    out: str | PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run a learning job (a TOML file path or a dict of the same structure); the curve's
+    arrays (``time``, ``kl``, ``entropy_produced``, ``sigma_<kind>``, ``G``, ``P``,
+    ``free``, ``clamped``, ``energy_balance`` in the limit), ``parameters``, ``method``,
+    ``initial_kl``, ``final_kl``, ``learned``, ``start``, ``entropy``, ``network``,
+    ``learning_network``, ``settings`` and ``seconds``."""

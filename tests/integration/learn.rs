@@ -726,3 +726,57 @@ fn the_jittered_start_is_reproducible_by_seed() {
     let e = learn(&model, env(), &bad).unwrap_err();
     assert!(e.to_string().contains("jitter"), "{e}");
 }
+
+#[test]
+fn every_method_stops_when_its_token_is_cancelled() {
+    use crnkit::learn::{LearnMethod, LearnSettings, job, learn};
+    use crnkit::progress::{CancelToken, Reporter};
+    // The job file's parser in the library, with a reader that refuses every file: the
+    // bundled model and Poisson target read none.
+    let cfg = job::parse(
+        &mean_job("chemical", "", std::path::Path::new("out")),
+        "j.toml",
+    )
+    .unwrap();
+    let no_files = |p: &std::path::Path| -> crnkit::error::ModelResult<Network> {
+        Err(ModelError::UnknownFormat {
+            path: p.display().to_string(),
+        })
+    };
+    let (model, environment) = cfg.inputs(std::path::Path::new(""), &no_files).unwrap();
+    let token = CancelToken::new();
+    token.cancel();
+    for method in [
+        LearnMethod::Exact,
+        LearnMethod::Sampled,
+        LearnMethod::Chemical,
+        LearnMethod::ChemicalLimit,
+    ] {
+        let settings = LearnSettings {
+            method,
+            until: 2.0,
+            every: 0.5,
+            runs: 10,
+            progress: Reporter::none().with_cancel(token.clone()),
+            ..cfg.settings()
+        };
+        let e = learn(&model, environment.clone(), &settings).unwrap_err();
+        assert!(matches!(e, ModelError::Cancelled), "{method:?}: {e}");
+    }
+    // A file model goes through the reader, relative to the base.
+    let file = job::parse(
+        "[model]\nfile = \"m.crn\"\nvisible = [\"X\"]\n[target]\npoisson = [1.0]\n",
+        "j.toml",
+    )
+    .unwrap();
+    let e = file
+        .inputs(std::path::Path::new("base"), &no_files)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        ModelError::UnknownFormat {
+            path: "base/m.crn".into()
+        }
+        .to_string()
+    );
+}

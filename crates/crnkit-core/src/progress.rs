@@ -150,6 +150,17 @@ impl Reporter {
         }
     }
 
+    /// [`Error::Cancelled`](crate::Error::Cancelled) once the token was cancelled, else
+    /// `error`: the error of a computation that may have failed because it was cancelled
+    /// (an integrator whose right-hand side turned NaN).
+    pub fn cancelled_or(&self, error: crate::Error) -> crate::Error {
+        if self.is_cancelled() {
+            crate::Error::Cancelled
+        } else {
+            error
+        }
+    }
+
     /// Whether reports go anywhere.
     pub fn is_active(&self) -> bool {
         self.sink.is_some()

@@ -1428,6 +1428,7 @@ impl Learner {
             if run.stop_after.is_some_and(|s| t0 >= s) {
                 break;
             }
+            run.progress.check_cancelled()?;
             sim.reset(&x, t0)?;
             let mut rec = EntropyRecorder {
                 net: &compiled,

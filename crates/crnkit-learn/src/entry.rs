@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use crate::chemical::{LearningCurve, RunConfig};
 use crate::limit::LimitMode;
 use crate::sampled::{SampledConfig, curve_from_g, learn_sampled};
-use crate::{Environment, GenerativeModel, Learner, LearnerConfig, fit_exact};
+use crate::{Environment, GenerativeModel, Learner, LearnerConfig, fit_exact_cancellable};
 use crnkit_core::progress::Reporter;
 use crnkit_core::{Error, Network, Result};
 
 /// How [`learn`] learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LearnMethod {
-    /// L-BFGS on the exact objective and gradient ([`fit_exact`], at most
+    /// L-BFGS on the exact objective and gradient ([`fit_exact`](crate::fit_exact), at most
     /// [`LearnSettings::max_iters`] iterations; one curve point per iteration).
     Exact,
     /// Gradient descent with sampled gradients ([`learn_sampled`]: free and clamped SSA
@@ -284,7 +284,13 @@ pub fn learn(
             }
         }
         LearnMethod::Exact => {
-            let fit = fit_exact(model, learner.target(), &start, settings.max_iters)?;
+            let fit = fit_exact_cancellable(
+                model,
+                learner.target(),
+                &start,
+                settings.max_iters,
+                &settings.progress,
+            )?;
             let names = model.parameter_names();
             curve_from_g(
                 &learner,

@@ -19,7 +19,8 @@
 //! the chemical learner simulated exactly ([`Learner::run_ssa`]) or in its large-ensemble
 //! limit ([`Learner::run_limit`]) — from a model, an [`Environment`] and
 //! [`LearnSettings`]; it returns the [`LearningCurve`], whose points carry the entropy
-//! produced by kind ([`EntropyAccounts`]). A `crnkit learn` job file is these settings.
+//! produced by kind ([`EntropyAccounts`]). A `crnkit learn` job file is these settings
+//! ([`job`]: the job file's parser, its model and environment, and its data files).
 //!
 //! ```
 //! use crnkit_core::Network;
@@ -42,6 +43,7 @@
 pub mod boltzmann;
 pub mod chemical;
 mod entry;
+pub mod job;
 pub mod limit;
 pub mod sampled;
 
@@ -58,6 +60,7 @@ use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 
 use crnkit_core::network::CompiledNetwork;
+use crnkit_core::progress::Reporter;
 use crnkit_core::{Error, Network, Result};
 use crnkit_sim::cme::{StateSpace, enumerate, ln_factorial};
 
@@ -529,12 +532,15 @@ pub struct Expectations {
 struct Problem<'a> {
     model: &'a GenerativeModel,
     target: &'a Target,
+    /// Stops the optimisation (an error out of the next evaluation) once cancelled.
+    cancel: &'a Reporter,
 }
 
 impl CostFunction for Problem<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, g: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        self.cancel.check_cancelled()?;
         Ok(self.model.objective(self.target, g)?.0)
     }
 }
@@ -543,6 +549,7 @@ impl Gradient for Problem<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, g: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        self.cancel.check_cancelled()?;
         Ok(self.model.objective(self.target, g)?.1)
     }
 }
@@ -585,6 +592,18 @@ pub fn fit_exact(
     start: &[f64],
     max_iters: u64,
 ) -> Result<Fit> {
+    fit_exact_cancellable(model, target, start, max_iters, &Reporter::none())
+}
+
+/// [`fit_exact`], stopping with [`Error::Cancelled`] at the next evaluation of the
+/// objective once `cancel`'s token is cancelled.
+pub(crate) fn fit_exact_cancellable(
+    model: &GenerativeModel,
+    target: &Target,
+    start: &[f64],
+    max_iters: u64,
+    cancel: &Reporter,
+) -> Result<Fit> {
     model.check_parameters(start)?;
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
         .with_tolerance_grad(1e-12)
@@ -596,16 +615,23 @@ pub fn fit_exact(
     let d0 = model.objective(target, start)?.0;
     let history: History =
         std::sync::Arc::new(std::sync::Mutex::new(vec![(0, d0, start.to_vec())]));
-    let res = Executor::new(Problem { model, target }, solver)
+    let problem = Problem {
+        model,
+        target,
+        cancel,
+    };
+    let res = Executor::new(problem, solver)
         .configure(|s| s.param(start.to_vec()).max_iters(max_iters))
         .add_observer(
             Recorder(history.clone()),
             argmin::core::observers::ObserverMode::Always,
         )
         .run()
-        .map_err(|e| Error::Numerical {
-            what: "L-BFGS",
-            reason: e.to_string(),
+        .map_err(|e| {
+            cancel.cancelled_or(Error::Numerical {
+                what: "L-BFGS",
+                reason: e.to_string(),
+            })
         })?;
     let state = res.state();
     let parameters = state

@@ -34,6 +34,7 @@ use super::chemical::{
     CopyNet, CurvePoint, EntropyAccounts, Learner, LearningCurve, RunConfig, SpeciesEnergy,
     grid_of, load_checkpoint, save_checkpoint,
 };
+use crnkit_core::progress::Reporter;
 use crnkit_core::{Error, Result};
 
 /// How the copies are represented.
@@ -503,10 +504,11 @@ impl Learner {
             if run.stop_after.is_some_and(|s| grid[k0] >= s) {
                 break;
             }
+            run.progress.check_cancelled()?;
             let k1 = (k0 + BLOCK).min(grid.len() - 1);
             let t0 = grid[k0];
             let times: Vec<f64> = grid[k0 + 1..=k1].iter().map(|t| t - t0).collect();
-            let ys = integrate_block(&sys, &y, &times)?;
+            let ys = integrate_block(&sys, &y, &times, &run.progress)?;
             for (i, yk) in ys.into_iter().enumerate() {
                 let (pt, bal) = observe(&yk, grid[k0 + 1 + i], f0)?;
                 curve.points.push(pt);
@@ -642,15 +644,28 @@ impl Learner {
 }
 
 /// Integrate the system from `y0` to each of `times` (relative, increasing) with BDF.
-fn integrate_block(sys: &Arc<System>, y0: &[f64], times: &[f64]) -> Result<Vec<Vec<f64>>> {
+fn integrate_block(
+    sys: &Arc<System>,
+    y0: &[f64],
+    times: &[f64],
+    cancel: &Reporter,
+) -> Result<Vec<Vec<f64>>> {
     let n = sys.dim();
     let (s1, s2) = (Arc::clone(sys), Arc::clone(sys));
+    // Once cancelled, the right-hand side turns NaN and the solver stops at its next step.
+    let stop = cancel.clone();
     let y0v = y0.to_vec();
     let problem = OdeBuilder::<NalgebraMat<f64>>::new()
         .rtol(1e-10)
         .atol(vec![1e-12; n])
         .rhs_implicit(
-            move |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| s1.rhs(x, y),
+            move |x: &[f64], _p: &[f64], _t: f64, y: &mut [f64]| {
+                if stop.is_cancelled() {
+                    y.fill(f64::NAN);
+                } else {
+                    s1.rhs(x, y);
+                }
+            },
             move |x: &[f64], _p: &[f64], _t: f64, v: &[f64], y: &mut [f64]| {
                 // Forward difference of the right-hand side along v.
                 let norm_v = v.iter().fold(0.0f64, |m, a| m.max(a.abs()));
@@ -690,9 +705,11 @@ fn integrate_block(sys: &Arc<System>, y0: &[f64], times: &[f64]) -> Result<Vec<V
             what: "learning limit solver",
             reason: e.to_string(),
         })?;
-    let (ys, _) = solver.solve_dense(times).map_err(|e| Error::Numerical {
-        what: "learning limit integration",
-        reason: e.to_string(),
+    let (ys, _) = solver.solve_dense(times).map_err(|e| {
+        cancel.cancelled_or(Error::Numerical {
+            what: "learning limit integration",
+            reason: e.to_string(),
+        })
     })?;
     Ok((0..times.len())
         .map(|k| (0..n).map(|i| ys[(i, k)]).collect())

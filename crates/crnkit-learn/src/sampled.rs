@@ -108,6 +108,7 @@ pub fn learn_sampled(
     };
     let bar = run.progress.start_horizon("learning (sampled)", l.until);
     for s in first..steps {
+        run.progress.check_cancelled()?;
         let sg = model.sampled_gradient(
             target,
             &g,

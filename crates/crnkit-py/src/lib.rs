@@ -1,9 +1,10 @@
 //! The native module of the `crnkit` Python package (`crnkit._lib`), built by maturin.
 //!
 //! It binds the layer crates directly (networks from `crnkit-core`, files from `crnkit-io`,
-//! the solvers of `crnkit-sim`) and returns plain data: numpy arrays filled from Rust
-//! vectors without per-element Python objects, in dictionaries that the pure-Python layer
-//! (`python/crnkit/`) turns into `xarray.Dataset`s. Long calls run on a worker thread with
+//! the solvers of `crnkit-sim`, learning jobs of `crnkit-learn`) and returns plain data:
+//! numpy arrays filled from Rust vectors without per-element Python objects, in
+//! dictionaries that the pure-Python layer (`python/crnkit/`) turns into
+//! `xarray.Dataset`s. Long calls run on a worker thread with
 //! the GIL released; the calling thread waits in short slices, checks for signals
 //! (Ctrl-C → `KeyboardInterrupt`) and forwards progress to an optional callback
 //! ([`run`]). Errors become the exception classes of `crnkit.errors` ([`errors`]).
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 pub mod errors;
+mod learning;
 mod network;
 pub mod run;
 mod solvers;
@@ -25,6 +27,7 @@ fn _lib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solvers::solve, m)?)?;
     m.add_function(wrap_pyfunction!(solvers::ode, m)?)?;
     m.add_function(wrap_pyfunction!(solvers::thermo, m)?)?;
+    m.add_function(wrap_pyfunction!(learning::learn, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -226,14 +226,10 @@ pub fn integrate_cancellable(
                 reason: e.to_string(),
             })?;
         let (ys, _) = solver.solve_dense(&times[1..]).map_err(|e| {
-            if progress.is_cancelled() {
-                Error::Cancelled
-            } else {
-                Error::Numerical {
-                    what: "ODE integration",
-                    reason: e.to_string(),
-                }
-            }
+            progress.cancelled_or(Error::Numerical {
+                what: "ODE integration",
+                reason: e.to_string(),
+            })
         })?;
         progress.check_cancelled()?;
         for k in 0..times.len() - 1 {
