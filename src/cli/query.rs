@@ -86,16 +86,12 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
         let extra: Vec<String> = lp.iter().map(|l| format!(",{l},{}", l.exp())).collect();
         csv = states_csv(&species, ",log_prob,prob", &states, &extra);
     } else if let Some(name) = &a.marginal {
-        let i =
-            species
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| SurrogateError::InvalidQuery {
-                    reason: format!(
-                        "--marginal: `{name}` is not a species of the surrogate (its species: {})",
-                        species.join(", ")
-                    ),
-                })?;
+        let i = s.species_index(name).map_err(|e| match e {
+            SurrogateError::InvalidQuery { reason } => SurrogateError::InvalidQuery {
+                reason: format!("--marginal: {reason}"),
+            },
+            e => e,
+        })?;
         let m = s.marginal_at(i, &params, &x0, a.t)?;
         csv.push_str(&format!("{name},p\n"));
         for (n, p) in m.iter().enumerate() {

@@ -37,7 +37,9 @@
 // `candle_core::Error`; errors are the cold path, next to tensor work.
 #![allow(clippy::result_large_err)]
 
+pub mod batch;
 pub mod cache;
+pub mod config;
 pub mod design;
 pub mod error;
 pub mod inference;
@@ -694,6 +696,7 @@ fn teacher_data(
     let train_data = cached("train.bin", 0, &train_x, &cfg.teacher, &|| {
         teach(&train_x, &cfg.teacher)
     })?;
+    cfg.train.progress.check_cancelled()?;
     let val_cfg = TeacherConfig {
         caps: Some(train_data.caps.clone()),
         ..cfg.teacher.clone()

@@ -40,7 +40,9 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Seed of the minibatch order.
     pub seed: u64,
-    /// Where progress reports go (nowhere by default).
+    /// Where progress reports go (nowhere by default); a cancellation token on it stops
+    /// training between minibatches ([`crnkit_core::Error::Cancelled`]), and the checkpoint
+    /// keeps the last finished epoch.
     pub progress: Reporter,
     /// Write a checkpoint here after every epoch.
     pub checkpoint_dir: Option<PathBuf>,
@@ -406,6 +408,8 @@ pub fn train(
         train_pairs.iter().map(|p| p.entropy).sum::<f64>() / train_pairs.len() as f64;
     let mut order: Vec<usize> = (0..train_pairs.len()).collect();
     for epoch in first_epoch..=cfg.epochs {
+        // Cancelled (Ctrl-C in the Python package): the checkpoint holds the last epoch.
+        cfg.progress.check_cancelled()?;
         if report.best_epoch > 0 && epoch - report.best_epoch > cfg.patience {
             report.stop = TrainStop::EarlyStopping;
             break;
@@ -473,6 +477,7 @@ fn train_epoch(
     order.shuffle(&mut rng);
     let mut ce_sum = 0.0;
     for chunk in order.chunks(cfg.batch_pairs) {
+        cfg.progress.check_cancelled()?;
         let loss = batch_ce(model, train_pairs, chunk)?;
         ce_sum += loss.to_scalar::<f64>().map_err(candle("training step"))?;
         let mean = (loss / chunk.len() as f64).map_err(candle("training step"))?;
