@@ -10,7 +10,8 @@ Every computation returns an :class:`xarray.Dataset` with named dimensions (``ti
 ``species``, ``run``, ``count``, ...). Long calls release the GIL and stop on Ctrl-C
 (``KeyboardInterrupt``); they take an optional ``progress(label, done, total)`` callable.
 Errors are the classes of :mod:`crnkit.errors`. :func:`learn` runs a learning job and
-returns a :class:`LearnResult`. See docs/python.md.
+returns a :class:`LearnResult`. Distilled neural surrogates: :class:`Surrogate`,
+:func:`distill`, :func:`infer`. See docs/python.md.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from .errors import (
     StateSpaceError,
     UnsupportedError,
 )
+from .errors import DomainError, DomainWarning, QueryError, SurrogateError
+from .surrogate import Distillation, Surrogate, distill, infer
 
 __version__: str = _lib.__version__
 
@@ -62,6 +65,14 @@ __all__ = [
     "UnsupportedError",
     "FileError",
     "CancelledError",
+    "Surrogate",
+    "Distillation",
+    "distill",
+    "infer",
+    "SurrogateError",
+    "QueryError",
+    "DomainError",
+    "DomainWarning",
 ]
 
 Seed = Union[int, np.integer, np.random.Generator, None]

@@ -111,3 +111,62 @@ def learn(
     ``free``, ``clamped``, ``energy_balance`` in the limit), ``parameters``, ``method``,
     ``initial_kl``, ``final_kl``, ``learned``, ``start``, ``entropy``, ``network``,
     ``learning_network``, ``settings`` and ``seconds``."""
+
+F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+Rows = tuple[F64, U64, F64]
+
+class Surrogate:
+    """A distilled surrogate (``card.json``, ``model.safetensors``); use
+    :class:`crnkit.Surrogate`, which broadcasts conditions and warns outside the domain.
+    Conditions are one tuple of rows: params (B, n_params), x0 (B, n_species), t (B,),
+    contiguous."""
+
+    @staticmethod
+    def load(dir: str | PathLike[str]) -> Surrogate: ...
+    @property
+    def dir(self) -> str: ...
+    @property
+    def card_json(self) -> str: ...
+    @property
+    def species(self) -> list[str]: ...
+    @property
+    def caps(self) -> list[int]: ...
+    @property
+    def initial(self) -> list[int]: ...
+    @property
+    def initial_range(self) -> tuple[list[int], list[int]]: ...
+    @property
+    def parameter_box(self) -> tuple[list[str], list[float], list[float], list[bool]]: ...
+    @property
+    def times(self) -> tuple[float, float]: ...
+    def outside(self, rows: Rows, strict: bool) -> list[str]: ...
+    def marginal(self, species: str, rows: Rows) -> F64: ...
+    def moments(self, rows: Rows) -> tuple[F64, F64]: ...
+    def log_prob(self, states: U32, rows: Rows) -> F64: ...
+    def sample(self, n: int, rows: Rows, seed: int) -> U32: ...
+    def joint(self, rows: Rows) -> tuple[U32, F64]: ...
+
+def distill(
+    path: str | None = None,
+    json: str | None = None,
+    out: str | None = None,
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def infer(
+    surrogate: Surrogate,
+    path: str | None,
+    species: list[str],
+    times: F64,
+    counts: U64,
+    free: list[str],
+    fixed: list[tuple[str, float]],
+    x0: list[int] | None,
+    mcmc: bool,
+    samples: int,
+    burn_in: int,
+    chains: int,
+    seed: int,
+) -> dict[str, Any]: ...

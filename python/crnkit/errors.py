@@ -21,6 +21,10 @@ __all__ = [
     "UnsupportedError",
     "FileError",
     "CancelledError",
+    "SurrogateError",
+    "QueryError",
+    "DomainError",
+    "DomainWarning",
 ]
 
 
@@ -79,3 +83,28 @@ class FileError(CrnkitError, OSError):
 class CancelledError(CrnkitError):
     """A computation stopped through its cancellation token (Ctrl-C raises
     ``KeyboardInterrupt`` instead)."""
+
+
+class SurrogateError(CrnkitError):
+    """A neural surrogate that cannot be used or trained: an inconsistent model card, a
+    weight the architecture needs and the file lacks, a tensor operation that failed,
+    training that diverged. (A damaged ``card.json`` or ``model.safetensors`` is a
+    :class:`FileError`.)"""
+
+
+class QueryError(SurrogateError, ValueError):
+    """A query or data set that does not fit the surrogate: an unknown parameter or
+    species, the wrong number of values, a count above its cap, a time that is not
+    finite, malformed snapshot data."""
+
+
+class DomainError(SurrogateError, ValueError):
+    """A condition outside the surrogate's trained domain where that is refused
+    (``strict=True``, inference data): parameters outside the box, initial counts outside
+    the trained ones, a time outside the trained range."""
+
+
+class DomainWarning(UserWarning):
+    """A query outside the surrogate's trained domain (``strict=False``): the surrogate
+    extrapolates. ``warnings.simplefilter("error", crnkit.DomainWarning)`` makes it an
+    error."""

@@ -5,9 +5,11 @@
 //! class of each [`Error`] kind, builds the exception with the library's message (the
 //! text the command line prints after `error: `, without its flag hints) and sets its
 //! attributes: `kind` (the error kind in snake case, e.g. `"unknown_species"`) and, for
-//! errors located in a model file, `file`, `line` and `col`.
+//! errors located in a model file, `file`, `line` and `col`. Surrogate errors
+//! (`crnkit_surrogate::Error`) map the same way ([`surrogate_to_py`]).
 
 use crnkit_core::Error;
+use crnkit_surrogate::Error as SurrogateError;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -114,11 +116,22 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     }
 }
 
-/// Instantiate `crnkit.errors.<class>(message)` and set its attributes.
-fn build(py: Python<'_>, class: &str, kind: &str, message: &str, e: &Error) -> PyResult<PyErr> {
+/// Instantiate `crnkit.errors.<class>(message)` and set its `kind`.
+fn instantiate<'py>(
+    py: Python<'py>,
+    class: &str,
+    kind: &str,
+    message: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let module = ERRORS.get_or_try_init(py, || py.import("crnkit.errors").map(|m| m.unbind()))?;
     let exc = module.bind(py).getattr(class)?.call1((message,))?;
     exc.setattr("kind", kind)?;
+    Ok(exc)
+}
+
+/// Instantiate `crnkit.errors.<class>(message)` and set its attributes.
+fn build(py: Python<'_>, class: &str, kind: &str, message: &str, e: &Error) -> PyResult<PyErr> {
+    let exc = instantiate(py, class, kind, message)?;
     if let Some(at) = e.location() {
         exc.setattr("file", at.file)?;
         exc.setattr("line", at.line)?;
@@ -141,5 +154,62 @@ pub trait IntoPy<T> {
 impl<T> IntoPy<T> for crnkit_core::Result<T> {
     fn py_err(self, py: Python<'_>) -> PyResult<T> {
         self.map_err(|e| to_py(py, &e))
+    }
+}
+
+/// The class (in `crnkit.errors`), kind name and file of a surrogate error of the
+/// surrogate's own (not [`SurrogateError::Model`]).
+fn classify_surrogate(e: &SurrogateError) -> (&'static str, &'static str, Option<&str>) {
+    match e {
+        SurrogateError::Weights { path, .. } => ("FileError", "weights", Some(path)),
+        SurrogateError::CardFile { path, .. } => ("FileError", "card_file", Some(path)),
+        SurrogateError::Card { .. } => ("SurrogateError", "card", None),
+        SurrogateError::MissingWeight { .. } => ("SurrogateError", "missing_weight", None),
+        SurrogateError::Candle { .. } => ("SurrogateError", "candle", None),
+        SurrogateError::Poisoned => ("SurrogateError", "poisoned", None),
+        SurrogateError::Failed { .. } => ("SurrogateError", "failed", None),
+        SurrogateError::InvalidModel { .. } => ("SettingError", "invalid_model", None),
+        SurrogateError::InvalidSetting { .. } => ("SettingError", "invalid_setting", None),
+        SurrogateError::InvalidQuery { .. } => ("QueryError", "invalid_query", None),
+        SurrogateError::Shape { .. } => ("QueryError", "shape", None),
+        SurrogateError::Data { .. } => ("QueryError", "data", None),
+        SurrogateError::OutsideDomain { .. } => ("DomainError", "outside_domain", None),
+        SurrogateError::TooManyStates { .. } => ("StateSpaceError", "too_many_states", None),
+        _ => ("SurrogateError", "other", None),
+    }
+}
+
+/// The Python exception for a surrogate error: a lower layer's error as [`to_py`] maps
+/// it, the surrogate's own by their variant (weights and card files are
+/// `FileError`s with `filename`).
+pub fn surrogate_to_py(py: Python<'_>, e: &SurrogateError) -> PyErr {
+    if let SurrogateError::Model(inner) = e {
+        return to_py(py, inner);
+    }
+    let (class, kind, file) = classify_surrogate(e);
+    let message = e.to_string();
+    let built = instantiate(py, class, kind, &message).and_then(|exc| {
+        if let Some(path) = file {
+            exc.setattr("filename", path)?;
+        }
+        Ok(PyErr::from_value(exc))
+    });
+    built.unwrap_or_else(|import_failed| {
+        let err = PyRuntimeError::new_err(message);
+        err.set_cause(py, Some(import_failed));
+        err
+    })
+}
+
+/// `Result` of the surrogate into `PyResult` (a trait of its own, so that `py_err` on a
+/// result whose error type is inferred stays unambiguous).
+pub trait SurrogateIntoPy<T> {
+    /// The surrogate error as its Python exception.
+    fn py_err(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> SurrogateIntoPy<T> for crnkit_surrogate::Result<T> {
+    fn py_err(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| surrogate_to_py(py, &e))
     }
 }
