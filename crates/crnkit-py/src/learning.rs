@@ -308,7 +308,7 @@ fn learned_dict<'py>(py: Python<'py>, l: &Learned) -> PyResult<Bound<'py, PyDict
     d.set_item("entropy", entropy)?;
     let wrap = |n: &Option<CoreNetwork>| -> PyResult<Option<Py<Network>>> {
         n.clone()
-            .map(|inner| Py::new(py, Network { inner }))
+            .map(|inner| Py::new(py, Network::from(inner)))
             .transpose()
     };
     d.set_item("network", wrap(&l.network)?)?;
