@@ -156,6 +156,9 @@ mod guides {
     mod sbml {}
     #[doc = include_str!("../docs/surrogate.md")]
     mod surrogate {}
+    #[cfg(feature = "sweep")]
+    #[doc = include_str!("../docs/sweeps.md")]
+    mod sweeps {}
     #[doc = include_str!("../docs/testing.md")]
     mod testing {}
     #[doc = include_str!("../docs/benchmarks.md")]

@@ -108,7 +108,7 @@ impl Sweep {
     /// Append point `p`'s rows: its index, parameters, initial counts, the times and the
     /// statistics (`stats`: one vector per statistics column, one value per time).
     fn push_rows(&self, block: &mut Table, p: u64, stats: Vec<Vec<f64>>) {
-        let (values, init) = self.point(p);
+        let (values, init) = self.point_unchecked(p);
         let times = self.grid.times();
         let t = times.len();
         let x0: Vec<u64> = self
@@ -144,7 +144,7 @@ impl Sweep {
     /// The statistics columns of point `p`, one vector per column of the layout after
     /// `time`, each one value per time.
     pub(crate) fn compute_point(&self, p: u64) -> crnkit_core::Result<Vec<Vec<f64>>> {
-        let (values, init) = self.point(p);
+        let (values, init) = self.point_unchecked(p);
         let pairs: Vec<(&str, f64)> = self
             .names
             .iter()

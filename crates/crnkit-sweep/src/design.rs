@@ -123,8 +123,12 @@ pub fn halton(index: u64, d: usize) -> f64 {
 pub(crate) enum Design {
     /// Axis values; the last axis varies fastest.
     Grid(Vec<Vec<f64>>),
-    /// Row-major values, `dims` per point (lists, Latin hypercubes).
-    Table { values: Vec<f64>, dims: usize },
+    /// Row-major values, `dims` per point, `n` points (lists, Latin hypercubes).
+    Table {
+        values: Vec<f64>,
+        dims: usize,
+        n: u64,
+    },
     /// Halton points 1..=n mapped onto the ranges.
     Halton {
         ranges: Vec<(f64, f64, Scale)>,
@@ -138,7 +142,7 @@ impl Design {
     pub(crate) fn len(&self) -> u64 {
         match self {
             Design::Grid(axes) => axes.iter().map(|a| a.len() as u64).product(),
-            Design::Table { values, dims } => (values.len() / (*dims).max(1)) as u64,
+            Design::Table { n, .. } => *n,
             Design::Halton { n, .. } => *n,
         }
     }
@@ -153,7 +157,7 @@ impl Design {
                     p /= len;
                 }
             }
-            Design::Table { values, dims } => {
+            Design::Table { values, dims, .. } => {
                 let start = p as usize * dims;
                 out.copy_from_slice(&values[start..start + dims]);
             }

@@ -295,7 +295,7 @@ impl Sweep {
     }
 
     /// Compute every point and write one file, `0/1` — byte for byte what
-    /// [`merge`] makes of any set of shards.
+    /// [`merge`](crate::merge()) makes of any set of shards.
     pub fn write_all(&self, path: &Path, progress: &Reporter) -> Result<()> {
         self.write_file(path, Shard::whole(), progress)
     }
@@ -360,6 +360,14 @@ fn open(path: &Path) -> Result<(FileInfo, ParquetRecordBatchReaderBuilder<File>)
         .split_once("..")
         .and_then(|(a, b)| Some(a.parse().ok()?..b.parse().ok()?))
         .ok_or_else(|| Error::damaged(path, format!("bad point range `{points}`"), None))?;
+    let total_points = num("crnkit.total_points")?;
+    if points.start > points.end || points.end > total_points {
+        return Err(Error::damaged(
+            path,
+            format!("points {points:?} outside 0..{total_points}"),
+            None,
+        ));
+    }
     let info = FileInfo {
         path: path.to_path_buf(),
         sweep_hash: get("crnkit.sweep_hash")?,
@@ -368,7 +376,7 @@ fn open(path: &Path) -> Result<(FileInfo, ParquetRecordBatchReaderBuilder<File>)
             .parse()
             .map_err(|e| Error::damaged(path, "bad shard", Some(Box::new(e))))?,
         points,
-        total_points: num("crnkit.total_points")?,
+        total_points,
         times: num("crnkit.times")?,
         rows: num("crnkit.rows")?,
         checksum: get("crnkit.checksum")?,
@@ -450,11 +458,16 @@ pub(crate) fn stream(
         checksum.update(&table);
         sink(table)?;
     }
-    let expected = (info.points.end - info.points.start) * info.times;
-    if rows != info.rows || rows != expected {
+    let expected = (info.points.end - info.points.start).checked_mul(info.times);
+    if rows != info.rows || Some(rows) != expected {
         return Err(Error::damaged(
             path,
-            format!("{rows} rows, expected {expected}"),
+            format!(
+                "{rows} rows, expected {} × {} (and {} by its metadata)",
+                info.points.end - info.points.start,
+                info.times,
+                info.rows
+            ),
             None,
         ));
     }

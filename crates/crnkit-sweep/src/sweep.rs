@@ -182,8 +182,22 @@ impl Sweep {
         }
     }
 
-    /// Parameter values and initial-state entry of point `p` (< [`Sweep::points`]).
-    pub fn point(&self, p: u64) -> (Vec<f64>, usize) {
+    /// Parameter values (in the order of [`Sweep::parameter_names`]) and the index of the
+    /// `initial_states` entry of point `p`; an error beyond the last point.
+    pub fn point(&self, p: u64) -> Result<(Vec<f64>, usize)> {
+        if p >= self.points() {
+            return Err(crnkit_core::Error::IndexOutOfRange {
+                kind: "sweep point",
+                index: usize::try_from(p).unwrap_or(usize::MAX),
+                len: usize::try_from(self.points()).unwrap_or(usize::MAX),
+            }
+            .into());
+        }
+        Ok(self.point_unchecked(p))
+    }
+
+    /// [`Sweep::point`] for `p` known to be in range.
+    pub(crate) fn point_unchecked(&self, p: u64) -> (Vec<f64>, usize) {
         let n_init = self.inits.len() as u64;
         let mut values = vec![0.0; self.names.len()];
         self.design.point(p / n_init, &mut values);
@@ -503,6 +517,7 @@ fn design(spec: &SweepSpec) -> Result<Design> {
             Ok(Design::Table {
                 values: values.concat(),
                 dims: names.len(),
+                n: values.len() as u64,
             })
         }
         PointsSpec::Lhs {
@@ -529,7 +544,11 @@ fn design(spec: &SweepSpec) -> Result<Design> {
                     from_unit(u, lo, hi, scale)
                 })
                 .collect();
-            Ok(Design::Table { values, dims })
+            Ok(Design::Table {
+                values,
+                dims,
+                n: *n,
+            })
         }
         PointsSpec::Halton { n, parameters } => {
             let ranges = design_ranges(parameters)?;
