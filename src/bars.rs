@@ -33,6 +33,9 @@ impl Progress for Bars {
             Unit::Runs => format!(
                 "{{spinner}} {label} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} runs ({{per_sec}}, eta {{eta}})"
             ),
+            Unit::Points => format!(
+                "{{spinner}} {label} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} points ({{per_sec}}, eta {{eta}})"
+            ),
             Unit::Epochs => format!(
                 "{{spinner}} {label} [{{bar:40}}] {{pos}}/{{len}} epochs {{msg}} {{elapsed_precise}}"
             ),

@@ -6,7 +6,10 @@
 //! * `SurrogateError` (`crnkit_surrogate::Error`, feature `surrogate`): neural distillation,
 //!   queries and inference; candle's errors stay its sources, and an error of the layers
 //!   below it is a [`ModelError`] inside it.
-//! * [`Error`]: either, for code that uses several layers (`?` converts both), with
+//! * `SweepError` (`crnkit_sweep::Error`, feature `sweep`): sweep descriptions, a point that
+//!   failed (with its index), and shard files that are missing, duplicated, foreign or
+//!   damaged; Parquet's errors stay its sources.
+//! * [`Error`]: any of them, for code that uses several layers (`?` converts each), with
 //!   [`Error::kind`] and [`Error::location`] looking through to the model error.
 //!
 //! Every `Debug` prints the same text as `Display`, so `fn main() -> Result<(), Error>`
@@ -28,6 +31,9 @@ pub use crnkit_core::error::Location;
 /// The surrogate's error: `crnkit_surrogate::Error`.
 #[cfg(feature = "surrogate")]
 pub use crnkit_surrogate::Error as SurrogateError;
+/// The sweep layer's error: `crnkit_sweep::Error`.
+#[cfg(feature = "sweep")]
+pub use crnkit_sweep::Error as SweepError;
 
 /// `Result` with the union [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
@@ -35,7 +41,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// `Result` with [`ModelError`] (`crnkit_core::Result`).
 pub type ModelResult<T> = std::result::Result<T, ModelError>;
 
-/// Any error crnkit reports: a model-layer error or a surrogate error.
+/// Any error crnkit reports: a model-layer, surrogate or sweep error.
 #[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -47,6 +53,11 @@ pub enum Error {
     #[cfg(feature = "surrogate")]
     #[error(transparent)]
     Surrogate(Box<SurrogateError>),
+    /// Sweep descriptions, shards and their merge (a model error inside a sweep becomes
+    /// [`Error::Model`]; a failed point stays here, with its index).
+    #[cfg(feature = "sweep")]
+    #[error(transparent)]
+    Sweep(Box<SweepError>),
 }
 
 impl fmt::Debug for Error {
@@ -66,6 +77,17 @@ impl From<SurrogateError> for Error {
     }
 }
 
+#[cfg(feature = "sweep")]
+impl From<SweepError> for Error {
+    /// A sweep error; one that came from a lower layer becomes [`Error::Model`].
+    fn from(e: SweepError) -> Self {
+        match e {
+            SweepError::Model(m) => Error::Model(m),
+            other => Error::Sweep(Box::new(other)),
+        }
+    }
+}
+
 impl Error {
     /// The innermost model error ([`ModelError::kind`]: what went wrong, without the file
     /// position), or `None` for an error of the surrogate's own.
@@ -74,6 +96,8 @@ impl Error {
             Error::Model(e) => Some(e.kind()),
             #[cfg(feature = "surrogate")]
             Error::Surrogate(e) => e.model().map(ModelError::kind),
+            #[cfg(feature = "sweep")]
+            Error::Sweep(e) => e.model().map(ModelError::kind),
         }
     }
 
@@ -82,7 +106,7 @@ impl Error {
     pub fn surrogate(&self) -> Option<&SurrogateError> {
         match self {
             Error::Surrogate(e) => Some(&**e),
-            Error::Model(_) => None,
+            _ => None,
         }
     }
 
@@ -92,6 +116,17 @@ impl Error {
             Error::Model(e) => e.location(),
             #[cfg(feature = "surrogate")]
             Error::Surrogate(e) => e.model().and_then(ModelError::location),
+            #[cfg(feature = "sweep")]
+            Error::Sweep(e) => e.model().and_then(ModelError::location),
+        }
+    }
+
+    /// The sweep layer's error, if this is one.
+    #[cfg(feature = "sweep")]
+    pub fn sweep(&self) -> Option<&SweepError> {
+        match self {
+            Error::Sweep(e) => Some(&**e),
+            _ => None,
         }
     }
 }

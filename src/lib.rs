@@ -12,6 +12,7 @@
 //! | `io` | any model file into a [`Network`] (`.crn`, JSON, TOML, BioNetGen, SBML), result files (`io::results`: CSV, JSON), the DSMTS runner | `crnkit-io` (feature `io`) |
 //! | `learn` | chemical learning (`learn::learn` with `LearnSettings`: every method, no files), and `learn::job` (TOML jobs) | `crnkit-learn` (feature `learn`) |
 //! | `surrogate` | neural distillation, queries, inference, and `surrogate::config` | `crnkit-surrogate` (feature `surrogate`) |
+//! | `sweep` | parameter sweeps in shards (TOML descriptions, Parquet shards, merge) | `crnkit-sweep` (feature `sweep`) |
 //! | `plot`, [`bars`] | figures (PNG, SVG) and terminal progress bars | this crate |
 //!
 //! The [`prelude`] holds the entry points. A program that only simulates can depend on
@@ -58,6 +59,13 @@ pub mod learn {
 pub mod surrogate {
     pub use crnkit_surrogate::*;
     pub mod config;
+}
+
+/// Parameter sweeps in shards with identical results, as Parquet files, and their merge
+/// (the `crnkit-sweep` crate; `crnkit sweep` and `crnkit merge` on the command line).
+#[cfg(feature = "sweep")]
+pub mod sweep {
+    pub use crnkit_sweep::*;
 }
 
 pub mod bars;
@@ -148,6 +156,9 @@ mod guides {
     mod sbml {}
     #[doc = include_str!("../docs/surrogate.md")]
     mod surrogate {}
+    #[cfg(feature = "sweep")]
+    #[doc = include_str!("../docs/sweeps.md")]
+    mod sweeps {}
     #[doc = include_str!("../docs/testing.md")]
     mod testing {}
     #[doc = include_str!("../docs/benchmarks.md")]

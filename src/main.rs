@@ -49,6 +49,12 @@ enum Command {
     /// distilled surrogate: maximum likelihood (L-BFGS, standard errors), and with --mcmc
     /// Metropolis–Hastings posterior intervals.
     Infer(cli::infer::InferArgs),
+    /// Compute a parameter sweep described in TOML (docs/sweeps.md) on local threads, or
+    /// one shard of it with --shard I/N (Slurm arrays, separate processes); Parquet files.
+    Sweep(cli::sweep::SweepArgs),
+    /// Check that a folder holds every shard of one sweep (a missing, duplicated, foreign
+    /// or damaged shard is an error) and merge them into one Parquet file.
+    Merge(cli::merge::MergeArgs),
     /// List the bundled example models, or print one as .crn text.
     Models(cli::models::ModelsArgs),
     /// Run the main job on the bundled models: analyse each, simulate the Vilar oscillator,
@@ -69,6 +75,8 @@ fn run(command: Command) -> crnkit::Result<()> {
         Command::Distill(a) => cli::distill::run(a),
         Command::Query(a) => cli::query::run(a),
         Command::Infer(a) => cli::infer::run(a),
+        Command::Sweep(a) => cli::sweep::run(a),
+        Command::Merge(a) => cli::merge::run(a),
         Command::Models(a) => cli::models::run(a),
         Command::Demo => cli::demo::run(),
     }

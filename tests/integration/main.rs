@@ -18,4 +18,5 @@ mod surrogate;
 mod surrogate_cli;
 mod surrogate_infer;
 mod surrogate_traj;
+mod sweep;
 mod thermo;

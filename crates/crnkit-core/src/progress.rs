@@ -60,6 +60,8 @@ pub enum Unit {
     Epochs,
     /// Thousandths of a time horizon (integrations, learning runs).
     Permille,
+    /// Points of a parameter sweep.
+    Points,
 }
 
 /// A sink for progress reports: one [`Task`] per long computation.
