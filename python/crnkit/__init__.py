@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Union
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from . import _lib, errors
@@ -61,6 +62,65 @@ __all__ = [
 Seed = Union[int, np.integer, np.random.Generator, None]
 NetworkLike = Union[Network, str, "os.PathLike[str]"]
 Progress = Callable[[str, int, int], Any]
+
+
+try:  # the fast construction below needs these (xarray >= 2023.1 has them)
+    from xarray.core.indexes import PandasIndex as _PandasIndex
+
+    _DIRECT = hasattr(xr.Dataset, "_construct_direct")
+except ImportError:  # pragma: no cover - an xarray without them: the public constructor
+    _DIRECT = False
+
+
+_INDEXES: dict[tuple[str, str, bytes], tuple[Any, dict[str, Any]]] = {}
+
+
+def _index(name: str, arr: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """The index of a dimension coordinate and its variables. Small ones (the species of
+    a network, a time grid) are kept and shared between Datasets — xarray treats indexes
+    and index variables as immutable — since building them is half the cost of a small
+    result."""
+    key = (name, arr.dtype.str, arr.tobytes()) if arr.size <= 4096 else None
+    if key is not None and key in _INDEXES:
+        return _INDEXES[key]
+    index = _PandasIndex(pd.Index(arr, name=name), name, coord_dtype=arr.dtype)
+    made = (index, index.create_variables())
+    if key is not None:
+        if len(_INDEXES) >= 256:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = made
+    return made
+
+
+def _dataset(
+    data: dict[str, tuple[tuple[str, ...], Any]],
+    coords: dict[str, Any],
+    attrs: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """``xr.Dataset(data, coords, attrs)`` for data that is already consistent: every
+    coordinate a 1-D dimension coordinate, every variable ``(dims, array)``.
+
+    The public constructor spends about 180 µs aligning and validating even two small
+    variables; the result is the same Dataset (the tests check ``identical``) built in
+    about a quarter of the time, which is most of what a small call costs.
+    """
+    if not _DIRECT:
+        return xr.Dataset(data, coords, attrs)
+    variables: dict[str, xr.Variable] = {}
+    indexes: dict[str, Any] = {}
+    sizes: dict[str, int] = {}
+    for name, values in coords.items():
+        index, index_variables = _index(name, np.asarray(values))
+        indexes[name] = index
+        variables.update(index_variables)
+        sizes[name] = len(index.index)
+    for name, (dims, values) in data.items():
+        var = xr.Variable(dims, values)
+        for d, n in zip(dims, var.shape):
+            if sizes.setdefault(d, n) != n:
+                raise ValueError(f"{name}: dimension {d} has size {n}, not {sizes[d]}")
+        variables[name] = var
+    return xr.Dataset._construct_direct(variables, set(coords), sizes, dict(attrs or {}), indexes)
 
 
 def seed_from(seed: Seed) -> int:
@@ -157,7 +217,7 @@ def simulate(
         data["histogram"] = (("time", "species", "count"), h)
     attrs = {k: r[k] for k in ("method", "seed", "runs", "events", "absorbed")}
     attrs.update(until=float(until), every=float(every))
-    return xr.Dataset(data, coords, attrs)
+    return _dataset(data, coords, attrs)
 
 
 def solve(
@@ -206,7 +266,7 @@ def solve(
     data["marginal"] = (dims + ("species", "count"), r["marginals"])
     data["covariance"] = (dims + ("species", "species2"), r["covariance"])
     attrs.update(tol=float(tol), stationary=int(stationary))
-    return xr.Dataset(data, coords, attrs)
+    return _dataset(data, coords, attrs)
 
 
 def ode(
@@ -221,10 +281,11 @@ def ode(
     ``species``), in molecules (stiff BDF with tolerances ``rtol``, ``atol``)."""
     net = _network(net)
     r = _lib.ode(net, until, every, rtol, atol, progress)
-    ds = xr.Dataset(coords={"time": r["time"], "species": r["columns"]})
-    ds["amount"] = (("time", "species"), r["amount"])
-    ds.attrs.update(rtol=float(rtol), atol=float(atol))
-    return ds
+    return _dataset(
+        {"amount": (("time", "species"), r["amount"])},
+        {"time": r["time"], "species": r["columns"]},
+        {"rtol": float(rtol), "atol": float(atol)},
+    )
 
 
 _THERMO_SERIES = (
@@ -276,17 +337,15 @@ def thermo(
     r = _lib.thermo(
         net, until, every, method, runs, master, tol, max_states, pair_catalysed, progress
     )
-    ds = xr.Dataset(coords={"time": r["time"]})
-    for name in _THERMO_SERIES:
-        if name in r:
-            ds[name] = (("time",), r[name])
+    coords: dict[str, Any] = {"time": r["time"]}
+    data = {name: (("time",), r[name]) for name in _THERMO_SERIES if name in r}
     if r["reactions"]:
-        ds = ds.assign_coords(reaction=r["reactions"])
-        ds["reaction_entropy_production"] = (("time", "reaction"), r["reaction_entropy_production"])
+        coords["reaction"] = r["reactions"]
+        data["reaction_entropy_production"] = (("time", "reaction"), r["reaction_entropy_production"])
     if "amount" in r:
-        ds = ds.assign_coords(species=r["columns"])
-        ds["amount"] = (("time", "species"), r["amount"])
-    ds.attrs.update(method=r["method"])
+        coords["species"] = r["columns"]
+        data["amount"] = (("time", "species"), r["amount"])
+    attrs: dict[str, Any] = {"method": r["method"]}
     if method == "ssa":
-        ds.attrs.update(runs=int(runs), seed=master)
-    return ds
+        attrs.update(runs=int(runs), seed=master)
+    return _dataset(data, coords, attrs)

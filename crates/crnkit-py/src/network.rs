@@ -1,8 +1,9 @@
 //! `crnkit.Network`: a validated reaction network.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use crnkit_core::network::{CheckReport, NetworkSpec, Rate};
+use crnkit_core::network::{CheckReport, CompiledNetwork, NetworkSpec, Rate};
 use crnkit_core::{Error, Network as CoreNetwork};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -14,6 +15,24 @@ use crate::errors::IntoPy;
 #[pyclass(module = "crnkit", frozen)]
 pub struct Network {
     pub(crate) inner: CoreNetwork,
+    /// The simulators' form, built on first use and kept: a network is immutable.
+    compiled: OnceLock<CompiledNetwork>,
+}
+
+impl From<CoreNetwork> for Network {
+    fn from(inner: CoreNetwork) -> Self {
+        Network {
+            inner,
+            compiled: OnceLock::new(),
+        }
+    }
+}
+
+impl Network {
+    /// The compiled network (built once per Python object).
+    pub(crate) fn compiled(&self) -> &CompiledNetwork {
+        self.compiled.get_or_init(|| self.inner.compile())
+    }
 }
 
 /// Parse `text` in `format` (`crn`, `json`, `toml`, `net` for BioNetGen, `sbml`/`xml`);
@@ -90,7 +109,7 @@ impl Network {
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Network> {
         let inner = py.detach(|| crnkit_io::read_network(&path)).py_err(py)?;
-        Ok(Network { inner })
+        Ok(Network::from(inner))
     }
 
     /// Parse a model from text in `format` (`crn`, `json`, `toml`, `net`, `sbml`).
@@ -98,7 +117,7 @@ impl Network {
     #[pyo3(signature = (text, format = "crn", name = "<string>"))]
     fn from_string(py: Python<'_>, text: &str, format: &str, name: &str) -> PyResult<Network> {
         let inner = py.detach(|| parse(text, format, name)).py_err(py)?;
-        Ok(Network { inner })
+        Ok(Network::from(inner))
     }
 
     /// Species names, in order.
@@ -200,7 +219,7 @@ impl Network {
         let pairs: Vec<(String, f64)> = assignments(values, kwargs)?;
         let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let inner = self.inner.with_parameters(&refs).py_err(py)?;
-        Ok(Network { inner })
+        Ok(Network::from(inner))
     }
 
     /// A copy with new initial counts by species name, from a dict and/or keywords.
@@ -220,7 +239,7 @@ impl Network {
                 .py_err(py)?;
             inner.set_initial(i, count).py_err(py)?;
         }
-        Ok(Network { inner })
+        Ok(Network::from(inner))
     }
 
     fn __repr__(&self) -> String {

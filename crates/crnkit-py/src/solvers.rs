@@ -61,7 +61,7 @@ pub fn simulate<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let method: Method = method.parse().py_err(py)?;
-    let net = &net.inner;
+    let net = net.compiled();
     let result = detached(py, progress.as_ref(), |reporter| {
         let cfg = EnsembleConfig {
             until,

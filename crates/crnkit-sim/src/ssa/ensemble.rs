@@ -191,18 +191,22 @@ impl EnsembleConfig {
         let mut start = 0;
         while start < chunks {
             let end = (start + window).min(chunks);
-            let outs: Vec<Result<ChunkOut>> = (start..end)
-                .into_par_iter()
-                .map(|c| {
-                    let first = c * CHUNK;
-                    let count = CHUNK.min(self.runs - first);
-                    let out = self.run_chunk(net, method, &grid, first, count);
-                    if let Some(b) = &bar {
-                        b.inc(count);
-                    }
-                    out
-                })
-                .collect();
+            let one = |c: u64| {
+                let first = c * CHUNK;
+                let count = CHUNK.min(self.runs - first);
+                let out = self.run_chunk(net, method, &grid, first, count);
+                if let Some(b) = &bar {
+                    b.inc(count);
+                }
+                out
+            };
+            // A single chunk runs on the calling thread: handing it to the pool would
+            // only add a thread hop (the results are the same either way).
+            let outs: Vec<Result<ChunkOut>> = if end - start == 1 {
+                vec![one(start)]
+            } else {
+                (start..end).into_par_iter().map(one).collect()
+            };
             for out in outs {
                 let out = out?;
                 total.merge(&out.moments);
