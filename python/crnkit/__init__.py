@@ -24,6 +24,7 @@ import xarray as xr
 
 from . import _lib, errors
 from ._lib import Network
+from ._sweep import sweep
 from .errors import (
     CancelledError,
     CrnkitError,
@@ -45,6 +46,7 @@ __all__ = [
     "solve",
     "ode",
     "thermo",
+    "sweep",
     "seed_from",
     "errors",
     "CrnkitError",

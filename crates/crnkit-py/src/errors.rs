@@ -114,6 +114,23 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     }
 }
 
+/// `crnkit.errors.<class>(message)` with its `kind`, for the errors of a layer above
+/// core (sweeps) that carry no location.
+pub fn exception(py: Python<'_>, class: &str, kind: &str, message: &str) -> PyErr {
+    let made = ERRORS
+        .get_or_try_init(py, || py.import("crnkit.errors").map(|m| m.unbind()))
+        .and_then(|module| {
+            let exc = module.bind(py).getattr(class)?.call1((message,))?;
+            exc.setattr("kind", kind)?;
+            Ok(PyErr::from_value(exc))
+        });
+    made.unwrap_or_else(|import_failed| {
+        let err = PyRuntimeError::new_err(message.to_string());
+        err.set_cause(py, Some(import_failed));
+        err
+    })
+}
+
 /// Instantiate `crnkit.errors.<class>(message)` and set its attributes.
 fn build(py: Python<'_>, class: &str, kind: &str, message: &str, e: &Error) -> PyResult<PyErr> {
     let module = ERRORS.get_or_try_init(py, || py.import("crnkit.errors").map(|m| m.unbind()))?;

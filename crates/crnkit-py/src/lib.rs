@@ -16,6 +16,7 @@ pub mod errors;
 mod network;
 pub mod run;
 mod solvers;
+mod sweep;
 
 /// The module `crnkit._lib`.
 #[pymodule]
@@ -25,6 +26,8 @@ fn _lib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solvers::solve, m)?)?;
     m.add_function(wrap_pyfunction!(solvers::ode, m)?)?;
     m.add_function(wrap_pyfunction!(solvers::thermo, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep_info, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep_rows, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
