@@ -1,7 +1,7 @@
 //! Sweeps: a description's facts and the rows of a range of its points (`crnkit.sweep`
 //! runs the ranges here, or one per task on a Dask cluster).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crnkit_sweep::{Column, Error as SweepError, Sweep, SweepSpec};
 use pyo3::prelude::*;
@@ -14,10 +14,8 @@ use crate::run::detached;
 /// The Python exception for a sweep error: a model error as every other, the sweep's own
 /// as `ParseError` (the description), `FileError` (writing) or `SettingError`.
 fn sweep_err(py: Python<'_>, e: &SweepError) -> PyErr {
-    if let Some(model) = e.model() {
-        if matches!(e, SweepError::Model(_)) {
-            return to_py(py, model);
-        }
+    if let SweepError::Model(model) = e {
+        return to_py(py, model);
     }
     let (class, kind) = match e {
         SweepError::Description { .. } => ("ParseError", "sweep_description"),
@@ -31,7 +29,7 @@ fn sweep_err(py: Python<'_>, e: &SweepError) -> PyErr {
 
 /// Read a description: `format` is `toml` or `json`; relative network paths resolve
 /// against `base`; `file` names it in errors.
-fn load(text: &str, format: &str, base: &PathBuf, file: &str) -> crnkit_sweep::Result<Sweep> {
+fn load(text: &str, format: &str, base: &Path, file: &str) -> crnkit_sweep::Result<Sweep> {
     let spec = match format {
         "json" => SweepSpec::from_json_str(text, file)?,
         _ => SweepSpec::from_toml_str(text, file)?,
