@@ -26,6 +26,9 @@ class _Description:
 
     def __init__(self, spec: SweepLike, base: str | os.PathLike[str] | None):
         if isinstance(spec, dict):
+            if isinstance(spec.get("network"), _lib.Network):  # a Network: sent as .crn text
+                spec = {**spec, "crn": spec["network"].to_crn()}
+                del spec["network"]
             self.text, self.format, self.file = json.dumps(spec), "json", "<sweep dict>"
             self.base = str(base or os.getcwd())
         elif isinstance(spec, (str, os.PathLike)) and "\n" not in str(spec):

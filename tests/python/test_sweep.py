@@ -86,7 +86,12 @@ def test_file_dict_and_text_agree(local, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(SWEEP)
     xr.testing.assert_identical(crnkit.sweep(path), local)
-    xr.testing.assert_identical(crnkit.sweep(tomllib.loads(SWEEP)), local)
+    spec = tomllib.loads(SWEEP)
+    xr.testing.assert_identical(crnkit.sweep(spec), local)
+    # A Network in place of the model's name travels as its .crn text.
+    net = crnkit.Network.from_file(pathlib.Path(__file__).parents[2] / "examples/models/immigration_death.crn")
+    inline = crnkit.sweep({**spec, "network": net})
+    np.testing.assert_array_equal(inline["ssa_mean"].values, local["ssa_mean"].values)
 
 
 def test_errors(tmp_path):
