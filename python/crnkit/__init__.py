@@ -28,6 +28,7 @@ import xarray as xr
 
 from . import _lib, errors
 from ._lib import Network
+from ._sweep import sweep
 from .errors import (
     CancelledError,
     CrnkitError,
@@ -53,6 +54,7 @@ __all__ = [
     "thermo",
     "learn",
     "LearnResult",
+    "sweep",
     "seed_from",
     "errors",
     "CrnkitError",

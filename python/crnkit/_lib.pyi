@@ -170,3 +170,13 @@ def infer(
     chains: int,
     seed: int,
 ) -> dict[str, Any]: ...
+def sweep_info(text: str, format: str, base: str, file: str = "<sweep>") -> dict[str, Any]: ...
+def sweep_rows(
+    text: str,
+    format: str,
+    base: str,
+    start: int,
+    end: int,
+    file: str = "<sweep>",
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...

@@ -44,16 +44,24 @@ def test_inconsistent_sizes_are_refused():
 
 
 def test_shared_indexes_cannot_be_changed_through_a_result():
+    """Results share their dimension indexes; changing one result's coordinates in place
+    is refused, or changes a copy, never what the next result gets."""
     net = crnkit.Network.from_string("species: X = 0\n0 -> X @ 10\nX -> 0 @ 1")
     a = crnkit.simulate(net, until=2, every=1, runs=3)
     for change in (
         lambda: a.time.values.__setitem__(0, 5.0),
+        lambda: a["time"].data.__setitem__(0, 5.0),
         lambda: a.variables["species"].values.__setitem__(0, "Y"),
+        lambda: a["time"].__setitem__(0, 5.0),
     ):
-        with pytest.raises(ValueError):
+        try:
             change()
-    with pytest.raises(TypeError):
-        a["time"][0] = 5.0
-    b = crnkit.simulate(net, until=2, every=1, runs=3).assign_coords(time=[0.0, 10.0, 20.0])
-    assert list(b.time.values) == [0.0, 10.0, 20.0]
+        except (ValueError, TypeError):
+            pass
+    b = crnkit.simulate(net, until=2, every=1, runs=3)
+    for ds in (a, b):
+        assert list(ds.time.values) == [0.0, 1.0, 2.0]
+        assert list(ds.species.values) == ["X"]
+    c = b.assign_coords(time=[0.0, 10.0, 20.0])
+    assert list(c.time.values) == [0.0, 10.0, 20.0]
     assert list(crnkit.simulate(net, until=2, every=1, runs=3).time.values) == [0.0, 1.0, 2.0]

@@ -116,6 +116,18 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
     }
 }
 
+/// `crnkit.errors.<class>(message)` with its `kind`, for the errors of a layer above
+/// core (sweeps) that carry no location.
+pub fn exception(py: Python<'_>, class: &str, kind: &str, message: &str) -> PyErr {
+    instantiate(py, class, kind, message)
+        .map(PyErr::from_value)
+        .unwrap_or_else(|import_failed| {
+            let err = PyRuntimeError::new_err(message.to_string());
+            err.set_cause(py, Some(import_failed));
+            err
+        })
+}
+
 /// Instantiate `crnkit.errors.<class>(message)` and set its `kind`.
 fn instantiate<'py>(
     py: Python<'py>,

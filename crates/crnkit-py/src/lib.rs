@@ -19,6 +19,7 @@ mod network;
 pub mod run;
 mod solvers;
 mod surrogate;
+mod sweep;
 
 /// The module `crnkit._lib`.
 #[pymodule]
@@ -32,6 +33,8 @@ fn _lib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<surrogate::Surrogate>()?;
     m.add_function(wrap_pyfunction!(surrogate::distill, m)?)?;
     m.add_function(wrap_pyfunction!(surrogate::infer, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep_info, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep_rows, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
