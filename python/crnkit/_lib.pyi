@@ -178,5 +178,6 @@ def sweep_rows(
     start: int,
     end: int,
     file: str = "<sweep>",
+    threads: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]: ...

@@ -57,9 +57,12 @@ class _Description:
         return total * index // count, total * (index + 1) // count
 
 
-def shard_rows(text: str, fmt: str, base: str, start: int, end: int, progress: Any = None) -> dict:
-    """The columns of points ``start..end`` (the task a Dask worker runs)."""
-    return _lib.sweep_rows(text, fmt, base, start, end, progress=progress)
+def shard_rows(
+    text: str, fmt: str, base: str, start: int, end: int,
+    threads: int | None = None, progress: Any = None,
+) -> dict:
+    """The columns of points ``start..end``."""
+    return _lib.sweep_rows(text, fmt, base, start, end, threads=threads, progress=progress)
 
 
 def _groups(columns: list[str]) -> dict[str, list[str]]:
@@ -125,6 +128,7 @@ def sweep(
     base: str | os.PathLike[str] | None = None,
     client: Any = None,
     shards: int | None = None,
+    threads: int | None = None,
     progress: Any = None,
 ) -> xr.Dataset:
     """Run a parameter sweep and return its Dataset over (``point``, ``time``,
@@ -138,7 +142,8 @@ def sweep(
     (point, time)); the swept parameters and initial counts (``x0_<S>``) are coordinates
     along ``point``. Attributes: the sweep's ``hash`` and ``points``.
 
-    Without ``client`` the points run here, on all cores, with the GIL released (Ctrl-C
+    Without ``client`` the points run here, on ``threads`` threads (default: all cores),
+    with the GIL released (Ctrl-C
     stops them; ``progress(label, done, total)`` is called as points finish). With a
     ``distributed.Client`` the sweep is cut into ``shards`` (default: the description's
     ``shard_size``, else one per 1,000 points and at least one per worker thread), one task
@@ -150,7 +155,7 @@ def sweep(
     d = _Description(spec, base)
     if client is None:
         start, end = 0, d.info["points"]
-        rows = shard_rows(*d.args(), start, end, progress)
+        rows = shard_rows(*d.args(), start, end, threads, progress)
         return _dataset(_variables(rows, d.info, end - start), d.info)
     return _on_dask(d, client, shards)
 
@@ -194,9 +199,21 @@ def _on_dask(d: _Description, client: Any, shards: int | None) -> xr.Dataset:
     return _dataset(parts, d.info)
 
 
+def _worker_threads() -> int | None:
+    """The thread count of the Dask worker running this task (``None`` outside one)."""
+    try:
+        from distributed import get_worker
+
+        return int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
 def _shard_variables(text: str, fmt: str, base: str, start: int, end: int, info: dict) -> dict:
-    """A Dask task: one shard's arrays over (point, time[, name])."""
-    return _variables(shard_rows(text, fmt, base, start, end), info, end - start)
+    """A Dask task: one shard's arrays over (point, time[, name]), on as many threads as
+    the worker has (so that ``n_workers × threads_per_worker`` is what runs)."""
+    rows = shard_rows(text, fmt, base, start, end, threads=_worker_threads())
+    return _variables(rows, info, end - start)
 
 
 def _pick(parts: dict, name: str) -> np.ndarray:

@@ -19,7 +19,7 @@ use crate::run::detached;
 /// Run `f` on a rayon pool of `threads` workers, refusing 0 as the CLI does; `None` uses
 /// rayon's global pool (all cores), started once per process, so that a small call pays
 /// for no thread start-up.
-fn in_pool<T: Send>(
+pub(crate) fn in_pool<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> crnkit_core::Result<T> + Send,
 ) -> crnkit_core::Result<T> {

@@ -10,6 +10,7 @@ use pyo3::types::PyDict;
 use crate::arrays::{array, dict};
 use crate::errors::{exception, to_py};
 use crate::run::detached;
+use crate::solvers::in_pool;
 
 /// The Python exception for a sweep error: a model error as every other, the sweep's own
 /// as `ParseError` (the description), `FileError` (writing) or `SettingError`.
@@ -67,9 +68,10 @@ pub fn sweep_info<'py>(
 }
 
 /// The rows of points `start..end` (ordered by point, then time) as one numpy array per
-/// column (`uint64` or `float64`), computed with the GIL released.
+/// column (`uint64` or `float64`), computed with the GIL released on `threads` threads
+/// (`None`: all cores); the numbers do not depend on it.
 #[pyfunction]
-#[pyo3(signature = (text, format, base, start, end, file = "<sweep>", progress = None))]
+#[pyo3(signature = (text, format, base, start, end, file = "<sweep>", threads = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep_rows<'py>(
     py: Python<'py>,
@@ -79,6 +81,7 @@ pub fn sweep_rows<'py>(
     start: u64,
     end: u64,
     file: &str,
+    threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let sweep = py
@@ -86,16 +89,18 @@ pub fn sweep_rows<'py>(
         .map_err(|e| sweep_err(py, &e))?;
     let mut failed: Option<SweepError> = None;
     let table = detached(py, progress.as_ref(), |reporter| {
-        sweep.compute(start..end, reporter).map_err(|e| match e {
-            SweepError::Model(m) => m,
-            other => {
-                let message = other.to_string();
-                failed = Some(other);
-                crnkit_core::Error::Numerical {
-                    what: "sweep",
-                    reason: message,
+        in_pool(threads, || {
+            sweep.compute(start..end, reporter).map_err(|e| match e {
+                SweepError::Model(m) => m,
+                other => {
+                    let message = other.to_string();
+                    failed = Some(other);
+                    crnkit_core::Error::Numerical {
+                        what: "sweep",
+                        reason: message,
+                    }
                 }
-            }
+            })
         })
     });
     let table = match (table, failed) {
