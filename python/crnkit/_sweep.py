@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import uuid
 from typing import Any, Union
 
 import numpy as np
@@ -177,12 +178,13 @@ def _on_dask(d: _Description, client: Any, shards: int | None) -> xr.Dataset:
     import dask.array as da
 
     n = _shard_count(d, client, shards)
+    call = uuid.uuid4().hex[:12]  # each call computes (the scheduler may hold an earlier one)
     futures, sizes = [], []
     for i in range(n):
         start, end = d.bounds(i, n)
         fut = client.submit(
             _shard_variables, *d.args(), start, end, d.info,
-            key=f"crnkit-sweep-{d.info['hash']}-{i}-of-{n}", pure=False,
+            key=f"crnkit-sweep-{d.info['hash']}-{i}-of-{n}-{call}", pure=False,
         )
         futures.append(fut)
         sizes.append(end - start)

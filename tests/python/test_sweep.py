@@ -154,7 +154,7 @@ def test_dask_to_zarr(local, client, tmp_path):
 def test_a_killed_worker_loses_nothing(client):
     """SIGKILL one worker process while shards run: Dask reruns its tasks on the other
     (and on the restarted one); every point comes back once, with the same numbers."""
-    slow = SWEEP.replace("replicates = 40", "replicates = 20000").replace("n = 24", "n = 16")
+    slow = SWEEP.replace("replicates = 40", "replicates = 60000").replace("n = 24", "n = 16")
     reference = crnkit.sweep(slow)
     pids = list(client.run(os.getpid).values())
     ds = crnkit.sweep(slow, client=client, shards=8)
@@ -167,7 +167,7 @@ def test_a_killed_worker_loses_nothing(client):
             if any(client.processing().values()):
                 break
             time.sleep(0.01)
-        time.sleep(0.2)
+        time.sleep(0.05)
         os.kill(pids[0], signal.SIGKILL)
         if any(client.processing().values()):
             killed.set()
