@@ -7,6 +7,7 @@ mod cme;
 mod events;
 mod exact_infer;
 mod formats;
+mod hostile;
 mod learn;
 mod parameters;
 mod parse_errors;

@@ -57,6 +57,16 @@ pub enum Error {
         /// What was there instead.
         found: String,
     },
+    /// An expression or condition is nested deeper than the parsers accept
+    /// ([`crate::network::MAX_EXPR_DEPTH`]).
+    #[error(
+        "expression nested too deeply: more than {limit} levels of parentheses, operators or \
+         terms in a chain (the limit MAX_EXPR_DEPTH); split it into named parameters"
+    )]
+    TooDeep {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
     /// A reaction or declaration names a species that is not declared.
     #[error("unknown species `{name}`")]
     UnknownSpecies {

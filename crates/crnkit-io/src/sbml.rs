@@ -44,8 +44,8 @@ use std::collections::{HashMap, HashSet};
 use roxmltree::{Document, Node};
 
 use crnkit_core::network::{
-    Assignments, BinOp, CmpOp, Condition, EventSpec, Expr, Func, Network, NetworkBuilder,
-    NetworkSpec, ParameterSpec, TIME,
+    Assignments, BinOp, CmpOp, Condition, EventSpec, Expr, Func, MAX_EXPR_DEPTH, Network,
+    NetworkBuilder, NetworkSpec, ParameterSpec, TIME,
 };
 use crnkit_core::{Error, Result};
 
@@ -66,6 +66,8 @@ struct Ctx<'a> {
     funcs: HashMap<&'a str, Node<'a, 'a>>,
     /// Current nesting of inlined function calls.
     depth: Cell<usize>,
+    /// Current nesting of MathML `<apply>` elements (see [`MAX_EXPR_DEPTH`]).
+    nesting: Cell<usize>,
 }
 
 impl Ctx<'_> {
@@ -73,6 +75,36 @@ impl Ctx<'_> {
     fn at(&self, node: Node, e: Error) -> Error {
         let p = self.doc.text_pos_at(node.range().start);
         e.at(self.file, self.text, p.row as usize, p.col as usize)
+    }
+
+    /// Run `f` one MathML `<apply>` level deeper, refusing to pass [`MAX_EXPR_DEPTH`].
+    fn nested<T>(&self, node: Node, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let level = self.nesting.get();
+        if level >= MAX_EXPR_DEPTH {
+            return Err(self.at(
+                node,
+                Error::TooDeep {
+                    limit: MAX_EXPR_DEPTH,
+                },
+            ));
+        }
+        self.nesting.set(level + 1);
+        let out = f();
+        self.nesting.set(level);
+        out
+    }
+
+    /// Refuse an expression deeper than [`MAX_EXPR_DEPTH`] (built at `node`).
+    fn shallow(&self, node: Node, e: Expr) -> Result<Expr> {
+        if e.depth() > MAX_EXPR_DEPTH {
+            return Err(self.at(
+                node,
+                Error::TooDeep {
+                    limit: MAX_EXPR_DEPTH,
+                },
+            ));
+        }
+        Ok(e)
     }
 
     fn unsupported(&self, node: Node, what: String) -> Error {
@@ -195,7 +227,7 @@ fn mathml(ctx: &Ctx, node: Node) -> Result<Expr> {
                 Err(ctx.unsupported(node, format!("the MathML csymbol `{url}`")))
             }
         }
-        "apply" => mathml_apply(ctx, node),
+        "apply" => ctx.nested(node, || mathml_apply(ctx, node)),
         other => Err(ctx.unsupported(node, format!("the MathML element <{other}>"))),
     }
 }
@@ -270,6 +302,19 @@ fn fold_bin(op: BinOp, xs: Vec<Expr>, unit: f64) -> Expr {
 /// The MathML operator `op` of the `<apply>` `node`, applied to the arguments `xs`.
 fn apply_operator(ctx: &Ctx, node: Node, op: Node, xs: Vec<Expr>) -> Result<Expr> {
     let opname = op.tag_name().name();
+    // An n-ary operator becomes a chain of n - 1 nested binary operations: refuse a chain
+    // that would be too deep before building it (dropping it would recurse per term).
+    if matches!(opname, "plus" | "times" | "minus" | "divide" | "power") {
+        let inner = xs.iter().map(Expr::depth).max().unwrap_or(0);
+        if inner + xs.len() > MAX_EXPR_DEPTH + 1 {
+            return Err(ctx.at(
+                node,
+                Error::TooDeep {
+                    limit: MAX_EXPR_DEPTH,
+                },
+            ));
+        }
+    }
     let arity = |n: usize| -> Result<()> {
         if xs.len() == n {
             Ok(())
@@ -400,7 +445,10 @@ fn inline_call(ctx: &Ctx, apply: Node, op: Node, args: Vec<Expr>) -> Result<Expr
     ctx.depth.set(depth);
     let b = b.map_err(|e| within(e, &format!("function `{name}`")))?;
     let bound: HashMap<&str, &Expr> = bvars.iter().map(String::as_str).zip(&args).collect();
-    Ok(substitute(&b, &|v| bound.get(v).map(|e| (*e).clone())))
+    ctx.shallow(
+        apply,
+        substitute(&b, &|v| bound.get(v).map(|e| (*e).clone())),
+    )
 }
 
 fn cmp_op(name: &str) -> Option<CmpOp> {
@@ -428,67 +476,65 @@ fn condition(ctx: &Ctx, node: Node) -> Result<Condition> {
         }
         "true" => Ok(Condition::Const(true)),
         "false" => Ok(Condition::Const(false)),
-        "apply" => {
-            let mut it = element_children(node);
-            let op = it
-                .next()
-                .ok_or_else(|| ctx.unsupported(node, "an empty <apply>".into()))?;
-            let args: Vec<Node> = it.collect();
-            let opname = op.tag_name().name();
-            if let Some(cmp) = cmp_op(opname) {
-                let xs: Vec<Expr> = args
-                    .iter()
-                    .map(|a| mathml(ctx, *a))
-                    .collect::<Result<_>>()?;
-                if xs.len() < 2 || (cmp == CmpOp::Ne && xs.len() != 2) {
-                    return Err(
-                        ctx.unsupported(node, format!("<{opname}> with {} arguments", xs.len()))
-                    );
-                }
-                let mut parts: Vec<Condition> = xs
-                    .windows(2)
-                    .map(|w| Condition::Cmp(cmp, w[0].clone(), w[1].clone()))
-                    .collect();
-                return Ok(if parts.len() == 1 {
-                    parts.remove(0)
-                } else {
-                    Condition::And(parts)
-                });
-            }
-            let all =
-                || -> Result<Vec<Condition>> { args.iter().map(|a| condition(ctx, *a)).collect() };
-            match opname {
-                "and" => Ok(Condition::And(all()?)),
-                "or" => Ok(Condition::Or(all()?)),
-                "xor" => Ok(Condition::Xor(all()?)),
-                "not" => {
-                    let mut cs = all()?;
-                    if cs.len() != 1 {
-                        return Err(
-                            ctx.unsupported(node, format!("<not> with {} arguments", cs.len()))
-                        );
-                    }
-                    Ok(Condition::Not(Box::new(cs.remove(0))))
-                }
-                "ci" => Err(ctx.unsupported(
-                    op,
-                    format!(
-                        "a call of the function `{}` where a condition is needed",
-                        op.text().unwrap_or("").trim()
-                    ),
-                )),
-                other => Err(ctx.unsupported(
-                    op,
-                    format!("the MathML operator <{other}> where a condition is needed"),
-                )),
-            }
-        }
+        "apply" => ctx.nested(node, || condition_apply(ctx, node)),
         other => Err(ctx.unsupported(
             node,
             format!(
                 "the MathML element <{other}> where a condition is needed (a comparison, \
                  and, or, xor, not, true or false)"
             ),
+        )),
+    }
+}
+
+/// A MathML `<apply>` where a condition is needed.
+fn condition_apply(ctx: &Ctx, node: Node) -> Result<Condition> {
+    let mut it = element_children(node);
+    let op = it
+        .next()
+        .ok_or_else(|| ctx.unsupported(node, "an empty <apply>".into()))?;
+    let args: Vec<Node> = it.collect();
+    let opname = op.tag_name().name();
+    if let Some(cmp) = cmp_op(opname) {
+        let xs: Vec<Expr> = args
+            .iter()
+            .map(|a| mathml(ctx, *a))
+            .collect::<Result<_>>()?;
+        if xs.len() < 2 || (cmp == CmpOp::Ne && xs.len() != 2) {
+            return Err(ctx.unsupported(node, format!("<{opname}> with {} arguments", xs.len())));
+        }
+        let mut parts: Vec<Condition> = xs
+            .windows(2)
+            .map(|w| Condition::Cmp(cmp, w[0].clone(), w[1].clone()))
+            .collect();
+        return Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::And(parts)
+        });
+    }
+    let all = || -> Result<Vec<Condition>> { args.iter().map(|a| condition(ctx, *a)).collect() };
+    match opname {
+        "and" => Ok(Condition::And(all()?)),
+        "or" => Ok(Condition::Or(all()?)),
+        "xor" => Ok(Condition::Xor(all()?)),
+        "not" => {
+            let mut cs = all()?;
+            if cs.len() != 1 {
+                return Err(ctx.unsupported(node, format!("<not> with {} arguments", cs.len())));
+            }
+            Ok(Condition::Not(Box::new(cs.remove(0))))
+        }
+        "ci" => Err(ctx.unsupported(
+            op,
+            format!(
+                "a call of the function `{}` where a condition is needed",
+                op.text().unwrap_or("").trim()
+            ),
+        )),
+        other => Err(ctx.unsupported(
+            op,
+            format!("the MathML operator <{other}> where a condition is needed"),
         )),
     }
 }
@@ -727,6 +773,7 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
         doc: &doc,
         funcs: HashMap::new(),
         depth: Cell::new(0),
+        nesting: Cell::new(0),
     };
     let (level, model) = sbml_model(&ctx)?;
     // Function definitions first: any math may call them.

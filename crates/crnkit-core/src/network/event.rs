@@ -298,8 +298,12 @@ impl Cursor<'_> {
     }
 
     fn negation(&mut self) -> std::result::Result<Condition, Located> {
-        if self.eat(&Tok::Bang) {
-            return Ok(Condition::Not(Box::new(self.negation()?)));
+        if self.peek().is_some_and(|t| t.tok == Tok::Bang) {
+            self.enter(self.col())?;
+            self.next();
+            let inner = self.negation()?;
+            self.leave();
+            return Ok(Condition::Not(Box::new(inner)));
         }
         self.primary_condition()
     }
@@ -323,6 +327,7 @@ impl Cursor<'_> {
             Some(Tok::Ident(w))
                 if w == "xor" && matches!(self.peek_at(1).map(|t| &t.tok), Some(Tok::LParen)) =>
             {
+                self.enter(self.col())?;
                 self.next();
                 self.next();
                 let mut parts = vec![self.condition()?];
@@ -332,13 +337,22 @@ impl Cursor<'_> {
                 if !self.eat(&Tok::RParen) {
                     return Err(self.expected("`,` or `)`"));
                 }
+                self.leave();
                 return Ok(Condition::Xor(parts));
             }
             Some(Tok::LParen) => {
                 // `(cond)` or a comparison whose left side starts with a parenthesis.
                 let start = self.clone_pos();
+                let depth = self.depth();
+                self.enter(self.col())?;
                 self.next();
                 let inner = self.condition();
+                // Too deep is final: backtracking into the comparison reading would only
+                // fail again, level after level.
+                if let Err((col, e @ Error::TooDeep { .. })) = inner {
+                    return Err((col, e));
+                }
+                self.set_depth(depth);
                 let unclosed = match inner {
                     Ok(c) if self.eat(&Tok::RParen) => {
                         if !next_is_operator(self, 0) {

@@ -22,6 +22,15 @@ use serde::{Deserialize, Serialize};
 use super::lex::{Spanned, Tok, is_identifier, tokenize};
 use crate::error::{Error, Result};
 
+/// The deepest expression (or event condition) the parsers accept.
+///
+/// Every level of parentheses, unary minus, `!`, `^`, function call, MathML `<apply>`, and
+/// every operator of a chain such as `a + b + … + z` (stored as nested binary operations)
+/// counts as one level, so a sum of more than about this many terms is refused too. Deeper
+/// input gives [`Error::TooDeep`] instead of exhausting the stack when the expression is
+/// parsed, evaluated, printed or dropped.
+pub const MAX_EXPR_DEPTH: usize = 500;
+
 /// A binary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
@@ -182,6 +191,27 @@ impl Expr {
                 apply_func(*f, &vals)
             }
         })
+    }
+
+    /// The depth of the expression tree (1 for a number or a name), computed without
+    /// recursion, so that it is safe on any tree. Parsers refuse trees deeper than
+    /// [`MAX_EXPR_DEPTH`].
+    pub fn depth(&self) -> usize {
+        let mut max = 0;
+        let mut stack: Vec<(&Expr, usize)> = vec![(self, 1)];
+        while let Some((e, d)) = stack.pop() {
+            max = max.max(d);
+            match e {
+                Expr::Num(_) | Expr::Var(_) => {}
+                Expr::Neg(a) => stack.push((a, d + 1)),
+                Expr::Bin(_, a, b) => {
+                    stack.push((a, d + 1));
+                    stack.push((b, d + 1));
+                }
+                Expr::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            }
+        }
+        max
     }
 
     /// The value of an expression with no parameters, if it has none.
@@ -349,6 +379,8 @@ pub(crate) struct Cursor<'a> {
     pos: usize,
     /// Column just past the end of the line (for "found end of line" errors).
     end_col: usize,
+    /// Nesting depth of the expression being parsed (see [`MAX_EXPR_DEPTH`]).
+    depth: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -357,7 +389,37 @@ impl<'a> Cursor<'a> {
             toks,
             pos: 0,
             end_col,
+            depth: 0,
         }
+    }
+
+    /// Go one level deeper at column `col`, refusing to pass [`MAX_EXPR_DEPTH`].
+    pub(crate) fn enter(&mut self, col: usize) -> std::result::Result<(), Located> {
+        if self.depth >= MAX_EXPR_DEPTH {
+            return Err((
+                col,
+                Error::TooDeep {
+                    limit: MAX_EXPR_DEPTH,
+                },
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Come back from [`Cursor::enter`].
+    pub(crate) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// The current nesting depth (to restore after backtracking).
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// Restore a depth from [`Cursor::depth`].
+    pub(crate) fn set_depth(&mut self, depth: usize) {
+        self.depth = depth;
     }
 
     pub(crate) fn peek(&self) -> Option<&'a Spanned> {
@@ -422,14 +484,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// Parse an expression starting at the cursor.
+    ///
+    /// Each operator of a `+`/`-` or `*`/`/` chain nests the tree one level deeper (the
+    /// operations are stored left-associated), so it counts towards [`MAX_EXPR_DEPTH`] for
+    /// the rest of the chain.
     pub(crate) fn expr(&mut self) -> std::result::Result<Expr, Located> {
+        let base = self.depth;
         let mut lhs = self.term()?;
         loop {
             let op = match self.peek().map(|t| &t.tok) {
                 Some(Tok::Plus) => BinOp::Add,
                 Some(Tok::Minus) => BinOp::Sub,
-                _ => return Ok(lhs),
+                _ => {
+                    self.depth = base;
+                    return Ok(lhs);
+                }
             };
+            self.enter(self.col())?;
             self.pos += 1;
             let rhs = self.term()?;
             lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs));
@@ -437,13 +508,18 @@ impl<'a> Cursor<'a> {
     }
 
     fn term(&mut self) -> std::result::Result<Expr, Located> {
+        let base = self.depth;
         let mut lhs = self.unary()?;
         loop {
             let op = match self.peek().map(|t| &t.tok) {
                 Some(Tok::Star) => BinOp::Mul,
                 Some(Tok::Slash) => BinOp::Div,
-                _ => return Ok(lhs),
+                _ => {
+                    self.depth = base;
+                    return Ok(lhs);
+                }
             };
+            self.enter(self.col())?;
             self.pos += 1;
             let rhs = self.unary()?;
             lhs = Expr::Bin(op, Box::new(lhs), Box::new(rhs));
@@ -451,8 +527,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn unary(&mut self) -> std::result::Result<Expr, Located> {
-        if self.eat(&Tok::Minus) {
+        if self.peek().is_some_and(|t| t.tok == Tok::Minus) {
+            self.enter(self.col())?;
+            self.pos += 1;
             let inner = self.unary()?;
+            self.leave();
             return Ok(match inner {
                 Expr::Num(v) => Expr::Num(-v),
                 other => Expr::Neg(Box::new(other)),
@@ -463,8 +542,11 @@ impl<'a> Cursor<'a> {
 
     fn power(&mut self) -> std::result::Result<Expr, Located> {
         let base = self.atom()?;
-        if self.eat(&Tok::Caret) {
+        if self.peek().is_some_and(|t| t.tok == Tok::Caret) {
+            self.enter(self.col())?;
+            self.pos += 1;
             let exp = self.unary()?;
+            self.leave();
             return Ok(Expr::Bin(BinOp::Pow, Box::new(base), Box::new(exp)));
         }
         Ok(base)
@@ -489,6 +571,7 @@ impl<'a> Cursor<'a> {
                         },
                     ));
                 };
+                self.enter(t.col)?;
                 self.pos += 2;
                 let mut args = vec![self.expr()?];
                 while self.eat(&Tok::Comma) {
@@ -497,6 +580,7 @@ impl<'a> Cursor<'a> {
                 if !self.eat(&Tok::RParen) {
                     return Err(self.expected("`,` or `)`"));
                 }
+                self.leave();
                 let (lo, hi) = func.arity();
                 if args.len() < lo || args.len() > hi {
                     return Err((
@@ -522,11 +606,13 @@ impl<'a> Cursor<'a> {
                 Ok(Expr::Var(name.clone()))
             }
             Tok::LParen => {
+                self.enter(t.col)?;
                 self.pos += 1;
                 let e = self.expr()?;
                 if !self.eat(&Tok::RParen) {
                     return Err(self.expected("`)`"));
                 }
+                self.leave();
                 Ok(e)
             }
             _ => Err(self.expected("a number, a parameter name or `(`")),

@@ -40,7 +40,7 @@ pub use balance::{Cycle, DetailedBalance, ThermodynamicBuilder};
 pub use builder::NetworkBuilder;
 pub use compiled::CompiledNetwork;
 pub use event::{CmpOp, Condition, Event, MAX_CASCADE, TIME};
-pub use expr::{BinOp, Expr, Func};
+pub use expr::{BinOp, Expr, Func, MAX_EXPR_DEPTH};
 pub use report::{CheckReport, CycleSummary, ReactionSummary};
 pub use spec::count as spec_count;
 pub use spec::{
