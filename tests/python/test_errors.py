@@ -98,3 +98,10 @@ def test_files_and_state_spaces(models, tmp_path):
     with pytest.raises(crnkit.StateSpaceError, match="more than 5 states") as info:
         crnkit.solve(models / "immigration_death.crn", until=1, every=1, max_states=5)
     assert info.value.kind == "too_many_states"
+
+
+def test_too_deep_is_a_located_parse_error():
+    text = "species: X = 0\n0 -> X @ " + "(" * 9000 + "1" + ")" * 9000 + "\n"
+    with pytest.raises(crnkit.ParseError, match="nested too deeply") as e:
+        crnkit.Network.from_string(text, name="deep.crn")
+    assert e.value.kind == "too_deep" and e.value.file == "deep.crn" and e.value.line == 2

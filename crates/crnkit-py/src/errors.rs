@@ -30,7 +30,7 @@ pub fn classify(e: &Error) -> (&'static str, &'static str) {
 /// The class of an error that is not located in a file.
 fn class_of(e: &Error) -> &'static str {
     match e {
-        Error::Syntax { .. } => "ParseError",
+        Error::Syntax { .. } | Error::TooDeep { .. } => "ParseError",
         Error::TooManyStates { .. } => "StateSpaceError",
         Error::InvalidSetting { .. } | Error::IndexOutOfRange { .. } => "SettingError",
         Error::Io { .. } => "FileError",
@@ -66,6 +66,7 @@ fn kind_name(e: &Error) -> &'static str {
     match e {
         Error::Parse { .. } => "parse",
         Error::Syntax { .. } => "syntax",
+        Error::TooDeep { .. } => "too_deep",
         Error::UnknownSpecies { .. } => "unknown_species",
         Error::UnknownParameter { .. } => "unknown_parameter",
         Error::DuplicateName { .. } => "duplicate_name",
