@@ -60,6 +60,7 @@ fn surrogate() -> (Surrogate, &'static str) {
         prompt: spec,
         arch: arch.clone(),
         metrics: Default::default(),
+        weights_sha256: None,
     };
     (
         Surrogate {

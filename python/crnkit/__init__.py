@@ -42,7 +42,7 @@ from .errors import (
     UnsupportedError,
 )
 from .errors import DomainError, DomainWarning, QueryError, SurrogateError
-from .surrogate import Distillation, Surrogate, distill, infer
+from .surrogate import Distillation, Surrogate, builtin_surrogates, distill, infer
 
 __version__: str = _lib.__version__
 
@@ -71,6 +71,7 @@ __all__ = [
     "Distillation",
     "distill",
     "infer",
+    "builtin_surrogates",
     "SurrogateError",
     "QueryError",
     "DomainError",

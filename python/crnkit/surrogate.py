@@ -26,7 +26,7 @@ import xarray as xr
 from . import _lib
 from .errors import DomainWarning, QueryError
 
-__all__ = ["Surrogate", "Distillation", "distill", "infer"]
+__all__ = ["Surrogate", "Distillation", "distill", "infer", "builtin_surrogates"]
 
 Params = Union[Mapping[str, Any], npt.ArrayLike]
 Counts = Union[Mapping[str, Any], npt.ArrayLike, None]
@@ -85,8 +85,15 @@ class Surrogate:
 
     @classmethod
     def load(cls, dir: PathLike) -> Surrogate:
-        """Read a surrogate folder; a missing or damaged card or weight file raises
-        :class:`crnkit.FileError` (or :class:`crnkit.SurrogateError`)."""
+        """Read a surrogate folder, or ``"builtin:NAME"`` for one shipped with crnkit
+        (:func:`crnkit.builtin_surrogates` lists them); a missing or damaged card or weight
+        file raises :class:`crnkit.FileError` (or :class:`crnkit.SurrogateError`).
+
+        >>> import crnkit
+        >>> s = crnkit.Surrogate.load("builtin:autoregulated")
+        >>> s.species
+        ['Gb', 'P']
+        """
         return cls(_lib.Surrogate.load(os.fspath(dir)))
 
     def __repr__(self) -> str:
@@ -314,6 +321,17 @@ class Distillation:
     stop: str
     resumed_from: int | None
     dir: str
+
+
+def builtin_surrogates() -> dict[str, str]:
+    """The trained surrogates shipped with crnkit, by name, each with a line on what it
+    answers; load one with ``Surrogate.load("builtin:NAME")``.
+
+    >>> import crnkit
+    >>> "autoregulated" in crnkit.builtin_surrogates()
+    True
+    """
+    return dict(_lib.builtin_surrogates())
 
 
 def distill(

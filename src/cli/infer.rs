@@ -8,7 +8,7 @@ use clap::Args;
 /// Arguments of `crnkit infer`.
 #[derive(Args)]
 pub struct InferArgs {
-    /// Folder written by `crnkit distill`.
+    /// Folder written by `crnkit distill`, or builtin:NAME (a surrogate shipped with crnkit).
     pub model_dir: PathBuf,
     /// Snapshot data: header `time,<S1>,...` (every species once, any order).
     pub data: PathBuf,
@@ -45,7 +45,7 @@ pub struct InferArgs {
 pub fn run(a: InferArgs) -> crnkit::Result<()> {
     use crnkit::surrogate::Surrogate;
     use crnkit::surrogate::inference::{Likelihood, MleConfig, read_snapshots};
-    let s = Surrogate::load(&a.model_dir)?;
+    let s = Surrogate::open(&a.model_dir)?;
     let data = read_snapshots(&a.data, &s.card.species)?;
     let spec = inference_spec(&a, &s)?;
     let lik = Likelihood::new(&s, &data, &spec)?;

@@ -18,6 +18,10 @@ pub fn run(a: ModelsArgs) -> crnkit::Result<()> {
                 let summary = text.lines().next().unwrap_or("").trim_start_matches("# ");
                 println!("{n:<20} {summary}");
             }
+            println!("\ntrained surrogates shipped (crnkit query builtin:NAME ...):");
+            for b in crnkit::surrogate::builtin::BUILTIN {
+                println!("{:<20} {}", b.name, b.about);
+            }
         }
         Some(n) => print!("{}", crnkit::models::bundled(&n)?.to_crn_string()),
     }

@@ -24,7 +24,8 @@ pub struct OdeArgs {
     /// Absolute tolerance (molecules).
     #[arg(long, default_value_t = 1e-8)]
     pub atol: f64,
-    /// Output CSV `time,<S1>,...` (standard output without it).
+    /// Output CSV `time,<S1>,...,<O1>,...` (species, then observables; standard output
+    /// without it).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -40,6 +41,9 @@ pub fn run(a: OdeArgs) -> crnkit::Result<()> {
         out,
     } = a;
     let net = crnkit::io::read_network(&model)?.compile();
+    if let Some(path) = &out {
+        crnkit::fs::check_writable(path)?;
+    }
     let grid = crnkit::ssa::TimeGrid::new(until, every)?;
     let x0: Vec<f64> = net.initial_state().iter().map(|&v| v as f64).collect();
     let sol = crnkit::thermo::ode::integrate(&net, &x0, &grid, rtol, atol)?;

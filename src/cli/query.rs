@@ -9,7 +9,8 @@ use crnkit::error::{ModelError, SurrogateError};
 /// Arguments of `crnkit query`.
 #[derive(Args)]
 pub struct QueryArgs {
-    /// Folder written by `crnkit distill` (card.json, model.safetensors).
+    /// Folder written by `crnkit distill` (card.json, model.safetensors), or builtin:NAME
+    /// for a surrogate shipped with crnkit (listed by `crnkit models`).
     pub model_dir: PathBuf,
     /// Rates: NAME=VALUE,... (every parameter of the box) or values in box order.
     #[arg(long, allow_hyphen_values = true)]
@@ -46,7 +47,11 @@ pub struct QueryArgs {
 /// CSV of states (flat, one row of counts per state) with a header of the species names
 /// and `suffix`, each row followed by its entry of `extra`.
 fn states_csv(species: &[String], suffix: &str, states: &[u32], extra: &[String]) -> String {
-    let mut csv = format!("{}{suffix}\n", species.join(","));
+    let names: Vec<String> = species
+        .iter()
+        .map(|s| crnkit::io::results::csv_field(s).into_owned())
+        .collect();
+    let mut csv = format!("{}{suffix}\n", names.join(","));
     for (row, e) in states.chunks_exact(species.len().max(1)).zip(extra) {
         let r: Vec<String> = row.iter().map(u32::to_string).collect();
         csv.push_str(&format!("{}{e}\n", r.join(",")));
@@ -57,7 +62,7 @@ fn states_csv(species: &[String], suffix: &str, states: &[u32], extra: &[String]
 /// Run `crnkit query`.
 pub fn run(a: QueryArgs) -> crnkit::Result<()> {
     use crnkit::surrogate::{Surrogate, query as q};
-    let s = Surrogate::load(&a.model_dir)?;
+    let s = Surrogate::open(&a.model_dir)?;
     let species = s.card.species.clone();
     let params = q::parse_rates(&a.rates, &s.card.prompt.params.names)?;
     let x0 = match &a.x0 {
@@ -93,7 +98,7 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
             e => e,
         })?;
         let m = s.marginal_at(i, &params, &x0, a.t)?;
-        csv.push_str(&format!("{name},p\n"));
+        csv.push_str(&format!("{},p\n", crnkit::io::results::csv_field(name)));
         for (n, p) in m.iter().enumerate() {
             csv.push_str(&format!("{n},{p}\n"));
         }
@@ -108,6 +113,7 @@ pub fn run(a: QueryArgs) -> crnkit::Result<()> {
         let m = q::moments(&s, &params, &x0, a.t)?;
         csv.push_str("species,mean,sd\n");
         for (name, (mean, sd)) in species.iter().zip(m) {
+            let name = crnkit::io::results::csv_field(name);
             csv.push_str(&format!("{name},{mean},{sd}\n"));
         }
     }

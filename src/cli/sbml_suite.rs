@@ -67,6 +67,14 @@ pub fn run(a: SbmlSuiteArgs) -> crnkit::Result<()> {
             out
         }
     };
+    if reports.is_empty() {
+        return Err(crnkit::error::ModelError::InvalidSetting {
+            name: "suite folder",
+            value: dir.display().to_string(),
+            reason: "no DSMTS case folders (NNNNN/ with NNNNN-sbml-l3v2.xml) were found in it",
+        }
+        .into());
+    }
     print!("{}", crnkit::io::dsmts::table(&reports));
     Ok(())
 }

@@ -61,6 +61,10 @@ pub fn run(a: SimulateArgs) -> crnkit::Result<()> {
         histograms,
     } = a;
     let net = crnkit::io::read_network(&model)?;
+    // Refuse an unwritable output before the runs, not after.
+    for path in [&out, &trajectories, &histograms].into_iter().flatten() {
+        crnkit::fs::check_writable(path)?;
+    }
     let cfg = EnsembleConfig {
         until,
         every,

@@ -90,6 +90,9 @@ pub fn run(a: SolveArgs) -> crnkit::Result<()> {
         export_matrix,
     } = a;
     let mut net = crnkit::io::read_network(&model)?;
+    for path in [&out, &marginals, &json].into_iter().flatten() {
+        crnkit::fs::check_writable(path)?;
+    }
     apply_overrides(&mut net, &inits, &sets)?;
     let compiled = net.compile();
     let opts = FspOptions {

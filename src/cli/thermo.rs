@@ -58,6 +58,9 @@ pub fn run(a: ThermoArgs) -> crnkit::Result<()> {
         out,
     } = a;
     let net = crnkit::io::read_network(&model)?;
+    if let Some(path) = &out {
+        crnkit::fs::check_writable(path)?;
+    }
     let cfg = crnkit::thermo::ThermoConfig {
         until,
         every,

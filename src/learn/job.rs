@@ -44,7 +44,12 @@ pub fn run_config(cfg: &JobConfig, base: &Path, progress: bool) -> Result<JobSum
 /// The figures of a learning run in `dir`: `learning.{png,svg}` (the learning curve and the
 /// entropy produced by kind) and `target.{png,svg}` (target and learned law at the learned
 /// free energies `g` over the visible configurations, when they are finite).
-fn write_figures(learner: &Learner, curve: &LearningCurve, g: &[f64], dir: &Path) -> Result<()> {
+pub fn write_figures(
+    learner: &Learner,
+    curve: &LearningCurve,
+    g: &[f64],
+    dir: &Path,
+) -> Result<()> {
     use crate::plot::{Line, PALETTE, Panel, save};
     let kl = Line {
         name: "D(Q||P)".into(),

@@ -82,7 +82,7 @@ run query model --rates k=4,g=1 --t 2 --marginal X --out query_marginal.csv
 run query model --rates k=4,g=1 --x0 X=3 --t 1.5 --sample 50 --seed 9 --out query_sample.csv
 "$bin" query model --rates k=4,g=1 --t 2 > query_moments.txt 2>> log.txt
 
-find . -type f ! -name log.txt ! -name '*.safetensors.tmp' | sort > files.txt
+find . -type f ! -name log.txt ! -name '*.safetensors.tmp' ! -name .crnkit.lock | sort > files.txt
 : > got.txt
 while read -r f; do
     case "$f" in ./files.txt|./got.txt|./distill.toml|./bd.crn) continue ;; esac

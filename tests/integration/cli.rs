@@ -98,14 +98,67 @@ fn convert_between_formats() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The demo runs the whole mission: every section, a learner whose divergence falls, a
+/// surrogate close to the exact CME, and its figures in `out/demo/`.
 #[test]
-fn demo_runs() {
-    let out = crnkit(&["demo"]);
-    assert!(out.status.success());
+fn demo_runs_the_mission_and_writes_its_figures() {
+    let dir = std::env::temp_dir().join(format!("crnkit-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crnkit"))
+        .arg("demo")
+        .current_dir(&dir)
+        .output()
+        .expect("run crnkit");
     let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (name, _) in crnkit::models::BUNDLED {
         assert!(text.contains(&format!("== {name} ==")));
     }
+    for section in [
+        "== exact simulation",
+        "== chemical master equation",
+        "== thermodynamics",
+    ] {
+        assert!(text.contains(section), "{section}");
+    }
+    // The learner: D(Q||P) a -> b with b far below a, and its entropy by account.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("D(Q||P) "))
+        .expect("learning line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (d0, d1): (f64, f64) = (words[1].parse().unwrap(), words[3].parse().unwrap());
+    assert!(d1 < 0.1 * d0 && d1 < 0.01, "{line}");
+    assert!(
+        line.contains("learning") && line.contains("clamping"),
+        "{line}"
+    );
+    // The surrogate: every Hellinger distance to the exact CME is small.
+    let table = text
+        .split("builtin:autoregulated")
+        .nth(1)
+        .expect("surrogate section");
+    let distances: Vec<f64> = table
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() == 4).then(|| w[3].parse().ok()).flatten()
+        })
+        .collect();
+    assert_eq!(distances.len(), 4, "{table}");
+    assert!(distances.iter().all(|&h| h < 0.05), "{table}");
+    assert!(text.contains("µs (median)"), "{table}");
+    for stem in ["vilar", "learning", "target", "surrogate"] {
+        let png = std::fs::read(dir.join(format!("out/demo/{stem}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{stem}.png");
+        let svg = std::fs::read_to_string(dir.join(format!("out/demo/{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{stem}.svg");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

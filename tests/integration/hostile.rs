@@ -162,3 +162,284 @@ fn bionetgen_long_parameter() {
     assert_too_deep(&e);
     assert_eq!(e.location().unwrap().line, 2);
 }
+
+/// Two runs on one output folder: the second is refused by name while the first lives, and
+/// a killed run leaves no stale lock.
+#[test]
+fn a_second_learning_job_on_a_busy_folder_is_refused() {
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("crnkit-lock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out");
+    // A job that runs for a long time (exact SSA learning to t = 10^6).
+    let job = dir.join("job.toml");
+    std::fs::write(
+        &job,
+        "[model]\nbuiltin = \"immigration_death\"\nvisible = [\"X\"]\ncap = 400\n\
+         [target]\npoisson = [100.0]\n[learn]\nmethod = \"chemical\"\ncopies = 20\n\
+         until = 1000000\nevery = 1000\n[output]\ndir = \"out\"\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_crnkit");
+    let mut first = Command::new(bin)
+        .args(["learn", "job.toml"])
+        .current_dir(&dir)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = out.join(crnkit::fs::LOCK_FILE);
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&lock).map_or(true, |s| s.is_empty()) {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the first job never took the folder"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = Command::new(bin)
+        .args(["learn", "job.toml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another run is writing to this folder"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("process {}", first.id())), "{err}");
+    // The library says the same, for a distillation too.
+    let e = crnkit::fs::lock_folder(&out, "test").unwrap_err();
+    assert!(matches!(e, ModelError::Locked { .. }), "{e}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Killed: the folder is free again at once.
+    drop(crnkit::fs::lock_folder(&out, "test").unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn crnkit_cli(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_crnkit"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run crnkit")
+}
+
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("crnkit-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Settings that used to be accepted and give a silent wrong or empty result are refused,
+/// each naming the setting.
+#[test]
+fn silent_settings_are_refused_by_name() {
+    use crnkit::cme::{FspOptions, solve_transient};
+    use crnkit::ssa::{EnsembleConfig, TimeGrid};
+    let net = crnkit::models::bundled("birth_death").unwrap();
+    // An unreachable tolerance.
+    let opts = FspOptions {
+        tol: 1e-300,
+        ..FspOptions::default()
+    };
+    let grid = TimeGrid::new(1.0, 0.5).unwrap();
+    let e = solve_transient(&net, &grid, &opts).unwrap_err().to_string();
+    assert!(e.contains("tol") && e.contains("1e-15"), "{e}");
+    // No threads.
+    let cfg = EnsembleConfig {
+        until: 1.0,
+        every: 0.5,
+        runs: 4,
+        ..EnsembleConfig::default()
+    };
+    let e = cfg.run_with_threads(&net, Some(0)).unwrap_err().to_string();
+    assert!(e.contains("threads"), "{e}");
+    // A cap that hides the target: Poisson(100) on counts 0..=0.
+    let job = "[model]\nbuiltin = \"immigration_death\"\nvisible = [\"X\"]\ncap = 0\n\
+               [target]\npoisson = [100.0]\n[learn]\nmethod = \"chemical\"\nlimit = true\n\
+               until = 1\nevery = 1\n[output]\ndir = \"out\"\n";
+    let cfg = crnkit::learn::job::parse(job, "job.toml").unwrap();
+    let dir = scratch("cap0");
+    let e = crnkit::learn::job::run_config(&cfg, &dir, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cap") && e.contains("raise the cap"), "{e}");
+    // A negative time asked of a surrogate.
+    let s = crnkit::surrogate::Surrogate::open("builtin:autoregulated").unwrap();
+    let e = s
+        .marginal(1, &[1.0, 0.05, 5.0, 50.0], -1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("time -1"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The grid ends at `until` even when it is not a multiple of `every`.
+#[test]
+fn the_grid_ends_at_the_end_time() {
+    let dir = scratch("grid-end");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/models/birth_death.crn"
+    );
+    for (every, rows) in [("0.3", 5), ("5", 2), ("0.25", 5)] {
+        let o = crnkit_cli(
+            &[
+                "simulate", model, "--until", "1", "--every", every, "--runs", "2", "--out",
+                "s.csv",
+            ],
+            &dir,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(dir.join("s.csv")).unwrap();
+        let times: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        assert_eq!(times.len(), rows, "--every {every}: {times:?}");
+        assert_eq!(times.last(), Some(&"1"), "--every {every}: {times:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Command-line faults found before the work, not after it.
+#[test]
+fn command_line_faults_are_found_first() {
+    let dir = scratch("cli-faults");
+    let vilar = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/models/vilar.crn");
+    // An unwritable output is refused before 10^6 Vilar runs (minutes) start.
+    let start = std::time::Instant::now();
+    let o = crnkit_cli(
+        &[
+            "simulate",
+            vilar,
+            "--until",
+            "200",
+            "--every",
+            "1",
+            "--runs",
+            "1000000",
+            "--out",
+            "no/such/folder/s.csv",
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no/such/folder/s.csv"), "{err}");
+    assert!(
+        start.elapsed().as_secs_f64() < 5.0,
+        "the runs started first"
+    );
+    // An empty suite folder is an error, not an empty table.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let o = crnkit_cli(&["sbml-suite", "empty"], &dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no DSMTS case folders"), "{err}");
+    // A query at a negative time is refused, not warned about.
+    let o = crnkit_cli(
+        &[
+            "query",
+            "builtin:autoregulated",
+            "--rates",
+            "1,0.05,5,50",
+            "--t",
+            "-1",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A byte-order mark is accepted; a JSON model that parses but is not a network names its
+/// file.
+#[test]
+fn byte_order_marks_and_file_names() {
+    let dir = scratch("bom");
+    let crn = dir.join("bom.crn");
+    std::fs::write(&crn, "\u{feff}species: X = 1\nX -> 0 @ 1\n").unwrap();
+    assert_eq!(crnkit::io::read_network(&crn).unwrap().num_species(), 1);
+    let json = dir.join("bad.json");
+    std::fs::write(
+        &json,
+        "{\"species\": [{\"name\": \"X\", \"initial\": 1}], \"reactions\": [{\"reactants\": {\"Y\": 1}, \"products\": {}, \"rate\": 1}]}",
+    )
+    .unwrap();
+    let e = crnkit::io::read_network(&json).unwrap_err();
+    assert!(
+        e.to_string().starts_with(&json.display().to_string()),
+        "{e}"
+    );
+    assert!(matches!(e.kind(), ModelError::UnknownSpecies { .. }), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Library results that were silently wrong: a steady state that moved the chemostats, and
+/// an exact fit that stopped at the saddle of a symmetric start and reported success.
+#[test]
+fn steady_states_hold_chemostats_and_fits_leave_saddles() {
+    let schlogl = crnkit::models::bundled("schlogl").unwrap().compile();
+    let x0: Vec<f64> = schlogl.initial_state().iter().map(|&v| v as f64).collect();
+    let xs = crnkit::thermo::ode::steady_state(&schlogl, &x0).unwrap();
+    for i in (0..x0.len()).filter(|&i| schlogl.is_constant(i)) {
+        assert_eq!(xs[i].to_bits(), x0[i].to_bits(), "chemostat {i} moved");
+    }
+    use crnkit::learn::{GenerativeModel, boltzmann, fit_exact};
+    let net = boltzmann::machine(&["X1", "X2", "H"], &[(0, 2), (1, 2)], -3.0).unwrap();
+    let model = GenerativeModel::new(&net, &["X1_0", "X1_1", "X2_0", "X2_1"], 1000).unwrap();
+    let csv = "X1_1,X1_0,X2_1,X2_0,probability\n1,0,0,1,.45\n0,1,1,0,.45\n1,0,1,0,.05\n0,1,0,1,.05";
+    let target = model.target_from_csv(csv, "xor.csv").unwrap();
+    let start = model.initial_parameters();
+    let fit = fit_exact(&model, &target, start, 500).unwrap();
+    assert!(fit.iterations > 0, "stopped at the start");
+    assert!(
+        fit.divergence < 0.05,
+        "D = {} (0.368 at the saddle)",
+        fit.divergence
+    );
+}
+
+/// Function definitions that double at every level (f_i(x) = f_{i-1}(f_{i-1}(x)), f5 has
+/// 2^32 leaves) are refused when inlined, before the expression is built; a 3 KB file
+/// exhausted memory before.
+#[test]
+fn sbml_function_definitions_that_explode_are_refused() {
+    let mut defs = String::from(
+        r#"<functionDefinition id="f0"><math xmlns="http://www.w3.org/1998/Math/MathML"><lambda><bvar><ci>x</ci></bvar><apply><plus/><ci>x</ci><ci>x</ci></apply></lambda></math></functionDefinition>"#,
+    );
+    for i in 1..=5 {
+        defs.push_str(&format!(
+            r#"<functionDefinition id="f{i}"><math xmlns="http://www.w3.org/1998/Math/MathML"><lambda><bvar><ci>x</ci></bvar><apply><ci>f{p}</ci><apply><ci>f{p}</ci><ci>x</ci></apply></apply></lambda></math></functionDefinition>"#,
+            p = i - 1
+        ));
+    }
+    let doc = sbml_with_law("<apply><ci>f5</ci><ci>X</ci></apply>").replace(
+        "<listOfCompartments>",
+        &format!(
+            "<listOfFunctionDefinitions>{defs}</listOfFunctionDefinitions><listOfCompartments>"
+        ),
+    );
+    assert!(doc.len() < 4_000);
+    let e = from_sbml_str(&doc, "bomb.xml").unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("bomb.xml:") && text.contains("100000"),
+        "{text}"
+    );
+    // Three levels (2^8 leaves) are fine and mean 256 X.
+    let doc = doc.replace("<ci>f5</ci><ci>X</ci>", "<ci>f3</ci><ci>X</ci>");
+    let net = from_sbml_str(&doc, "ok.xml").unwrap();
+    assert_eq!(net.num_reactions(), 1);
+}

@@ -373,6 +373,88 @@ fn interrupted_learning_resumes_bit_identically() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A checkpoint that parses but does not fit the run (edited, or from a damaged disk) is
+/// refused by name: never an index panic, a NaN curve or time running backwards.
+#[test]
+fn an_inconsistent_learning_checkpoint_is_refused_by_name() {
+    let l = birth_death_learner(1.0 / 32.0, 4, 20.0, 400);
+    let dir = std::env::temp_dir().join(format!("crnkit-learn-bad-ck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("checkpoint.json");
+    let _ = std::fs::remove_file(&ck);
+    let mut run = run_cfg(6.0, 0.5, 3);
+    run.checkpoint = Some(ck.clone());
+    run.stop_after = Some(2.5);
+    l.run_ssa(&run).unwrap();
+    run.stop_after = None;
+    let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
+    let nan = f64::NAN.to_bits();
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "no points",
+            Box::new(|v| v["state"]["curve"]["points"] = serde_json::json!([])),
+        ),
+        (
+            "cut state",
+            Box::new(|v| {
+                v["state"]["state"].as_array_mut().unwrap().truncate(2);
+            }),
+        ),
+        (
+            "NaN count",
+            Box::new(move |v| v["state"]["state"][0] = nan.into()),
+        ),
+        (
+            "NaN entropy",
+            Box::new(move |v| {
+                let s = v["state"]["state"].as_array_mut().unwrap();
+                let last = s.len() - 1;
+                s[last] = nan.into();
+            }),
+        ),
+        (
+            "repeated point",
+            Box::new(|v| {
+                let pts = v["state"]["curve"]["points"].as_array_mut().unwrap();
+                let first = pts[0].clone();
+                pts.push(first);
+            }),
+        ),
+        (
+            "other names",
+            Box::new(|v| v["state"]["curve"]["names"] = serde_json::json!(["Z"])),
+        ),
+        (
+            "short point",
+            Box::new(|v| {
+                v["state"]["curve"]["points"][1]["p"] = serde_json::json!([]);
+            }),
+        ),
+        (
+            "off the grid",
+            Box::new(|v| v["state"]["curve"]["points"][1]["time"] = 0.7.into()),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&ck, serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = l.run_ssa(&run).expect_err(what).to_string();
+        assert!(
+            e.contains("checkpoint") && e.contains(ck.to_str().unwrap()),
+            "{what}: {e}"
+        );
+    }
+    // The untouched checkpoint still resumes.
+    std::fs::write(&ck, serde_json::to_vec(&good).unwrap()).unwrap();
+    assert_eq!(
+        l.run_ssa(&run).unwrap(),
+        l.run_ssa(&run_cfg(6.0, 0.5, 3)).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn boltzmann_machine_has_the_boltzmann_distribution() {
     // Two units with an edge: p(a, b) ∝ exp(−h_a a − h_b b − w a b) with

@@ -331,6 +331,7 @@ fn tiny_surrogate() -> Surrogate {
             prompt: spec,
             arch: arch.clone(),
             metrics: Default::default(),
+            weights_sha256: None,
         },
         model: Model::new(arch, 9).unwrap(),
     }
@@ -348,7 +349,14 @@ fn save_and_load_round_trip() {
     let dir = temp_dir("roundtrip");
     s.save(&dir).unwrap();
     let back = Surrogate::load(&dir).unwrap();
-    assert_eq!(back.card, s.card);
+    // The saved card records the weights' checksum; the rest is the same.
+    let sha = crnkit::surrogate::sha256_hex(&std::fs::read(dir.join("model.safetensors")).unwrap());
+    assert_eq!(back.card.weights_sha256.as_deref(), Some(sha.as_str()));
+    let unsummed = crnkit::surrogate::Card {
+        weights_sha256: None,
+        ..back.card.clone()
+    };
+    assert_eq!(unsummed, s.card);
     let states: Vec<u32> = (0..=12).collect();
     for (params, t) in [([2.0, 1.0], 1.0), ([9.0, 0.6], 4.5)] {
         assert_eq!(
@@ -393,12 +401,24 @@ fn corrupt_or_mismatched_files_are_errors() {
         load_err(&dir),
         SurrogateError::Model(ModelError::Io { .. })
     ));
-    // Truncated and garbage weights.
+    // Truncated and garbage weights: the card's checksum refuses them by name first.
     let dir = temp_dir("corrupt");
     s.save(&dir).unwrap();
     let w = dir.join("model.safetensors");
     let bytes = std::fs::read(&w).unwrap();
     std::fs::write(&w, &bytes[..bytes.len() / 2]).unwrap();
+    let reason = is_err(&dir);
+    assert!(
+        reason.contains("model.safetensors") && reason.contains("SHA-256"),
+        "{reason}"
+    );
+    // With a card that records no checksum (written before it was recorded), candle's
+    // reader refuses them, kept as the error's source.
+    let card_path = dir.join("card.json");
+    let mut card: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&card_path).unwrap()).unwrap();
+    card.as_object_mut().unwrap().remove("weights_sha256");
+    std::fs::write(&card_path, serde_json::to_string(&card).unwrap()).unwrap();
     let text = candle_source(&dir);
     assert!(text.contains("model.safetensors"), "{text}");
     std::fs::write(&w, b"not a safetensors file").unwrap();
@@ -420,7 +440,6 @@ fn corrupt_or_mismatched_files_are_errors() {
     assert!(reason.contains("weight"), "{reason}");
     // Cards that do not match themselves or the weights.
     s.save(&dir).unwrap();
-    let card_path = dir.join("card.json");
     let good = std::fs::read_to_string(&card_path).unwrap();
     let edits: Vec<CardEdit> = vec![
         Box::new(|c| c["format"] = "crnkit-surrogate/999".into()),

@@ -566,6 +566,7 @@ fn untrained_two_species() -> Surrogate {
         prompt,
         arch: arch.clone(),
         metrics: Metrics::default(),
+        weights_sha256: None,
     };
     card.validate().unwrap();
     Surrogate {

@@ -385,6 +385,7 @@ fn wide_surrogate() -> Surrogate {
             prompt: spec,
             arch: arch.clone(),
             metrics: Default::default(),
+            weights_sha256: None,
         },
         model: Model::new(arch, 9).unwrap(),
     }

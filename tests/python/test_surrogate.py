@@ -343,3 +343,23 @@ def test_ctrl_c_stops_training_and_keeps_the_checkpoint(tiny, tmp_path):
     assert word == "interrupted", proc.stdout
     assert float(seconds) < 0.5, proc.stdout
     assert (out / "checkpoint").is_dir() and any((out / "checkpoint").iterdir())
+
+
+def test_builtin_surrogates_load_by_name_and_equal_the_cli(cli, tmp_path):
+    shipped = crnkit.builtin_surrogates()
+    assert sorted(shipped) == ["autoregulated", "toggle"]
+    assert all(isinstance(v, str) and v for v in shipped.values())
+    s = crnkit.Surrogate.load("builtin:autoregulated")
+    assert s.species == ["Gb", "P"]
+    rates = {"sigma_u": 1.0, "sigma_b": 0.05, "rho_u": 5.0, "rho_b": 50.0}
+    m = s.marginal("P", rates, 5.0)
+    assert abs(m.sum() - 1.0) < 1e-9
+    r = run_cli(cli, "query", "builtin:autoregulated", "--rates",
+                "sigma_u=1,sigma_b=0.05,rho_u=5,rho_b=50", "--t", "5", "--marginal", "P",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [float(line.split(",")[1]) for line in r.stdout.splitlines()[1:]] == m.tolist()
+    t = crnkit.Surrogate.load("builtin:toggle")
+    assert t.species == ["GA", "GB", "PA", "PB"]
+    with pytest.raises(crnkit.SurrogateError, match="built in: autoregulated, toggle"):
+        crnkit.Surrogate.load("builtin:nothing")

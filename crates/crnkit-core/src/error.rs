@@ -251,6 +251,17 @@ pub enum Error {
         /// How many exist.
         len: usize,
     },
+    /// Another run holds the output folder (see [`crate::fs::lock_folder`]).
+    #[error(
+        "{path}: another run is writing to this folder ({holder}); wait for it to finish \
+         or choose another output folder"
+    )]
+    Locked {
+        /// The folder.
+        path: String,
+        /// Who holds it, as that run recorded: process id, what it runs, since when.
+        holder: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -260,7 +271,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A JSON document is malformed.
-    #[error("{file}:{line}:{col}: invalid JSON model: {msg}")]
+    #[error("{file}:{line}:{col}: invalid JSON: {msg}")]
     Json {
         /// File name.
         file: String,
@@ -271,8 +282,17 @@ pub enum Error {
         /// serde_json's message.
         msg: String,
     },
+    /// An error in the content of a file that carries no line of its own (a JSON or TOML
+    /// model that parses but does not describe a valid network): the file, then the error.
+    #[error("{file}: {source}")]
+    InFile {
+        /// File name.
+        file: String,
+        /// What went wrong.
+        source: Box<Error>,
+    },
     /// A TOML document is malformed.
-    #[error("{file}: invalid TOML model: {msg}")]
+    #[error("{file}: invalid TOML: {msg}")]
     Toml {
         /// File name.
         file: String,
@@ -301,8 +321,25 @@ impl Error {
     /// The innermost error: for [`Error::Parse`] the wrapped problem, otherwise `self`.
     pub fn kind(&self) -> &Error {
         match self {
-            Error::Parse { source, .. } => source.kind(),
+            Error::Parse { source, .. } | Error::InFile { source, .. } => source.kind(),
             other => other,
+        }
+    }
+
+    /// `self`, naming `file` unless it already names a file (a located, file or I/O
+    /// error).
+    pub fn in_file(self, file: &str) -> Error {
+        match self {
+            Error::Parse { .. }
+            | Error::Json { .. }
+            | Error::Toml { .. }
+            | Error::InFile { .. }
+            | Error::Io { .. }
+            | Error::UnknownFormat { .. } => self,
+            other => Error::InFile {
+                file: file.to_string(),
+                source: Box::new(other),
+            },
         }
     }
 

@@ -80,3 +80,104 @@ pub fn commit_atomic(tmp: &Path, path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The name of the lock file [`lock_folder`] keeps in a folder.
+pub const LOCK_FILE: &str = ".crnkit.lock";
+
+/// An exclusive hold on an output folder, released when dropped (or when the process ends,
+/// however it ends: the operating system's file lock, so a killed run leaves no stale
+/// lock).
+#[derive(Debug)]
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+/// Take the output folder `dir` (created if needed) for one run, recording `what` runs
+/// there; a folder another live run holds is refused with [`Error::Locked`], naming the
+/// holder.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("crnkit-lock-doc-{}", std::process::id()));
+/// let held = crnkit_core::fs::lock_folder(&dir, "learn job.toml")?;
+/// let again = crnkit_core::fs::lock_folder(&dir, "learn other.toml").unwrap_err();
+/// assert!(again.to_string().contains("learn job.toml"));
+/// drop(held);
+/// crnkit_core::fs::lock_folder(&dir, "learn other.toml")?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn lock_folder(dir: &Path, what: &str) -> Result<FolderLock> {
+    use std::io::{Read, Seek};
+    let io = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {
+            let since = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let note = format!(
+                "process {}, {what}, since unix time {since}",
+                std::process::id()
+            );
+            file.set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| file.write_all(note.as_bytes()))
+                .and_then(|()| file.flush())
+                .map_err(io)?;
+            Ok(FolderLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            Err(Error::Locked {
+                path: dir.display().to_string(),
+                holder: if holder.is_empty() {
+                    "a process that has just started".into()
+                } else {
+                    holder.chars().take(200).collect()
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(io(source)),
+    }
+}
+
+/// Check before a long computation that [`write_atomic`] will be able to write `path`: its
+/// folder exists and takes a new file (a temporary one, created and removed), and `path` is
+/// not a folder.
+///
+/// ```
+/// let missing = std::env::temp_dir().join("crnkit-no-such-folder/out.csv");
+/// assert!(crnkit_core::fs::check_writable(&missing).is_err());
+/// crnkit_core::fs::check_writable(&std::env::temp_dir().join("out.csv"))?;
+/// # Ok::<(), crnkit_core::Error>(())
+/// ```
+pub fn check_writable(path: &Path) -> Result<()> {
+    let fail = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(fail(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a folder, not a file",
+        )));
+    }
+    let tmp = temp_path(path);
+    std::fs::File::create(&tmp).map_err(fail)?;
+    let _ = std::fs::remove_file(&tmp);
+    Ok(())
+}

@@ -16,8 +16,16 @@ pub struct TimeGrid {
 pub const MAX_GRID_POINTS: usize = 50_000_000;
 
 impl TimeGrid {
-    /// The grid 0, every, 2·every, … up to `until` (included when it is a multiple, within
-    /// a relative 1e-9).
+    /// The grid 0, every, 2·every, … up to `until`, which always ends it: when `until` is
+    /// not a multiple of `every` (within a relative 1e-9) the last interval is shorter.
+    ///
+    /// ```
+    /// use crnkit_core::grid::TimeGrid;
+    /// assert_eq!(TimeGrid::new(1.0, 0.5)?.times(), &[0.0, 0.5, 1.0]);
+    /// assert_eq!(TimeGrid::new(1.0, 0.4)?.times(), &[0.0, 0.4, 0.8, 1.0]);
+    /// assert_eq!(TimeGrid::new(1.0, 5.0)?.times(), &[0.0, 1.0]);
+    /// # Ok::<(), crnkit_core::Error>(())
+    /// ```
     pub fn new(until: f64, every: f64) -> Result<TimeGrid> {
         if !(until.is_finite() && until >= 0.0) {
             return Err(Error::InvalidSetting {
@@ -42,9 +50,16 @@ impl TimeGrid {
             });
         }
         let n = steps as usize + 1;
-        Ok(TimeGrid {
-            times: (0..n).map(|k| (k as f64 * every).min(until)).collect(),
-        })
+        let mut times: Vec<f64> = (0..n).map(|k| (k as f64 * every).min(until)).collect();
+        if let Some(last) = times.last_mut()
+            && until - *last > 1e-9 * until
+        {
+            times.push(until);
+        } else if let Some(last) = times.last_mut().filter(|_| n > 1) {
+            // A multiple within rounding: end exactly at `until`.
+            *last = until;
+        }
+        Ok(TimeGrid { times })
     }
 
     /// Grid from explicit, non-decreasing, finite times ≥ 0.

@@ -34,12 +34,15 @@ pub fn read_network(path: impl AsRef<Path>) -> Result<Network> {
         path: shown.clone(),
         source,
     })?;
+    // A byte-order mark, as some Windows editors write, is not part of the model.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let built = |spec: Result<NetworkSpec>| spec?.build().map_err(|e| e.in_file(&shown));
     match path.extension().and_then(|e| e.to_str()) {
-        Some("crn") => Network::from_crn_str(&text, &shown),
-        Some("json") => NetworkSpec::from_json_str(&text, &shown)?.build(),
-        Some("toml") => NetworkSpec::from_toml_str(&text, &shown)?.build(),
-        Some("net") => bionetgen::parse_net(&text, &shown),
-        Some("xml") | Some("sbml") => sbml::from_sbml_str(&text, &shown),
+        Some("crn") => Network::from_crn_str(text, &shown),
+        Some("json") => built(NetworkSpec::from_json_str(text, &shown)),
+        Some("toml") => built(NetworkSpec::from_toml_str(text, &shown)),
+        Some("net") => bionetgen::parse_net(text, &shown),
+        Some("xml") | Some("sbml") => sbml::from_sbml_str(text, &shown),
         _ => Err(Error::UnknownFormat { path: shown }),
     }
 }

@@ -65,6 +65,42 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// A CSV field as RFC 4180 writes it: unchanged unless it holds a comma, a double quote,
+/// a line break or leading/trailing space, then in double quotes with inner quotes
+/// doubled. Species of BioNetGen models (`Grb2(SH2,SH3)`) need it.
+///
+/// ```
+/// use crnkit_io::results::csv_field;
+/// assert_eq!(csv_field("X-mean"), "X-mean");
+/// assert_eq!(csv_field("Grb2(SH2,SH3)-mean"), "\"Grb2(SH2,SH3)-mean\"");
+/// assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+/// ```
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| matches!(c, ',' | '"' | '\n' | '\r');
+    if s.contains(special) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+/// `,<name>-mean,<name>-sd` with each field quoted as CSV needs.
+fn mean_sd_fields(out: &mut String, name: &str) {
+    let _ = write!(
+        out,
+        ",{},{}",
+        csv_field(&format!("{name}-mean")),
+        csv_field(&format!("{name}-sd"))
+    );
+}
+
+/// `,<name>` for each name, quoted as CSV needs.
+fn name_fields<'a>(out: &mut String, names: impl IntoIterator<Item = &'a String>) {
+    for n in names {
+        let _ = write!(out, ",{}", csv_field(n));
+    }
+}
+
 /// `time,<C1>-mean,<C1>-sd,...` of a [`Series`], then `header_tail` (which ends the header
 /// line) and one row per time, each finished by `row_tail(row, k)`.
 fn series_csv(
@@ -74,7 +110,7 @@ fn series_csv(
 ) -> String {
     let mut out = String::from("time");
     for c in s.columns() {
-        let _ = write!(out, ",{c}-mean,{c}-sd");
+        mean_sd_fields(&mut out, c);
     }
     out.push_str(header_tail);
     for (k, t) in s.times().iter().enumerate() {
@@ -99,9 +135,7 @@ impl ToCsv for EnsembleResult {
 pub fn trajectories_csv(r: &EnsembleResult) -> String {
     let ns = r.num_species;
     let mut out = String::from("run,time");
-    for c in &r.columns[..ns] {
-        let _ = write!(out, ",{c}");
-    }
+    name_fields(&mut out, &r.columns[..ns]);
     out.push('\n');
     for (run, states) in r.trajectories.iter().enumerate() {
         for (k, t) in r.grid.times().iter().enumerate() {
@@ -124,7 +158,7 @@ pub fn histograms_csv(r: &EnsembleResult) -> String {
         for (k, t) in r.grid.times().iter().enumerate() {
             for i in 0..ns {
                 for (v, c) in &h[k * ns + i] {
-                    let _ = writeln!(out, "{t},{},{v},{c}", r.columns[i]);
+                    let _ = writeln!(out, "{t},{},{v},{c}", csv_field(&r.columns[i]));
                 }
             }
         }
@@ -160,7 +194,7 @@ pub fn marginals_csv(s: &TransientSolution) -> String {
     for (k, t) in s.times.iter().enumerate() {
         for (i, m) in s.marginals[k].iter().enumerate() {
             for (n, p) in m.iter().enumerate() {
-                let _ = writeln!(out, "{t},{},{n},{p:e}", s.columns[i]);
+                let _ = writeln!(out, "{t},{},{n},{p:e}", csv_field(&s.columns[i]));
             }
         }
     }
@@ -205,7 +239,7 @@ pub fn distribution_stats_csv(net: &CompiledNetwork, d: &Distribution, error: f6
     let ns = net.num_species();
     let mut out = String::from("time");
     for c in net.species_names().iter().chain(net.observable_names()) {
-        let _ = write!(out, ",{c}-mean,{c}-sd");
+        mean_sd_fields(&mut out, c);
     }
     out.push_str(",fsp_error,states\ninf");
     let mean = d.means();
@@ -227,7 +261,7 @@ pub fn distribution_marginals_csv(net: &CompiledNetwork, d: &Distribution) -> St
     let mut out = String::from("time,species,count,probability\n");
     for (i, name) in net.species_names().iter().enumerate() {
         for (n, p) in d.marginal(i).iter().enumerate() {
-            let _ = writeln!(out, "inf,{name},{n},{p:e}");
+            let _ = writeln!(out, "inf,{},{n},{p:e}", csv_field(name));
         }
     }
     out
@@ -298,7 +332,7 @@ impl ToCsv for ThermoSeries {
             "time,entropy_production_rate,total_entropy_produced,free_energy,system_entropy,medium_entropy_flow,total_medium_entropy,fsp_error",
         );
         for n in &self.pair_names {
-            let _ = write!(out, ",sigma_{n}");
+            let _ = write!(out, ",{}", csv_field(&format!("sigma_{n}")));
         }
         if self.work.is_some() {
             out.push_str(",work_rate,internal_free_energy");
@@ -359,9 +393,7 @@ impl ToCsv for OdeThermo {
     fn to_csv(&self) -> String {
         let mut out =
             String::from("time,entropy_production_rate,total_entropy_produced,free_energy");
-        for s in &self.species {
-            let _ = write!(out, ",{s}");
-        }
+        name_fields(&mut out, &self.species);
         out.push('\n');
         for (k, t) in self.times.iter().enumerate() {
             let _ = write!(
@@ -402,16 +434,16 @@ impl ToCsv for PathResult {
 
 #[cfg(feature = "ode")]
 impl ToCsv for crnkit_sim::thermo::ode::OdeSolution {
-    /// `time,<S1>,<S2>,...` (count-scale amounts).
+    /// `time,<S1>,<S2>,...,<O1>,...` (count-scale amounts, then observables).
     fn to_csv(&self) -> String {
         let mut out = String::from("time");
-        for s in &self.species {
-            let _ = write!(out, ",{s}");
-        }
+        name_fields(&mut out, &self.species);
+        name_fields(&mut out, &self.observables);
         out.push('\n');
-        for (t, x) in self.times.iter().zip(&self.states) {
+        for (k, (t, x)) in self.times.iter().zip(&self.states).enumerate() {
             let _ = write!(out, "{t}");
-            for v in x {
+            let obs = self.observable_values.get(k).map_or(&[][..], |v| &v[..]);
+            for v in x.iter().chain(obs) {
                 let _ = write!(out, ",{v}");
             }
             out.push('\n');

@@ -58,6 +58,9 @@ const CLOCK: &str = "#time";
 /// Deepest nesting of function calls, and of assignment rules that use one another.
 const MAX_DEPTH: usize = 64;
 
+/// The largest expression (in nodes) that inlining a function call may produce.
+pub const MAX_INLINED_NODES: usize = 100_000;
+
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
@@ -445,6 +448,24 @@ fn inline_call(ctx: &Ctx, apply: Node, op: Node, args: Vec<Expr>) -> Result<Expr
     ctx.depth.set(depth);
     let b = b.map_err(|e| within(e, &format!("function `{name}`")))?;
     let bound: HashMap<&str, &Expr> = bvars.iter().map(String::as_str).zip(&args).collect();
+    // Inlining copies each argument at every use of its variable: definitions that call
+    // one another can grow exponentially (f_i(x) = f_{i-1}(f_{i-1}(x))). Count first.
+    let mut size = b.size();
+    b.visit_vars(&mut |v| {
+        if let Some(a) = bound.get(v) {
+            size = size.saturating_add(a.size() - 1);
+        }
+    });
+    if size > MAX_INLINED_NODES {
+        return Err(ctx.unsupported(
+            apply,
+            format!(
+                "inlining `{name}` gives an expression of {size} nodes, more than \
+                 {MAX_INLINED_NODES}: function definitions that expand this much cannot be \
+                 inlined (write the law with fewer nested calls)"
+            ),
+        ));
+    }
     ctx.shallow(
         apply,
         substitute(&b, &|v| bound.get(v).map(|e| (*e).clone())),

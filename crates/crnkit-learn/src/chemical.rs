@@ -551,8 +551,26 @@ fn clamp_poisson(
             (v.clone(), lw.exp())
         })
         .collect();
+    // A cap below the target's bulk would learn a different law (and report D = 0 for a
+    // cap of 0): refuse when the model cannot show the target.
+    let covered: f64 = rows.iter().map(|r| r.1).sum();
+    if covered.is_nan() || covered < 1.0 - MAX_TARGET_TRUNCATION {
+        return Err(Error::InvalidSetting {
+            name: "cap",
+            value: format!(
+                "{} (the model's configurations hold {covered:.6} of the target's mass)",
+                model
+                    .cap()
+                    .map_or_else(|| "none".to_string(), |c| c.to_string())
+            ),
+            reason: "the target puts mass on counts the model cannot reach: raise the cap",
+        });
+    }
     model.target(&rows)
 }
+
+/// The largest share of a Poisson target's mass that may lie beyond the model's states.
+pub const MAX_TARGET_TRUNCATION: f64 = 1e-6;
 
 /// Clamp the visible species of `clamped` to the table `t`: one data token per
 /// configuration of positive probability, token hops detailed balanced with respect to Q,
@@ -1262,9 +1280,68 @@ fn checkpoint_of(path: &std::path::Path, fingerprint: &str) -> Result<Checkpoint
     Checkpoint::new(path, "learn", &fingerprint)
 }
 
+/// What a run resuming from a checkpoint needs of it: checked before anything is indexed,
+/// so that a checkpoint that parses but does not fit the run is refused by name.
+pub(crate) struct Resumable<'a> {
+    /// Length of the saved state.
+    pub state_len: usize,
+    /// The run's output times: the curve must be a non-empty prefix of them (`None`: times
+    /// strictly increasing).
+    pub grid: Option<&'a [f64]>,
+    /// Parameter names of the learner (the curve's `names`).
+    pub names: Vec<String>,
+    /// The state's first `whole` entries are counts (whole, non-negative, finite).
+    pub whole: usize,
+}
+
+impl Resumable<'_> {
+    fn check(&self, state: &[f64], curve: &LearningCurve) -> std::result::Result<(), &'static str> {
+        if state.len() != self.state_len {
+            return Err("the checkpoint's state has the wrong length for this learner");
+        }
+        if state[..self.whole]
+            .iter()
+            .any(|v| !(v.is_finite() && *v >= 0.0 && v.fract() == 0.0))
+        {
+            return Err("the checkpoint's state holds a count that is not a whole number ≥ 0");
+        }
+        if state.iter().any(|v| v.is_nan()) {
+            return Err("the checkpoint's state holds NaN");
+        }
+        if curve.names != self.names || curve.g0.len() != self.names.len() {
+            return Err("the checkpoint's curve is for other parameters");
+        }
+        let Some(first) = curve.points.first() else {
+            return Err("the checkpoint's curve has no points");
+        };
+        let n = self.names.len();
+        let (nf, nc) = (first.free.len(), first.clamped.len());
+        for (k, pt) in curve.points.iter().enumerate() {
+            if pt.p.len() != n || pt.free.len() != nf || pt.clamped.len() != nc {
+                return Err("the checkpoint's curve has points of different lengths");
+            }
+            if !pt.time.is_finite() || (k > 0 && pt.time <= curve.points[k - 1].time) {
+                return Err("the checkpoint's curve does not run forward in time");
+            }
+        }
+        if let Some(grid) = self.grid {
+            let fits = curve.points.len() <= grid.len()
+                && curve.points.iter().zip(grid).all(|(pt, &t)| pt.time == t);
+            if !fits {
+                return Err("the checkpoint's curve is not on this run's output times");
+            }
+        }
+        if !curve.balance.is_empty() && curve.balance.len() != curve.points.len() {
+            return Err("the checkpoint's energy balance does not match its curve");
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn load_checkpoint(
     run: &RunConfig,
     fingerprint: &str,
+    expect: &Resumable<'_>,
 ) -> Result<Option<(Vec<f64>, LearningCurve)>> {
     let Some(path) = &run.checkpoint else {
         return Ok(None);
@@ -1272,10 +1349,15 @@ pub(crate) fn load_checkpoint(
     let Some(c) = checkpoint_of(path, fingerprint)?.load::<LearnState>()? else {
         return Ok(None);
     };
-    Ok(Some((
-        c.state.into_iter().map(f64::from_bits).collect(),
-        c.curve,
-    )))
+    let state: Vec<f64> = c.state.into_iter().map(f64::from_bits).collect();
+    expect
+        .check(&state, &c.curve)
+        .map_err(|reason| Error::InvalidSetting {
+            name: "checkpoint",
+            value: path.display().to_string(),
+            reason,
+        })?;
+    Ok(Some((state, c.curve)))
 }
 
 pub(crate) fn save_checkpoint(
@@ -1325,6 +1407,25 @@ impl crnkit_sim::ssa::Recorder for EntropyRecorder<'_> {
 }
 
 impl Learner {
+    /// What resuming a run on `grid` needs of a checkpoint (see [`Resumable`]).
+    pub(crate) fn resumable<'a>(
+        &self,
+        state_len: usize,
+        grid: &'a [f64],
+        whole: usize,
+    ) -> Resumable<'a> {
+        Resumable {
+            state_len,
+            grid: Some(grid),
+            names: self
+                .parameter_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            whole,
+        }
+    }
+
     pub(crate) fn point(
         &self,
         time: f64,
@@ -1392,9 +1493,10 @@ impl Learner {
             self.point(t, p, free, clamped, s)
         };
         let fp = self.fingerprint(run, "ssa");
-        let (mut x, mut sigma, mut curve) = match load_checkpoint(run, &fp)? {
+        let m = compiled.num_species();
+        let expect = self.resumable(m + 4, &grid, m);
+        let (mut x, mut sigma, mut curve) = match load_checkpoint(run, &fp, &expect)? {
             Some((state, curve)) => {
-                let m = compiled.num_species();
                 let x: Vec<u64> = state[..m].iter().map(|&v| v as u64).collect();
                 let sigma = EntropyAccounts::from_array([
                     state[m],

@@ -279,7 +279,9 @@ impl Default for OutputSection {
     }
 }
 
-/// What a job produced (its `summary.json`).
+/// What a job produced (its `summary.json`; a number that is not finite is written as the
+/// string `"inf"`, `"-inf"` or `"nan"`, which JSON numbers cannot hold and Python's
+/// `float()` reads).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct JobSummary {
     /// Method used.
@@ -287,17 +289,58 @@ pub struct JobSummary {
     /// Parameter names.
     pub parameters: Vec<String>,
     /// Initial D(Q‖P).
+    #[serde(serialize_with = "nonfinite::one")]
     pub initial_kl: f64,
     /// Final D(Q‖P).
+    #[serde(serialize_with = "nonfinite::one")]
     pub final_kl: f64,
     /// Final free energies.
+    #[serde(serialize_with = "nonfinite::many")]
     pub final_g: Vec<f64>,
-    /// Entropy produced per copy (chemical; NaN otherwise).
+    /// Entropy produced per copy (chemical; NaN otherwise; +∞ after a jump whose reverse is
+    /// impossible).
+    #[serde(serialize_with = "nonfinite::one")]
     pub entropy_produced: f64,
     /// Wall time of the learning and its data files (s).
     pub seconds: f64,
     /// Output folder.
     pub dir: PathBuf,
+}
+
+/// Floats as JSON numbers when finite, else as the strings `inf`, `-inf`, `nan`.
+mod nonfinite {
+    use serde::Serializer;
+    use serde::ser::SerializeSeq;
+
+    fn text(v: f64) -> &'static str {
+        if v.is_nan() {
+            "nan"
+        } else if v > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+    }
+
+    pub fn one<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_str(text(*v))
+        }
+    }
+
+    pub fn many<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for &x in v {
+            if x.is_finite() {
+                seq.serialize_element(&x)?;
+            } else {
+                seq.serialize_element(text(x))?;
+            }
+        }
+        seq.end()
+    }
 }
 
 /// Parse a job; `file` names it in errors (malformed TOML, unknown keys, wrong types).
@@ -435,10 +478,7 @@ pub fn run_in(
 ) -> Result<(LearnOutcome, JobSummary)> {
     let start = std::time::Instant::now();
     let (model, environment) = cfg.inputs(base, read)?;
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
+    let _lock = crnkit_core::fs::lock_folder(dir, "a learning job")?;
     let checkpoint = dir.join("checkpoint.json");
     let settings = LearnSettings {
         progress,

@@ -585,7 +585,11 @@ impl<I: State<Param = Vec<f64>, Float = f64>> argmin::core::observers::Observe<I
 }
 
 /// Minimise D(Q‖P_G) over G from `start` with L-BFGS (memory 7, Moré–Thuente line search)
-/// and the exact gradient; at most `max_iters` iterations.
+/// and the exact gradient; at most `max_iters` iterations. A start where the gradient
+/// vanishes (|∂D/∂G| ≤ 1e-10) though D > 1e-10 is a saddle or a maximum for this objective
+/// in practice (the symmetric start of a Boltzmann machine's hidden units): the fit then
+/// begins from the start moved by a fixed pseudo-random step of at most 0.005 per
+/// parameter, and the history starts there.
 pub fn fit_exact(
     model: &GenerativeModel,
     target: &Target,
@@ -605,6 +609,21 @@ pub(crate) fn fit_exact_cancellable(
     cancel: &Reporter,
 ) -> Result<Fit> {
     model.check_parameters(start)?;
+    // A start where the gradient vanishes but the fit is imperfect (the symmetric start of
+    // a machine with hidden units is a saddle) would end at once, "converged": move off it
+    // by a small deterministic step first.
+    let (d0, g0) = model.objective(target, start)?;
+    let flat = g0.iter().all(|g| g.abs() <= 1e-10);
+    let start: Vec<f64> = if flat && d0 > 1e-10 {
+        let mut rng = crnkit_core::rng::stream(0, u64::MAX - 2);
+        start
+            .iter()
+            .map(|&v| v + 0.01 * (rand::Rng::random::<f64>(&mut rng) - 0.5))
+            .collect()
+    } else {
+        start.to_vec()
+    };
+    let start = &start[..];
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
         .with_tolerance_grad(1e-12)
         .and_then(|s| s.with_tolerance_cost(1e-15))

@@ -472,15 +472,9 @@ impl Learner {
             sys.clamped.free_energy(&p_init, yc0),
         ];
         let fp = self.fingerprint(run, method);
-        let (mut y, mut curve) = match load_checkpoint(run, &fp)? {
-            Some((state, curve)) if state.len() == dim => (state, curve),
-            Some(_) => {
-                return Err(Error::InvalidSetting {
-                    name: "checkpoint",
-                    value: "state".into(),
-                    reason: "the checkpoint's state does not match this learner",
-                });
-            }
+        let expect = self.resumable(dim, &grid, 0);
+        let (mut y, mut curve) = match load_checkpoint(run, &fp, &expect)? {
+            Some((state, curve)) => (state, curve),
             None => {
                 let (pt, bal) = observe(&y0, grid[0], f0)?;
                 let curve = LearningCurve {

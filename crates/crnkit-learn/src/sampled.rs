@@ -97,8 +97,21 @@ pub fn learn_sampled(
         model.network().to_crn_string()
     );
     // Resume: the state is (next step, G); the rows so far are the checkpoint's curve.
-    let (first, mut g, mut rows) = match crate::chemical::load_checkpoint(run, &fp)? {
-        Some((state, curve)) if !state.is_empty() => {
+    let expect = crate::chemical::Resumable {
+        state_len: 1 + g_start.len(),
+        grid: None,
+        names: names.clone(),
+        whole: 1,
+    };
+    let (first, mut g, mut rows) = match crate::chemical::load_checkpoint(run, &fp, &expect)? {
+        Some((state, _)) if state[0] as u64 > steps => {
+            return Err(Error::InvalidSetting {
+                name: "checkpoint",
+                value: format!("step {}", state[0]),
+                reason: "the checkpoint is past the end of this run",
+            });
+        }
+        Some((state, curve)) => {
             let rows: Vec<(f64, Vec<f64>)> = (0..curve.points.len())
                 .map(|k| (curve.points[k].time, curve.effective(k)))
                 .collect();

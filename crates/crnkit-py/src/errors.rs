@@ -23,6 +23,7 @@ pub fn classify(e: &Error) -> (&'static str, &'static str) {
         Error::Parse { .. } | Error::Json { .. } | Error::Toml { .. } => {
             ("ParseError", kind_name(e.kind()))
         }
+        Error::InFile { source, .. } => classify(source),
         _ => (class_of(e), kind_name(e)),
     }
 }
@@ -33,7 +34,7 @@ fn class_of(e: &Error) -> &'static str {
         Error::Syntax { .. } | Error::TooDeep { .. } => "ParseError",
         Error::TooManyStates { .. } => "StateSpaceError",
         Error::InvalidSetting { .. } | Error::IndexOutOfRange { .. } => "SettingError",
-        Error::Io { .. } => "FileError",
+        Error::Io { .. } | Error::Locked { .. } => "FileError",
         Error::Unsupported { .. } | Error::UnknownFormat { .. } | Error::Irreversible { .. } => {
             "UnsupportedError"
         }
@@ -92,6 +93,7 @@ fn kind_name(e: &Error) -> &'static str {
         Error::Unsupported { .. } => "unsupported",
         Error::IndexOutOfRange { .. } => "index_out_of_range",
         Error::Io { .. } => "io",
+        Error::Locked { .. } => "locked",
         Error::Json { .. } => "json",
         Error::Toml { .. } => "toml",
         Error::UnknownFormat { .. } => "unknown_format",
@@ -152,7 +154,11 @@ fn build(py: Python<'_>, class: &str, kind: &str, message: &str, e: &Error) -> P
     } else if let Error::Toml { file, .. } = e {
         exc.setattr("file", file)?;
     }
-    if let Error::Io { path, .. } | Error::UnknownFormat { path } = e {
+    if let Error::Io { path, .. }
+    | Error::Locked { path, .. }
+    | Error::UnknownFormat { path }
+    | Error::InFile { file: path, .. } = e
+    {
         exc.setattr("filename", path)?;
     }
     Ok(PyErr::from_value(exc))
@@ -177,6 +183,7 @@ fn classify_surrogate(e: &SurrogateError) -> (&'static str, &'static str, Option
         SurrogateError::Weights { path, .. } => ("FileError", "weights", Some(path)),
         SurrogateError::CardFile { path, .. } => ("FileError", "card_file", Some(path)),
         SurrogateError::Card { .. } => ("SurrogateError", "card", None),
+        SurrogateError::UnknownBuiltin { .. } => ("SurrogateError", "unknown_builtin", None),
         SurrogateError::MissingWeight { .. } => ("SurrogateError", "missing_weight", None),
         SurrogateError::Candle { .. } => ("SurrogateError", "candle", None),
         SurrogateError::Poisoned => ("SurrogateError", "poisoned", None),

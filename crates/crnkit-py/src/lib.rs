@@ -32,6 +32,7 @@ fn _lib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(learning::learn, m)?)?;
     m.add_class::<surrogate::Surrogate>()?;
     m.add_function(wrap_pyfunction!(surrogate::distill, m)?)?;
+    m.add_function(wrap_pyfunction!(surrogate::builtin_surrogates, m)?)?;
     m.add_function(wrap_pyfunction!(surrogate::infer, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep_info, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep_rows, m)?)?;

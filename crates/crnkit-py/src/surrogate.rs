@@ -68,10 +68,10 @@ impl Surrogate {
 
 #[pymethods]
 impl Surrogate {
-    /// Read the folder written by `crnkit distill`.
+    /// Read the folder written by `crnkit distill`, or `builtin:NAME` (shipped with crnkit).
     #[staticmethod]
     fn load(py: Python<'_>, dir: PathBuf) -> PyResult<Surrogate> {
-        let inner = py.detach(|| Inner::load(&dir)).py_err(py)?;
+        let inner = py.detach(|| Inner::open(&dir)).py_err(py)?;
         Ok(Surrogate { inner, dir })
     }
 
@@ -225,6 +225,15 @@ fn detached_surrogate<T: Send>(
 /// model files relative to the working directory); `out` overrides the output folder.
 /// Returns the output folder, the card's metrics (JSON text), why training stopped and
 /// the epoch a resumed run continued after.
+/// The surrogates shipped with crnkit: (name, one line on what it answers).
+#[pyfunction]
+pub fn builtin_surrogates() -> Vec<(&'static str, &'static str)> {
+    crnkit_surrogate::builtin::BUILTIN
+        .iter()
+        .map(|b| (b.name, b.about))
+        .collect()
+}
+
 #[pyfunction]
 #[pyo3(signature = (path = None, json = None, out = None, fresh = false, progress = None))]
 pub fn distill<'py>(

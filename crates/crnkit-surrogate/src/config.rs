@@ -561,6 +561,7 @@ impl Resolved {
     /// curve and metrics) and `validation.csv` (Hellinger distance per held-out point and
     /// time).
     pub fn run(&self, fresh: bool) -> Result<DistillSummary> {
+        let _lock = crnkit_core::fs::lock_folder(&self.out, "a distillation")?;
         let cp = self.out.join("checkpoint");
         if fresh && cp.exists() {
             std::fs::remove_dir_all(&cp).map_err(|source| ModelError::Io {

@@ -59,6 +59,14 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// No surrogate of this name ships with crnkit.
+    #[error("surrogate: no built-in surrogate `{name}`; built in: {known}")]
+    UnknownBuiltin {
+        /// The name asked for.
+        name: String,
+        /// The names shipped, comma-separated.
+        known: String,
+    },
     /// A model card is inconsistent: another format, a network that does not parse, species,
     /// caps or prompt length that disagree.
     #[error("surrogate: {reason}")]

@@ -38,6 +38,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod batch;
+pub mod builtin;
 pub mod cache;
 pub mod config;
 pub mod design;
@@ -128,9 +129,9 @@ impl PromptSpec {
                 ),
             });
         }
-        if !t.is_finite() {
+        if !(t.is_finite() && t >= 0.0) {
             return Err(Error::InvalidQuery {
-                reason: format!("time {t} is not finite"),
+                reason: format!("time {t} is not a time (it must be finite and ≥ 0)"),
             });
         }
         let mut c = self.params.normalise(params)?;
@@ -256,6 +257,10 @@ pub struct Card {
     pub arch: Architecture,
     /// Training and validation metrics.
     pub metrics: Metrics,
+    /// SHA-256 of `model.safetensors` (lower-case hex), checked on loading; absent in cards
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 impl Card {
@@ -396,16 +401,25 @@ impl Surrogate {
     }
 
     /// Write `model.safetensors` and `card.json` into folder `dir` (created if needed),
-    /// each through a temporary file and a rename.
+    /// each through a temporary file and a rename; the card records the weights' SHA-256.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
             path: dir.display().to_string(),
             source,
         })?;
-        self.model.save_weights(&dir.join("model.safetensors"))?;
+        let weights_path = dir.join("model.safetensors");
+        self.model.save_weights(&weights_path)?;
+        let bytes = std::fs::read(&weights_path).map_err(|source| ModelError::Io {
+            path: weights_path.display().to_string(),
+            source,
+        })?;
+        let card = Card {
+            weights_sha256: Some(sha256_hex(&bytes)),
+            ..self.card.clone()
+        };
         let card_path = dir.join("card.json");
-        let text = serde_json::to_vec_pretty(&self.card).map_err(|source| Error::CardFile {
+        let text = serde_json::to_vec_pretty(&card).map_err(|source| Error::CardFile {
             path: card_path.display().to_string(),
             source,
         })?;
@@ -413,28 +427,85 @@ impl Surrogate {
     }
 
     /// Read a surrogate written by [`Surrogate::save`]; a missing, corrupt or inconsistent
-    /// card or weight file is an error.
+    /// card or weight file, or weights whose checksum differs from the card's, is an error.
     pub fn load(dir: impl AsRef<Path>) -> Result<Surrogate> {
         let dir = dir.as_ref();
-        let card_path = dir.join("card.json");
-        let text = std::fs::read_to_string(&card_path).map_err(|source| ModelError::Io {
-            path: card_path.display().to_string(),
-            source,
-        })?;
-        let card: Card = serde_json::from_str(&text).map_err(|source| Error::CardFile {
-            path: card_path.display().to_string(),
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| {
+                Error::from(ModelError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+            })
+        };
+        let (card, weights) = (read("card.json")?, read("model.safetensors")?);
+        Surrogate::from_bytes(
+            &card,
+            &dir.join("card.json").display().to_string(),
+            &weights,
+            &dir.join("model.safetensors").display().to_string(),
+        )
+    }
+
+    /// A surrogate from the bytes of its card and weight files; `card_origin` and
+    /// `weights_origin` name them in errors.
+    pub fn from_bytes(
+        card: &[u8],
+        card_origin: &str,
+        weights: &[u8],
+        weights_origin: &str,
+    ) -> Result<Surrogate> {
+        let card: Card = serde_json::from_slice(card).map_err(|source| Error::CardFile {
+            path: card_origin.to_string(),
             source,
         })?;
         card.validate()?;
+        if let Some(expected) = &card.weights_sha256 {
+            let found = sha256_hex(weights);
+            if &found != expected {
+                return Err(Error::Weights {
+                    path: weights_origin.to_string(),
+                    reason: format!(
+                        "SHA-256 {found} differs from {expected} recorded in {card_origin}: \
+                         the file is damaged or belongs to another model"
+                    ),
+                    source: None,
+                });
+            }
+        }
         let mut model = Model::new(card.arch.clone(), 0)?;
-        model.load_weights(&dir.join("model.safetensors"))?;
+        model.load_weights_bytes(weights, weights_origin)?;
         Ok(Surrogate { card, model })
+    }
+
+    /// A surrogate shipped with crnkit ([`builtin::BUILTIN`]), by name.
+    pub fn builtin(name: &str) -> Result<Surrogate> {
+        builtin::find(name)?.load()
+    }
+
+    /// `builtin:NAME` (a surrogate shipped with crnkit) or the folder of a saved one.
+    pub fn open(spec: impl AsRef<Path>) -> Result<Surrogate> {
+        let spec = spec.as_ref();
+        match spec.to_str().and_then(|s| s.strip_prefix(builtin::PREFIX)) {
+            Some(name) => Surrogate::builtin(name),
+            None => Surrogate::load(spec),
+        }
     }
 
     /// The network of the card.
     pub fn network(&self) -> Result<Network> {
         self.card.validate()
     }
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Hellinger distance H = sqrt(1 − Σ_x sqrt(p(x) q(x))) between two distributions on the
@@ -635,6 +706,7 @@ pub fn distill(net: &Network, cfg: &DistillConfig) -> Result<Distilled> {
         prompt: spec,
         arch,
         metrics,
+        weights_sha256: None,
     };
     Ok(Distilled {
         surrogate: Surrogate { card, model },

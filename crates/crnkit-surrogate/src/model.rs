@@ -34,6 +34,9 @@ pub enum Activation {
     Tanh,
 }
 
+/// The most memory one call of [`Model::sample`] may use (bytes).
+pub const MAX_SAMPLE_BYTES: u64 = 1 << 30;
+
 /// Shape of the network; stored in the model card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
@@ -216,14 +219,20 @@ impl Model {
             path: path.display().to_string(),
             source,
         })?;
+        self.load_weights_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Replace the weights by those in safetensors `bytes` (read from `origin`, named in
+    /// errors); every weight must be there with the right shape and type.
+    pub fn load_weights_bytes(&mut self, bytes: &[u8], origin: &str) -> Result<()> {
         let weights = |reason: String| Error::Weights {
-            path: path.display().to_string(),
+            path: origin.to_string(),
             reason,
             source: None,
         };
-        let loaded = candle_core::safetensors::load_buffer(&bytes, &self.device).map_err(|e| {
+        let loaded = candle_core::safetensors::load_buffer(bytes, &self.device).map_err(|e| {
             Error::Weights {
-                path: path.display().to_string(),
+                path: origin.to_string(),
                 reason: format!("not a valid safetensors file: {e}"),
                 source: Some(e),
             }
@@ -567,6 +576,26 @@ impl Model {
     pub fn sample(&self, n: usize, prompt: &[f64], seed: u64) -> Result<Vec<u32>> {
         self.check_prompt(prompt)?;
         let ns = self.arch.num_species();
+        // One row of conditional probabilities per sample and species is held at once.
+        let widest = self
+            .arch
+            .caps
+            .iter()
+            .map(|&c| c as u128 + 1)
+            .max()
+            .unwrap_or(1);
+        let bytes = (n as u128) * (widest * 8 + ns as u128 * 8);
+        if bytes > u128::from(MAX_SAMPLE_BYTES) {
+            return Err(Error::InvalidSetting {
+                name: "samples",
+                value: n.to_string(),
+                reason: format!(
+                    "{n} samples need {:.1} GB at once, more than the 1 GiB limit: draw them \
+                     in batches with different seeds",
+                    bytes as f64 / 1e9
+                ),
+            });
+        }
         let mut rng = crnkit_core::rng::stream(seed, 0x5341_4d50);
         let mut out = vec![0u32; n * ns];
         let mut prefix: Vec<u32> = Vec::new();

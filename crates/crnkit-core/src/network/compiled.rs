@@ -328,6 +328,14 @@ impl CompiledNetwork {
         &self.observable_names
     }
 
+    /// Value of observable `k` for real-valued amounts `x` (the deterministic limit).
+    pub fn observable_amount(&self, k: usize, x: &[f64]) -> f64 {
+        self.observables[k]
+            .iter()
+            .map(|&(i, w)| f64::from(w) * x[i])
+            .sum()
+    }
+
     /// Value of observable `k` in state `x`.
     pub fn observable(&self, k: usize, x: &[u64]) -> f64 {
         self.observables[k]

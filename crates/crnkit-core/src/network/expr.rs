@@ -214,6 +214,26 @@ impl Expr {
         max
     }
 
+    /// The number of nodes of the expression tree (numbers, names and operations), counted
+    /// without recursion.
+    pub fn size(&self) -> usize {
+        let mut n = 0;
+        let mut stack: Vec<&Expr> = vec![self];
+        while let Some(e) = stack.pop() {
+            n += 1;
+            match e {
+                Expr::Num(_) | Expr::Var(_) => {}
+                Expr::Neg(a) => stack.push(a),
+                Expr::Bin(_, a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                Expr::Call(_, args) => stack.extend(args.iter()),
+            }
+        }
+        n
+    }
+
     /// The value of an expression with no parameters, if it has none.
     pub fn constant_value(&self) -> Option<f64> {
         self.eval(&|_| None).ok()
@@ -230,7 +250,8 @@ impl Expr {
         out
     }
 
-    fn visit_vars<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
+    /// Call `f` on every name the expression uses, at every use, in order.
+    pub fn visit_vars<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
         match self {
             Expr::Num(_) => {}
             Expr::Var(v) => f(v),

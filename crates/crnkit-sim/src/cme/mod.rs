@@ -67,14 +67,19 @@ impl Default for FspOptions {
     }
 }
 
+/// The smallest L1 tolerance a solve accepts: double-precision rounding of a sum of
+/// probabilities is of order 1e-16 per term, so a bound below 1e-15 cannot be certified.
+pub const MIN_TOL: f64 = 1e-15;
+
 impl FspOptions {
     /// Check the settings.
     pub fn validate(&self) -> Result<()> {
-        if !(self.tol > 0.0 && self.tol < 1.0) {
+        if !(self.tol >= MIN_TOL && self.tol < 1.0) {
             return Err(Error::InvalidSetting {
                 name: "tol",
                 value: self.tol.to_string(),
-                reason: "the tolerance must be in (0, 1)",
+                reason: "the tolerance must be in [1e-15, 1): below 1e-15 the rounding of \
+                         the probabilities themselves exceeds it",
             });
         }
         if self.max_states == 0 {

@@ -46,6 +46,10 @@ pub struct EnsembleConfig {
 
 /// `until` 10, `every` 1, 1,000 runs, seed 0, [`Method::Auto`], no trajectories kept, no
 /// histograms, silent.
+/// The largest result an ensemble may hold in memory (bytes; see
+/// [`EnsembleConfig::run`]).
+pub const MAX_RESULT_BYTES: u64 = 2 << 30;
+
 impl Default for EnsembleConfig {
     fn default() -> Self {
         EnsembleConfig {
@@ -142,6 +146,32 @@ impl EnsembleConfig {
         TimeGrid::new(self.until, self.every)
     }
 
+    /// Refuse, before any allocation, results larger than [`MAX_RESULT_BYTES`]: the
+    /// statistics (mean and sum of squares per grid time and column, twice: the total and a
+    /// chunk in flight) and the kept trajectories.
+    fn check_memory(&self, points: usize, cols: usize, ns: usize) -> Result<()> {
+        let stats = (points as u128) * (cols as u128) * 32;
+        let keep = (self.keep_trajectories as u64).min(self.runs);
+        let kept = u128::from(keep) * (points as u128) * (ns as u128) * 8;
+        let bytes = stats + kept;
+        if bytes > u128::from(MAX_RESULT_BYTES) {
+            return Err(Error::InvalidSetting {
+                name: if kept > stats {
+                    "keep_trajectories"
+                } else {
+                    "every"
+                },
+                value: format!(
+                    "{points} grid times × {cols} columns, {keep} kept trajectories: {:.1} GB",
+                    bytes as f64 / 1e9
+                ),
+                reason: "the results would exceed 2 GiB of memory: sample less often, keep \
+                         fewer trajectories or split the horizon into pieces",
+            });
+        }
+        Ok(())
+    }
+
     /// Simulate the ensemble of a [`Network`](crnkit_core::Network) (or of a network
     /// compiled beforehand) on the current rayon thread pool.
     pub fn run(&self, net: &(impl AsCompiled + ?Sized)) -> Result<EnsembleResult> {
@@ -157,9 +187,14 @@ impl EnsembleConfig {
         let compiled = net.as_compiled();
         match threads {
             None => self.run_compiled(&compiled),
+            Some(0) => Err(Error::InvalidSetting {
+                name: "threads",
+                value: "0".into(),
+                reason: "at least one thread is needed (leave it unset for all cores)",
+            }),
             Some(k) => {
                 let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(k.max(1))
+                    .num_threads(k)
                     .build()
                     .map_err(|_| Error::InvalidSetting {
                         name: "threads",
@@ -178,6 +213,7 @@ impl EnsembleConfig {
         let ns = net.num_species();
         let cols = ns + net.observable_names().len();
         let points = grid.len();
+        self.check_memory(points, cols, ns)?;
         let chunks = self.runs.div_ceil(CHUNK);
         // Chunks in flight at once: bounded memory, independent of the thread count.
         let chunk_bytes = (points * cols * 16).max(1) as u64;

@@ -153,6 +153,10 @@ pub struct OdeSolution {
     pub times: Vec<f64>,
     /// Amounts (count scale) per time.
     pub states: Vec<Vec<f64>>,
+    /// Observable names (BioNetGen groups, `.crn` observables).
+    pub observables: Vec<String>,
+    /// Observable values per time (weighted sums of the amounts).
+    pub observable_values: Vec<Vec<f64>>,
 }
 
 /// Integrate dx/dt = f(x) from `x0` over `grid` with diffsol's BDF method (variable order,
@@ -236,10 +240,20 @@ pub fn integrate_cancellable(
             states.push((0..n).map(|i| ys[(i, k)]).collect());
         }
     }
+    let observable_values = states
+        .iter()
+        .map(|x| {
+            (0..net.observable_names().len())
+                .map(|k| net.observable_amount(k, x))
+                .collect()
+        })
+        .collect();
     Ok(OdeSolution {
         species: net.species_names().to_vec(),
         times,
         states,
+        observables: net.observable_names().to_vec(),
+        observable_values,
     })
 }
 
@@ -250,6 +264,7 @@ pub fn steady_state(net: &CompiledNetwork, x0: &[f64]) -> Result<Vec<f64>> {
     net.require_mass_action("the mass-action steady state")?;
     let ma = MassAction::new(net);
     let n = ma.dim();
+    let dynamic: Vec<usize> = (0..n).filter(|&i| !net.is_constant(i)).collect();
     let mut x = x0.to_vec();
     let mut horizon = 10.0;
     let mut f = vec![0.0; n];
@@ -270,8 +285,13 @@ pub fn steady_state(net: &CompiledNetwork, x0: &[f64]) -> Result<Vec<f64>> {
         if f.iter().fold(0.0f64, |a, v| a.max(v.abs())) <= 1e-13 * scale {
             break;
         }
-        let jac = ma.jacobian(&x);
-        let rhs = -nalgebra::DVector::from_column_slice(&f);
+        // Newton on the dynamic species only: a chemostat is held, whatever the least
+        // squares step would do with it.
+        let jac = ma
+            .jacobian(&x)
+            .select_rows(&dynamic)
+            .select_columns(&dynamic);
+        let rhs = -nalgebra::DVector::from_iterator(dynamic.len(), dynamic.iter().map(|&i| f[i]));
         let step = jac
             .svd(true, true)
             .solve(&rhs, 1e-12)
@@ -279,8 +299,8 @@ pub fn steady_state(net: &CompiledNetwork, x0: &[f64]) -> Result<Vec<f64>> {
                 what: "steady state",
                 reason: e.to_string(),
             })?;
-        for i in 0..n {
-            x[i] = (x[i] + step[i]).max(0.0);
+        for (k, &i) in dynamic.iter().enumerate() {
+            x[i] = (x[i] + step[k]).max(0.0);
         }
     }
     Ok(x)
