@@ -443,3 +443,45 @@ fn sbml_function_definitions_that_explode_are_refused() {
     let net = from_sbml_str(&doc, "ok.xml").unwrap();
     assert_eq!(net.num_reactions(), 1);
 }
+
+/// Sizes given by a user or a file are checked against a memory estimate and refused by
+/// name before anything that large is allocated.
+#[test]
+fn sizes_from_options_and_files_are_refused_before_allocation() {
+    use crnkit::surrogate::config;
+    use crnkit::surrogate::{Surrogate, builtin};
+    let base = "[model]\nbuiltin = \"immigration_death\"\n[[param]]\nname = \"alpha\"\nlo = 1.0\nhi = 10.0\n\
+                [teacher]\nt_max = 4.0\nn_times = NT\n[design]\ntrain_points = TP\nval_points = 8\n\
+                [network]\nhidden = HID\n[output]\ndir = \"out\"\n";
+    let read = |p: &std::path::Path| crnkit::io::read_network(p);
+    for (nt, tp, hid, name) in [
+        ("1000000000000", "48", "32", "[teacher]"),
+        ("8", "1000000000000", "32", "[design] train_points"),
+        ("8", "48", "100000000", "[network] hidden"),
+    ] {
+        let text = base.replace("NT", nt).replace("TP", tp).replace("HID", hid);
+        let file = config::parse(&text, "big.toml").unwrap();
+        let e = file
+            .resolve(std::path::Path::new("."), &read, Default::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(name), "{name}: {e}");
+    }
+    // A card whose caps would need 10^11 weights is refused before any weight exists.
+    let b = builtin::find("autoregulated").unwrap();
+    let mut card: serde_json::Value = serde_json::from_slice(b.card).unwrap();
+    card["arch"]["caps"] = serde_json::json!([1, 1_000_000_000]);
+    card["prompt"]["caps"] = serde_json::json!([1, 1_000_000_000]);
+    let text = serde_json::to_vec(&card).unwrap();
+    let e = Surrogate::from_bytes(&text, "card.json", b.weights, "w")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("weights") && e.contains("limit"), "{e}");
+    // Ten million samples of the autoregulated surrogate (13.7 GB at once).
+    let s = b.load().unwrap();
+    let e = s
+        .sample(10_000_000, &[1.0, 0.05, 5.0, 50.0], 5.0, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("samples") && e.contains("1 GiB"), "{e}");
+}

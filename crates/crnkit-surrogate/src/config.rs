@@ -279,6 +279,12 @@ pub fn parse_json(text: &str, file: &str) -> Result<DistillFile> {
     })
 }
 
+/// The widest hidden layer a configuration may ask for.
+pub const MAX_HIDDEN: usize = 10_000;
+
+/// The most (design point, time) pairs a configuration may ask the teacher for.
+pub const MAX_PAIRS: usize = 10_000_000;
+
 /// A parsed configuration resolved against the network: what [`crate::distill`] needs.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -342,8 +348,27 @@ impl DistillFile {
         {
             return Err(bad("[train] budget_minutes", m.to_string(), "must be > 0"));
         }
-        if self.network.hidden == 0 {
-            return Err(bad("[network] hidden", "0".into(), "must be > 0"));
+        if self.network.hidden == 0 || self.network.hidden > MAX_HIDDEN {
+            return Err(bad(
+                "[network] hidden",
+                self.network.hidden.to_string(),
+                "must be in 1..=10000 (the weights grow as its square)",
+            ));
+        }
+        let d = &self.design;
+        let pairs = (d.train_points as u128 + d.val_points as u128) * teacher.times.len() as u128;
+        if pairs > MAX_PAIRS as u128 {
+            return Err(bad(
+                "[design] train_points",
+                format!(
+                    "{} + {} points × {} times",
+                    d.train_points,
+                    d.val_points,
+                    teacher.times.len()
+                ),
+                "more than 10^7 (point, time) pairs: the teacher's distributions would not \
+                 fit in memory; use fewer points or times",
+            ));
         }
         let out = PathBuf::from(&self.output.dir);
         let config = DistillConfig {
@@ -405,7 +430,7 @@ impl DistillFile {
         let t = &self.teacher;
         let times = match (&t.times, t.t_max, t.n_times) {
             (Some(ts), None, None) => ts.clone(),
-            (None, Some(tm), Some(n)) if tm > 0.0 && tm.is_finite() && n > 0 => {
+            (None, Some(tm), Some(n)) if tm > 0.0 && tm.is_finite() && n > 0 && n <= 1_000_000 => {
                 (1..=n).map(|k| tm * k as f64 / n as f64).collect()
             }
             _ => {
@@ -415,7 +440,7 @@ impl DistillFile {
                         "times {:?}, t_max {:?}, n_times {:?}",
                         t.times, t.t_max, t.n_times
                     ),
-                    "needs either `times` or both `t_max` (> 0) and `n_times` (> 0)",
+                    "needs either `times` or both `t_max` (> 0) and `n_times` (1 to 10^6)",
                 ));
             }
         };

@@ -1367,6 +1367,25 @@ impl Likelihood<'_> {
     pub fn mcmc(&self, cfg: &McmcConfig) -> Result<McmcResult> {
         cfg.validate()?;
         let nf = self.free.len();
+        // Every kept draw of every chain is held (as a vector of nf values, with its
+        // log-likelihood), and the burn-in's history as well: check before allocating.
+        let per_draw = 8 * (nf as u128 + 1) + 24;
+        let bytes =
+            (cfg.chains as u128) * ((cfg.samples as u128) + (cfg.burn_in as u128)) * per_draw;
+        if bytes > 1 << 30 {
+            return Err(Error::InvalidSetting {
+                name: "samples",
+                value: format!(
+                    "{} chains × ({} + {} burn-in)",
+                    cfg.chains, cfg.samples, cfg.burn_in
+                ),
+                reason: format!(
+                    "the chains would hold {:.1} GB, more than the 1 GiB limit: keep fewer \
+                     samples or chains",
+                    bytes as f64 / 1e9
+                ),
+            });
+        }
         let starts: Vec<Vec<f64>> = halton(nf, 0, cfg.chains, cfg.seed ^ 0x4d43_4d43)
             .into_iter()
             .map(|h| h.iter().map(|v| 0.8 * (2.0 * v - 1.0)).collect())

@@ -34,6 +34,10 @@ pub enum Activation {
     Tanh,
 }
 
+/// The most weights an [`Architecture`] may have (4 bytes each: 400 MB); a larger one, from a
+/// card or a configuration, is refused before anything is allocated.
+pub const MAX_WEIGHTS: u64 = 100_000_000;
+
 /// The most memory one call of [`Model::sample`] may use (bytes).
 pub const MAX_SAMPLE_BYTES: u64 = 1 << 30;
 
@@ -63,7 +67,30 @@ impl Architecture {
                 ),
             });
         }
+        let weights = self.weight_count();
+        if weights > MAX_WEIGHTS as u128 {
+            return Err(Error::InvalidModel {
+                reason: format!(
+                    "the architecture has {weights} weights ({:.1} GB), more than the limit of \
+                     {MAX_WEIGHTS}: lower the hidden width ({}) or the caps ({:?})",
+                    weights as f64 * 4.0 / 1e9,
+                    self.hidden,
+                    self.caps
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// The number of weights, counted without overflow and without building them.
+    pub fn weight_count(&self) -> u128 {
+        let h = self.hidden as u128;
+        (0..self.caps.len())
+            .map(|i| {
+                let (inp, out) = ((self.prompt_dim + i) as u128, u128::from(self.caps[i]) + 1);
+                inp * h + h + h * h + h + h * out + out
+            })
+            .sum()
     }
 
     /// Number of species.
