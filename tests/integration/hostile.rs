@@ -485,3 +485,39 @@ fn sizes_from_options_and_files_are_refused_before_allocation() {
         .to_string();
     assert!(e.contains("samples") && e.contains("1 GiB"), "{e}");
 }
+
+/// SBML that breaks the id rules or is not SBML at all is refused, located.
+#[test]
+fn sbml_duplicate_ids_and_foreign_roots_are_refused() {
+    let doc = sbml_with_law("<apply><times/><ci>k</ci><ci>X</ci></apply>");
+    let with_params = |params: &str| {
+        doc.replace(
+            "<listOfSpecies>",
+            &format!("<listOfParameters>{params}</listOfParameters>\n    <listOfSpecies>"),
+        )
+    };
+    let ok = with_params(r#"<parameter id="k" value="1" constant="true"/>"#);
+    from_sbml_str(&ok, "ok.xml").unwrap();
+    let twice = with_params(
+        r#"<parameter id="k" value="1" constant="true"/>
+      <parameter id="k" value="2" constant="true"/>"#,
+    );
+    let e = from_sbml_str(&twice, "twice.xml").unwrap_err();
+    assert!(
+        matches!(e.kind(), ModelError::DuplicateName { name, .. } if name == "k"),
+        "{e}"
+    );
+    let loc = e.location().expect("located");
+    assert_eq!((loc.file.as_str(), loc.line), ("twice.xml", 8), "{e}");
+    // A species and a parameter sharing an id.
+    let shared = with_params(r#"<parameter id="X" value="1" constant="true"/>"#);
+    let e = from_sbml_str(&shared, "shared.xml").unwrap_err();
+    assert!(e.to_string().contains("duplicate SBML id `X`"), "{e}");
+    // The right element in the wrong namespace.
+    let foreign = ok.replace("http://www.sbml.org/sbml/level3/version2/core", "urn:other");
+    let e = from_sbml_str(&foreign, "foreign.xml").unwrap_err();
+    assert!(
+        e.to_string().contains("SBML namespace") && e.location().is_some(),
+        "{e}"
+    );
+}

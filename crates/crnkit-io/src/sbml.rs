@@ -859,12 +859,20 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
 /// the `<model>` element.
 fn sbml_model<'a>(ctx: &Ctx<'a>) -> Result<(u32, Node<'a, 'a>)> {
     let root = ctx.doc.root_element();
-    if root.tag_name().name() != "sbml" {
+    let sbml_ns = root
+        .tag_name()
+        .namespace()
+        .is_some_and(|ns| ns.starts_with("http://www.sbml.org/sbml/level"));
+    if root.tag_name().name() != "sbml" || !sbml_ns {
         return Err(ctx.at(
             root,
             Error::Syntax {
-                expected: "an <sbml> document".into(),
-                found: format!("<{}>", root.tag_name().name()),
+                expected: "an <sbml> document in an SBML namespace".into(),
+                found: format!(
+                    "<{}> in namespace {}",
+                    root.tag_name().name(),
+                    root.tag_name().namespace().unwrap_or("(none)")
+                ),
             },
         ));
     }
@@ -936,8 +944,43 @@ struct Model<'a> {
     events: Vec<Node<'a, 'a>>,
 }
 
+/// SBML gives compartments, species, parameters, reactions, events and function
+/// definitions one namespace of ids: refuse an id declared twice, located at its second
+/// declaration (a repeated parameter would otherwise silently take the last value).
+fn unique_ids(ctx: &Ctx<'_>, model: Node<'_, '_>) -> Result<()> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for list in element_children(model).filter(|l| l.tag_name().name().starts_with("listOf")) {
+        for item in element_children(list) {
+            let Some(id) = item.attribute("id") else {
+                continue;
+            };
+            let kind = match item.tag_name().name() {
+                "compartment" => "compartment",
+                "species" => "species",
+                "parameter" => "parameter",
+                "reaction" => "reaction",
+                "event" => "event",
+                "functionDefinition" => "function definition",
+                _ => continue,
+            };
+            if let Some(first) = seen.insert(id, kind) {
+                let kind = if first == kind { kind } else { "SBML id" };
+                return Err(ctx.at(
+                    item,
+                    Error::DuplicateName {
+                        kind,
+                        name: id.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Read the lists of the `<model>`, refusing the ones crnkit does not carry out.
 fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Model<'a>> {
+    unique_ids(ctx, model)?;
     let mut m = Model {
         compartments: HashMap::new(),
         params: HashMap::new(),
