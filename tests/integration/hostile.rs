@@ -521,3 +521,39 @@ fn sbml_duplicate_ids_and_foreign_roots_are_refused() {
         "{e}"
     );
 }
+
+/// Messages that pointed at the wrong place or said the wrong thing.
+#[test]
+fn messages_point_at_the_problem() {
+    // A truncated SBML file is located at its end, not at 1:1.
+    let doc = sbml_with_law("<ci>X</ci>");
+    let cut = &doc[..doc.find("<listOfReactions>").unwrap()];
+    let e = from_sbml_str(cut, "cut.xml").unwrap_err();
+    let loc = e.location().expect("located");
+    assert_eq!(loc.line, cut.lines().count(), "{e}");
+    // A BioNetGen reaction with neither reactants nor products, at its own line.
+    let net = "begin parameters\n1 k 1\nend parameters\nbegin species\n1 A 10\nend species\n\
+               begin reactions\n1 0 0 k\nend reactions\n";
+    let e = parse_net(net, "empty.net").unwrap_err();
+    assert_eq!(e.location().map(|l| l.line), Some(8), "{e}");
+    assert!(matches!(e.kind(), ModelError::EmptyReaction { .. }), "{e}");
+    // A coefficient too large for a count is not called fractional.
+    let e = Network::from_crn_str(
+        "species: X = 1\n100000000000000000000 X -> 0 @ 1\n",
+        "big.crn",
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("whole number in 1..=4294967295"),
+        "{e}"
+    );
+    // Target weights that overflow when summed.
+    use crnkit::learn::GenerativeModel;
+    let net = crnkit::models::bundled("immigration_death").unwrap();
+    let model = GenerativeModel::with_cap(&net, &["X"], Some(4), 1000).unwrap();
+    let e = model
+        .target(&[(vec![1], 1e308), (vec![2], 1e308)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("largest double"), "{e}");
+}

@@ -284,7 +284,11 @@ fn json_and_toml_errors() {
         "m.json",
     )
     .unwrap_err();
-    assert!(e.to_string().contains("not a positive integer"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("not a whole number in 1..=4294967295"),
+        "{e}"
+    );
     let spec = NetworkSpec::from_json_str(
         r#"{"species":[{"name":"A"}],"reactions":[{"reactants":{"B":1},"rate":1}]}"#,
         "m.json",

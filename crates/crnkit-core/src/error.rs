@@ -115,8 +115,8 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
-    /// A stoichiometric coefficient is not a positive integer.
-    #[error("stoichiometric coefficient `{value}` is not a positive integer")]
+    /// A stoichiometric coefficient is not a whole number in 1..=4294967295.
+    #[error("stoichiometric coefficient `{value}` is not a whole number in 1..=4294967295")]
     NonIntegerStoichiometry {
         /// The coefficient as written.
         value: String,

@@ -291,6 +291,15 @@ impl NetParser<'_> {
         }
         let reactants = self.species_list(f, 1, ln)?;
         let products = self.species_list(f, 2, ln)?;
+        if reactants.0.is_empty() && products.0.is_empty() {
+            return Err(self.err(
+                Error::EmptyReaction {
+                    reaction: format!("#{first}"),
+                },
+                ln,
+                f[1].0,
+            ));
+        }
         let rate_text = f[3].1;
         for law in ["Sat", "MM", "Hill", "Arrhenius"] {
             if rate_text.starts_with(law) && rate_text[law.len()..].starts_with('(') {

@@ -781,7 +781,17 @@ fn clock_misuse(c: &Condition, is_species: &dyn Fn(&str) -> bool) -> Option<Stri
 /// [`crnkit_core::network::NetworkSpec::build`] for the network read.
 pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
     let doc = Document::parse(text).map_err(|e| {
-        let p = e.pos();
+        let mut p = e.pos();
+        if matches!(
+            e,
+            roxmltree::Error::UnclosedRootNode | roxmltree::Error::UnexpectedEndOfStream
+        ) {
+            // A file cut short: the problem is at its end, not where it starts.
+            let lines: Vec<&str> = text.lines().collect();
+            let last = lines.len().max(1);
+            let col = lines.last().map_or(0, |l| l.chars().count()) + 1;
+            p = roxmltree::TextPos::new(last as u32, col as u32);
+        }
         Error::Syntax {
             expected: "well-formed XML".into(),
             found: e.to_string(),

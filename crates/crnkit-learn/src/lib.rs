@@ -330,6 +330,13 @@ impl GenerativeModel {
             probabilities.push(*w);
         }
         let z: f64 = probabilities.iter().sum();
+        if !z.is_finite() {
+            return Err(Error::InvalidSetting {
+                name: "target",
+                value: format!("{} weights", probabilities.len()),
+                reason: "the weights sum beyond the largest double: scale them down",
+            });
+        }
         if z <= 0.0 {
             return Err(Error::InvalidSetting {
                 name: "target",
