@@ -345,11 +345,20 @@ fn exact_learner_fluctuates_around_its_large_ensemble_limit() {
     assert_eq!(c, again);
 }
 
-#[test]
-fn interrupted_learning_resumes_bit_identically() {
+/// An SSA learning run to t = 6 stopped at t = 2.5 with its checkpoint in a fresh folder
+/// named by `tag`: the learner, the run (set to go on to the end), the folder, the
+/// checkpoint and the curve so far.
+fn interrupted_run(
+    tag: &str,
+) -> (
+    Learner,
+    RunConfig,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    LearningCurve,
+) {
     let l = birth_death_learner(1.0 / 32.0, 4, 20.0, 400);
-    let full = l.run_ssa(&run_cfg(6.0, 0.5, 3)).unwrap();
-    let dir = std::env::temp_dir().join(format!("crnkit-learn-resume-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("crnkit-learn-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ck = dir.join("checkpoint.json");
     let _ = std::fs::remove_file(&ck);
@@ -357,8 +366,15 @@ fn interrupted_learning_resumes_bit_identically() {
     run.checkpoint = Some(ck.clone());
     run.stop_after = Some(2.5);
     let part = l.run_ssa(&run).unwrap();
-    assert!(part.points.len() < full.points.len());
     run.stop_after = None;
+    (l, run, dir, ck, part)
+}
+
+#[test]
+fn interrupted_learning_resumes_bit_identically() {
+    let (l, run, dir, ck, part) = interrupted_run("resume");
+    let full = l.run_ssa(&run_cfg(6.0, 0.5, 3)).unwrap();
+    assert!(part.points.len() < full.points.len());
     let resumed: LearningCurve = l.run_ssa(&run).unwrap();
     assert_eq!(resumed, full);
     // A checkpoint from other settings is refused by name.
@@ -377,16 +393,7 @@ fn interrupted_learning_resumes_bit_identically() {
 /// refused by name: never an index panic, a NaN curve or time running backwards.
 #[test]
 fn an_inconsistent_learning_checkpoint_is_refused_by_name() {
-    let l = birth_death_learner(1.0 / 32.0, 4, 20.0, 400);
-    let dir = std::env::temp_dir().join(format!("crnkit-learn-bad-ck-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ck = dir.join("checkpoint.json");
-    let _ = std::fs::remove_file(&ck);
-    let mut run = run_cfg(6.0, 0.5, 3);
-    run.checkpoint = Some(ck.clone());
-    run.stop_after = Some(2.5);
-    l.run_ssa(&run).unwrap();
-    run.stop_after = None;
+    let (l, run, dir, ck, _) = interrupted_run("bad-ck");
     let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&ck).unwrap()).unwrap();
     let nan = f64::NAN.to_bits();
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
