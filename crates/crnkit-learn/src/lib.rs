@@ -619,17 +619,15 @@ pub(crate) fn fit_exact_cancellable(
     // A start where the gradient vanishes but the fit is imperfect (the symmetric start of
     // a machine with hidden units is a saddle) would end at once, "converged": move off it
     // by a small deterministic step first.
-    let (d0, g0) = model.objective(target, start)?;
-    let flat = g0.iter().all(|g| g.abs() <= 1e-10);
-    let start: Vec<f64> = if flat && d0 > 1e-10 {
+    let (mut d0, g0) = model.objective(target, start)?;
+    let mut start = start.to_vec();
+    if d0 > 1e-10 && g0.iter().all(|g| g.abs() <= 1e-10) {
         let mut rng = crnkit_core::rng::stream(0, u64::MAX - 2);
-        start
-            .iter()
-            .map(|&v| v + 0.01 * (rand::Rng::random::<f64>(&mut rng) - 0.5))
-            .collect()
-    } else {
-        start.to_vec()
-    };
+        for v in &mut start {
+            *v += 0.01 * (rand::Rng::random::<f64>(&mut rng) - 0.5);
+        }
+        d0 = model.objective(target, &start)?.0;
+    }
     let start = &start[..];
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
         .with_tolerance_grad(1e-12)
@@ -638,7 +636,6 @@ pub(crate) fn fit_exact_cancellable(
             what: "L-BFGS setup",
             reason: e.to_string(),
         })?;
-    let d0 = model.objective(target, start)?.0;
     let history: History =
         std::sync::Arc::new(std::sync::Mutex::new(vec![(0, d0, start.to_vec())]));
     let problem = Problem {
