@@ -343,12 +343,14 @@ impl Network {
     /// The equation of reaction `r`, e.g. `A + 2 X <-> 3 X`.
     pub fn equation(&self, r: usize) -> String {
         let reversible = self.reaction(r).is_ok_and(|x| x.reverse.is_some());
-        let names = self.species_names();
+        let (lhs, rhs) = (self.reactants(r), self.products(r));
+        // Only the species of this reaction are named (listing all costs O(species)).
+        let name = |i: usize| self.species_at(i).map_or("?", |s| s.name.as_str());
         let arrow = if reversible { "<->" } else { "->" };
         format!(
             "{} {arrow} {}",
-            write::side(&self.reactants(r), &names),
-            write::side(&self.products(r), &names)
+            write::side_with(&lhs, name),
+            write::side_with(&rhs, name)
         )
     }
 

@@ -678,10 +678,11 @@ fn check_parameters(
 
 /// Check the declared species' names: valid, unique, and not parameter names.
 fn check_species(ctx: &Ctx<'_>, ast: &Ast, params: &[Parameter]) -> Result<()> {
-    for (i, s) in ast.species.iter().enumerate() {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(ast.species.len());
+    for s in &ast.species {
         let here = |e: Error| ctx.err(e, s.name.line, s.name.col);
         spec::check_name(&s.name.text).map_err(here)?;
-        if ast.species[..i].iter().any(|t| t.name.text == s.name.text) {
+        if !seen.insert(s.name.text.as_str()) {
             return Err(here(Error::DuplicateName {
                 kind: "species",
                 name: s.name.text.clone(),

@@ -111,6 +111,9 @@ pub struct CheckReport {
     pub free_energies: Option<Vec<(String, f64)>>,
     /// Notes from reading the model.
     pub notes: Vec<String>,
+    /// Parts of the analysis not computed because of a size limit, each saying why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_computed: Vec<String>,
 }
 
 impl CheckReport {
@@ -195,6 +198,7 @@ impl CheckReport {
                     .collect()
             }),
             notes: net.notes().to_vec(),
+            not_computed: a.skipped.clone(),
         })
     }
 
@@ -315,7 +319,10 @@ impl CheckReport {
     /// Write the structural analysis: rank, conservation laws, complexes and deficiency.
     fn fmt_structure(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "stoichiometric rank: {}", self.rank)?;
-        if self.conservation_laws.is_empty() {
+        let dim = self.species.len() - self.constant_species.len() - self.rank;
+        if self.conservation_laws.len() < dim {
+            writeln!(f, "conservation laws: {dim}, not listed (see below)")?;
+        } else if self.conservation_laws.is_empty() {
             writeln!(f, "conservation laws: none")?;
         } else {
             writeln!(
@@ -392,6 +399,9 @@ impl fmt::Display for CheckReport {
         self.fmt_thermodynamics(f)?;
         for n in &self.notes {
             writeln!(f, "note: {n}")?;
+        }
+        for n in &self.not_computed {
+            writeln!(f, "not computed: {n}")?;
         }
         Ok(())
     }

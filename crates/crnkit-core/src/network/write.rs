@@ -7,13 +7,18 @@ const KEYWORDS: [&str; 4] = ["parameters", "species", "volume", "observables"];
 
 /// One side of a reaction, e.g. `A + 2 X`, or `0` when empty.
 pub(crate) fn side(terms: &[Term], names: &[&str]) -> String {
+    side_with(terms, |i| names[i])
+}
+
+/// A side of a reaction, naming species through `name`.
+pub(crate) fn side_with<'a>(terms: &[Term], name: impl Fn(usize) -> &'a str) -> String {
     if terms.is_empty() {
         return "0".to_string();
     }
     terms
         .iter()
         .map(|&(i, c)| {
-            let n = format_name(names[i]);
+            let n = format_name(name(i));
             if c == 1 { n } else { format!("{c} {n}") }
         })
         .collect::<Vec<_>>()
