@@ -569,6 +569,86 @@ fn teacher_matches_the_poisson_law_and_training_is_reproducible() {
     assert!(kl1[2] < kl1[0], "{kl1:?}");
 }
 
+/// A progress sink that cancels its token once `after` epochs are reported done: a run
+/// interrupted at an epoch boundary, as Ctrl-C or a kill between epochs leaves it.
+struct CancelAfter {
+    token: crnkit::progress::CancelToken,
+    after: u64,
+}
+
+impl crnkit::progress::Progress for CancelAfter {
+    fn start(
+        &self,
+        _: &str,
+        _: crnkit::progress::Unit,
+        _: u64,
+        _: u64,
+    ) -> Box<dyn crnkit::progress::Task> {
+        Box::new(CancelAfter {
+            token: self.token.clone(),
+            after: self.after,
+        })
+    }
+}
+
+impl crnkit::progress::Task for CancelAfter {
+    fn set_position(&self, pos: u64) {
+        if pos >= self.after {
+            self.token.cancel();
+        }
+    }
+    fn inc(&self, _: u64) {}
+}
+
+/// Interrupted after epoch 2 of 4 and resumed, training ends with the weights, losses and
+/// best epoch of an uninterrupted run, bit for bit (the optimiser's moments are part of the
+/// checkpoint).
+#[test]
+fn interrupted_training_resumes_bit_identically() {
+    let (tr, va, spec, arch) = small_problem();
+    let cfg = TrainConfig {
+        epochs: 4,
+        batch_pairs: 4,
+        seed: 5,
+        ..TrainConfig::default()
+    };
+    let states: Vec<u32> = (0..=arch.caps[0]).collect();
+    let c = spec.prompt(&[3.0, 1.0], 2.0).unwrap();
+    let prompts: Vec<f64> = states.iter().flat_map(|_| c.clone()).collect();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+
+    let mut whole = Model::new(arch.clone(), 1).unwrap();
+    let full = train(&mut whole, &spec, &tr, &va, &cfg).unwrap();
+
+    let dir = temp_dir("interrupted");
+    let token = crnkit::progress::CancelToken::new();
+    let sink = CancelAfter {
+        token: token.clone(),
+        after: 2,
+    };
+    let mut first = cfg.clone();
+    first.checkpoint_dir = Some(dir.clone());
+    first.progress = crnkit::progress::Reporter::new(sink).with_cancel(token);
+    let mut m = Model::new(arch.clone(), 1).unwrap();
+    let e = train(&mut m, &spec, &tr, &va, &first).unwrap_err();
+    assert!(e.to_string().contains("cancel"), "{e}");
+
+    let mut second = cfg.clone();
+    second.checkpoint_dir = Some(dir.clone());
+    second.resume = true;
+    let mut m = Model::new(arch.clone(), 77).unwrap();
+    let resumed = train(&mut m, &spec, &tr, &va, &second).unwrap();
+    assert_eq!(resumed.resumed_from, Some(2));
+    assert_eq!(bits(&resumed.train_kl), bits(&full.train_kl));
+    assert_eq!(bits(&resumed.val_kl), bits(&full.val_kl));
+    assert_eq!(resumed.best_epoch, full.best_epoch);
+    assert_eq!(
+        bits(&m.log_prob(&states, &prompts).unwrap()),
+        bits(&whole.log_prob(&states, &prompts).unwrap())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn training_checkpoints_and_resumes() {
     let (tr, va, spec, arch) = small_problem();
@@ -595,6 +675,7 @@ fn training_checkpoints_and_resumes() {
         names,
         [
             "checkpoint.2.best.safetensors",
+            "checkpoint.2.optimizer.safetensors",
             "checkpoint.2.weights.safetensors",
             "checkpoint.json"
         ]

@@ -37,6 +37,7 @@
 // `candle_core::Error`; errors are the cold path, next to tensor work.
 #![allow(clippy::result_large_err)]
 
+mod adamw;
 pub mod batch;
 pub mod builtin;
 pub mod cache;

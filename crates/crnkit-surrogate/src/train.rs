@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use candle_core::Tensor;
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::ParamsAdamW;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ use super::teacher::TeacherData;
 use crate::error::{Error, Result, candle};
 use crnkit_core::Error as ModelError;
 use crnkit_core::checkpoint::{Checkpoint, fingerprint};
+
+use crate::adamw::AdamW;
 pub(crate) use crnkit_core::fs::write_atomic;
 use crnkit_core::progress::{Reporter, Unit};
 
@@ -291,12 +293,18 @@ struct TrainState {
     val_kl: Vec<f64>,
     /// Training seconds spent up to this checkpoint (over every earlier run).
     seconds: f64,
+    /// Optimiser steps taken (its moments are the side file [`OPT`]); absent in
+    /// checkpoints written before the optimiser state was kept.
+    #[serde(default)]
+    steps: Option<usize>,
 }
 
 /// Side file of the last epoch's weights.
 const LAST: &str = "weights.safetensors";
 /// Side file of the best epoch's weights.
 const BEST: &str = "best.safetensors";
+/// Side file of the optimiser's moments after the last epoch.
+const OPT: &str = "optimizer.safetensors";
 
 /// Everything that fixes a training run's result, except the number of epochs, the
 /// patience and the time budget (a run may be resumed to train longer).
@@ -387,17 +395,21 @@ pub fn train(
     };
     let mut best = model.snapshot()?;
     // Seconds spent by the runs a resumed run continues (they count toward the budget).
-    let (mut checkpoint, first_epoch, prior_seconds) =
+    let (mut checkpoint, first_epoch, prior_seconds, steps) =
         prepare_checkpoint(model, spec, (train, val), cfg, &mut report, &mut best)?;
     let params = ParamsAdamW {
         lr: cfg.lr,
         weight_decay: cfg.weight_decay,
         ..ParamsAdamW::default()
     };
-    // The map's order varies from run to run; AdamW updates each weight on its own, so the
-    // result does not depend on it.
-    let vars = model.varmap().all_vars();
-    let mut opt = AdamW::new(vars, params).map_err(candle("optimizer"))?;
+    let mut opt = AdamW::new(model.varmap(), params)?;
+    // A resumed run continues with the optimiser's moments, so it gives the weights of an
+    // uninterrupted run bit for bit.
+    if let (Some(cp), Some(steps)) = (&checkpoint, steps)
+        && let Some(path) = cp.file(OPT)
+    {
+        opt.load(&path, steps)?;
+    }
     let bar = cfg.progress.start(
         "distilling",
         Unit::Epochs,
@@ -444,7 +456,7 @@ pub fn train(
         }
         if let Some(cp) = &mut checkpoint {
             let seconds = prior_seconds + start.elapsed().as_secs_f64();
-            save_checkpoint(cp, model, improved, &report, seconds)?;
+            save_checkpoint(cp, model, &opt, improved, &report, seconds)?;
         }
         if let Some(b) = &bar {
             b.set_position(epoch as u64);
@@ -481,14 +493,14 @@ fn train_epoch(
         let loss = batch_ce(model, train_pairs, chunk)?;
         ce_sum += loss.to_scalar::<f64>().map_err(candle("training step"))?;
         let mean = (loss / chunk.len() as f64).map_err(candle("training step"))?;
-        opt.backward_step(&mean).map_err(candle("training step"))?;
+        opt.backward_step(&mean)?;
     }
     Ok(ce_sum)
 }
 
 /// Create the checkpoint directory of `cfg` and, when resuming from a checkpoint there,
 /// load it into `model`, `best` and `report`: the checkpoint (if any), the first epoch to run
-/// and the seconds the earlier runs spent.
+/// and the seconds the earlier runs spent, and the optimiser steps of the run resumed.
 fn prepare_checkpoint(
     model: &mut Model,
     spec: &PromptSpec,
@@ -496,9 +508,9 @@ fn prepare_checkpoint(
     cfg: &TrainConfig,
     report: &mut TrainReport,
     best: &mut Vec<(String, Tensor)>,
-) -> Result<(Option<Checkpoint>, usize, f64)> {
+) -> Result<(Option<Checkpoint>, usize, f64, Option<usize>)> {
     let Some(dir) = &cfg.checkpoint_dir else {
-        return Ok((None, 1, 0.0));
+        return Ok((None, 1, 0.0, None));
     };
     std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
         path: dir.display().to_string(),
@@ -507,10 +519,10 @@ fn prepare_checkpoint(
     let mut cp = checkpoint_of(dir, model, spec, data, cfg)?;
     if !cfg.resume {
         cp.remove()?;
-        return Ok((Some(cp), 1, 0.0));
+        return Ok((Some(cp), 1, 0.0, None));
     }
     let Some(state) = cp.load::<TrainState>()? else {
-        return Ok((Some(cp), 1, 0.0));
+        return Ok((Some(cp), 1, 0.0, None));
     };
     let weights = |role: &str| {
         cp.file(role).ok_or_else(|| ModelError::InvalidSetting {
@@ -528,14 +540,16 @@ fn prepare_checkpoint(
     report.train_kl = state.train_kl;
     report.val_kl = state.val_kl;
     report.resumed_from = Some(state.epoch);
-    Ok((Some(cp), state.epoch + 1, state.seconds))
+    Ok((Some(cp), state.epoch + 1, state.seconds, state.steps))
 }
 
 /// Commit epoch `epoch`'s weights (and the best weights: new when `improved`, else the
-/// previous checkpoint's) and progress; `seconds` gives the training time so far.
+/// previous checkpoint's), the optimiser's moments and progress; `seconds` gives the
+/// training time so far.
 fn save_checkpoint(
     cp: &mut Checkpoint,
     model: &Model,
+    opt: &AdamW,
     improved: bool,
     report: &TrainReport,
     seconds: f64,
@@ -558,6 +572,8 @@ fn save_checkpoint(
         train_kl: report.train_kl.clone(),
         val_kl: report.val_kl.clone(),
         seconds,
+        steps: Some(opt.steps()),
     };
-    Ok(cp.save(&state, &[LAST, BEST])?)
+    opt.save(&cp.staged(OPT))?;
+    Ok(cp.save(&state, &[LAST, BEST, OPT])?)
 }
