@@ -249,6 +249,31 @@ pub(crate) fn grow_bfs(
     max_states: usize,
     context: &dyn Fn() -> String,
 ) -> Result<usize> {
+    grow_bfs_capped(
+        net,
+        space,
+        frontier,
+        bounds,
+        layers,
+        usize::MAX,
+        max_states,
+        context,
+    )
+}
+
+/// [`grow_bfs`] that stops after the first layer that brings the states added to `soft_cap`
+/// or more.
+#[allow(clippy::too_many_arguments)] // the BFS's inputs, each needed
+pub(crate) fn grow_bfs_capped(
+    net: &CompiledNetwork,
+    space: &mut StateSpace,
+    frontier: Vec<usize>,
+    bounds: &[u32],
+    layers: usize,
+    soft_cap: usize,
+    max_states: usize,
+    context: &dyn Fn() -> String,
+) -> Result<usize> {
     let n = space.num_species();
     let start = space.len();
     let mut x = vec![0u32; n];
@@ -279,7 +304,7 @@ pub(crate) fn grow_bfs(
                 next.push(j);
             }
         }
-        if next.is_empty() {
+        if next.is_empty() || space.len() - start >= soft_cap {
             break;
         }
         current = next;

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use super::distribution::{self as dist, Distribution, sum_compensated};
 use super::generator::{BLOCK_ROWS, Block, Generator};
 use super::poisson::PoissonWeights;
-use super::space::{StateSpace, bound_array, grow_bfs, to_u32_state};
+use super::space::{StateSpace, bound_array, grow_bfs, grow_bfs_capped, to_u32_state};
 use super::{FspOptions, SolveStats};
 use crate::AsCompiled;
 use crate::ssa::TimeGrid;
@@ -250,12 +250,16 @@ impl Fsp<'_> {
         let threshold = 0.01 * budget / leaky as f64;
         let frontier: Vec<usize> = (0..leak.len()).filter(|&x| leak[x] > threshold).collect();
         let limit = self.opts.max_states;
-        let added = grow_bfs(
+        // One expansion adds at most about half the projection (plus a layer), however
+        // many layers were asked for: layers are cheap in one dimension, not in several.
+        let soft_cap = (self.space.len() / 2).max(64);
+        let added = grow_bfs_capped(
             self.net,
             &mut self.space,
             frontier,
             &self.bounds,
             layers,
+            soft_cap,
             limit,
             &|| format!("adaptive projection at t = {t}"),
         )?;
@@ -349,6 +353,9 @@ pub fn solve_transient_from(
 /// The kernel of [`solve_transient_from`] on a compiled network.
 // Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
 #[allow(clippy::too_many_lines)]
+/// Most BFS layers one expansion adds.
+const MAX_LAYERS: usize = 1 << 14;
+
 fn uniformization_solve(
     net: &CompiledNetwork,
     initial: Option<&Distribution>,
@@ -444,10 +451,14 @@ fn uniformization_solve(
     let mut rounding = 0.0f64;
     let mut drop_credit = 0.0f64;
     let bar = opts.progress.start_horizon("solving CME", horizon);
+    // Layers added per expansion: doubles while steps are redone, halves while they are
+    // not, so a projection that must keep growing (X -> 2 X) grows geometrically instead of
+    // a few states per redone step.
+    let mut layers = 1usize;
     for &tk in grid.times() {
         while t < tk {
             opts.progress.check_cancelled()?;
-            let mut layers = 1usize;
+            let mut redone = false;
             let (step, h, lost) = loop {
                 let lambda = fsp.generator.max_rate();
                 let mut h = tk - t;
@@ -472,9 +483,10 @@ fn uniformization_solve(
                     // reported in the error bound.
                     break (step, h, lost);
                 }
-                layers = (layers * 2).min(64);
+                layers = (layers * 2).min(MAX_LAYERS);
+                redone = true;
             };
-            if layers == 1 {
+            if !redone {
                 steps_per_pass = (steps_per_pass * 2.0).min(4096.0);
             }
             let frac = h / horizon;
@@ -489,7 +501,9 @@ fn uniformization_solve(
             };
             if opts.adaptive {
                 if lost > 0.25 * tol_leak * frac {
-                    fsp.expand(&step.leak, tol_leak * frac, 1, t)?;
+                    fsp.expand(&step.leak, tol_leak * frac, layers, t)?;
+                } else if !redone {
+                    layers = (layers / 2).max(1);
                 }
                 drop_credit += tol_drop * frac;
                 let dropped = fsp.shrink(drop_credit)?;
