@@ -350,12 +350,12 @@ pub fn solve_transient_from(
     uniformization_solve(&net.as_compiled(), initial, grid, opts, observe)
 }
 
-/// The kernel of [`solve_transient_from`] on a compiled network.
-// Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
-#[allow(clippy::too_many_lines)]
 /// Most BFS layers one expansion adds.
 const MAX_LAYERS: usize = 1 << 14;
 
+/// The kernel of [`solve_transient_from`] on a compiled network.
+// Numeric kernel: kept whole (see docs/architecture.md, functions over 100 lines)
+#[allow(clippy::too_many_lines)]
 fn uniformization_solve(
     net: &CompiledNetwork,
     initial: Option<&Distribution>,
