@@ -571,9 +571,9 @@ fn teacher_matches_the_poisson_law_and_training_is_reproducible() {
 
 /// A progress sink that cancels its token once `after` epochs are reported done: a run
 /// interrupted at an epoch boundary, as Ctrl-C or a kill between epochs leaves it.
-struct CancelAfter {
-    token: crnkit::progress::CancelToken,
-    after: u64,
+pub(crate) struct CancelAfter {
+    pub(crate) token: crnkit::progress::CancelToken,
+    pub(crate) after: u64,
 }
 
 impl crnkit::progress::Progress for CancelAfter {
