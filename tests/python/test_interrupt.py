@@ -41,6 +41,9 @@ def test_gil_is_released_during_simulate():
 
 CHILD = r"""
 import os, signal, sys, threading, time
+# A shell that starts a job in the background ignores SIGINT in it; Python then installs no
+# handler. Restore the default one so that Ctrl-C raises KeyboardInterrupt here too.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import crnkit
 net = crnkit.Network.from_file(sys.argv[1])
 sent = []
