@@ -229,6 +229,52 @@ fn adaptive_projection_needs_no_bounds_and_stays_small() {
     }
 }
 
+/// The Yule process X -> 2X from X = 1 keeps growing for the whole horizon: its law at t is
+/// geometric, P(n) = e^(-t) (1 - e^(-t))^(n-1). The adaptive projection must follow it to
+/// the certified error and stay within twice the smallest sufficient range (growth by
+/// layers remembered across steps, not a few states per redone step).
+#[test]
+fn a_projection_that_keeps_growing_follows_the_yule_process() {
+    let net = compile("species: X = 1\nX -> 2 X @ 1\n");
+    let (until, tol) = (4.0, 1e-8);
+    let g = grid(until, 1.0);
+    let opts = FspOptions {
+        tol,
+        ..FspOptions::default()
+    };
+    let geometric = |t: f64, len: usize| -> Vec<f64> {
+        let q = 1.0 - (-t).exp();
+        (0..len)
+            .map(|n| {
+                if n == 0 {
+                    0.0
+                } else {
+                    (-t).exp() * q.powi(n as i32 - 1)
+                }
+            })
+            .collect()
+    };
+    cme::solve_transient_with(&net, &g, &opts, |s| {
+        let d = cme::Distribution::new(s.space.clone(), s.p.to_vec());
+        let l1 = l1_1d(&d, &geometric(s.time, 20_000));
+        assert!(
+            l1 <= s.error_bound && s.error_bound <= tol,
+            "t = {}: {l1:e}",
+            s.time
+        );
+    })
+    .unwrap();
+    let stats = cme::solve_transient(&net, &g, &opts).unwrap().stats;
+    // The smallest range holding 1 - tol of the mass at the end: P(X > n) = q^n.
+    let q: f64 = 1.0 - (-until).exp();
+    let needed = (tol.ln() / q.ln()).ceil() as usize;
+    assert!(
+        stats.max_states <= 2 * needed,
+        "adaptive used {} states, {needed} suffice",
+        stats.max_states
+    );
+}
+
 #[test]
 fn isomerisation_is_binomial() {
     let (k1, k2, n) = (2.0, 1.0, 60usize);
