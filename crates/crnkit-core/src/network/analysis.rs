@@ -119,29 +119,7 @@ pub(crate) fn reduce_complex(constant: &[bool], terms: &[Term]) -> Complex {
 /// indexed by `index` (species → position among the dynamic species).
 fn dynamic_columns(net: &Network, index: &[Option<usize>]) -> Vec<SparseVec> {
     (0..net.num_reactions())
-        .map(|r| {
-            let mut col: Vec<(usize, i128)> = Vec::new();
-            for (i, c) in net.reactants(r) {
-                if let Some(k) = index[i] {
-                    col.push((k, -i128::from(c)));
-                }
-            }
-            for (i, c) in net.products(r) {
-                if let Some(k) = index[i] {
-                    col.push((k, i128::from(c)));
-                }
-            }
-            col.sort_unstable_by_key(|&(k, _)| k);
-            let mut merged: SparseVec = Vec::with_capacity(col.len());
-            for (k, x) in col {
-                match merged.last_mut() {
-                    Some((j, y)) if *j == k => *y += x,
-                    _ => merged.push((k, x)),
-                }
-            }
-            merged.retain(|&(_, x)| x != 0);
-            merged
-        })
+        .map(|r| linalg::net_change(&net.reactants(r), &net.products(r), |i| index[i]))
         .collect()
 }
 
@@ -307,9 +285,7 @@ fn conservation(
     let mut basis = Echelon::new(n, ELIMINATION_BUDGET, "conservation laws");
     let searched = match nonnegative_laws(cols, n, 20_000, EXTREME_RAY_WORK) {
         Some(mut cands) => {
-            cands.sort_by(|a, b| {
-                (a.len(), linalg::dense(a, n)).cmp(&(b.len(), linalg::dense(b, n)))
-            });
+            cands.sort_by_cached_key(|y| (y.len(), linalg::dense(y, n)));
             for c in cands {
                 if basis.insert(c.clone())? {
                     chosen.push(c);

@@ -117,7 +117,8 @@ pub(crate) fn detailed_balance(
             )),
         });
     }
-    let edges = pair_channels(net);
+    let constant = constant_species(net);
+    let edges = pair_channels(net, &constant);
     let not_balanced = |reason: String| DetailedBalance {
         balanced: false,
         residual: f64::INFINITY,
@@ -162,7 +163,6 @@ pub(crate) fn detailed_balance(
         (None, f64::NAN)
     };
 
-    let constant = constant_species(net);
     let free_energies: Option<Vec<Option<f64>>> = g.map(|g| {
         (0..ns)
             .map(|i| (!constant[i]).then_some(g[i] + 0.0))
@@ -224,15 +224,14 @@ fn cycle_test(
 ///
 /// A reversible reaction is a pair; an irreversible reaction is paired with a later
 /// irreversible reaction that connects the same complexes the other way.
-fn pair_channels(net: &Network) -> Vec<Edge> {
-    let constant = constant_species(net);
+fn pair_channels(net: &Network, constant: &[bool]) -> Vec<Edge> {
     let mut edges: Vec<Edge> = Vec::new();
     let mut single: Vec<(usize, Complex, Complex, f64)> = Vec::new();
     for (r, rx) in net.reactions().enumerate() {
         let (lhs, rhs) = (net.reactants(r), net.products(r));
         let (y, yp) = (
-            reduce_complex(&constant, &lhs),
-            reduce_complex(&constant, &rhs),
+            reduce_complex(constant, &lhs),
+            reduce_complex(constant, &rhs),
         );
         let kf = effective_rate(net, rx.forward.value, &lhs);
         match &rx.reverse {
@@ -292,21 +291,8 @@ fn pair_channels(net: &Network) -> Vec<Edge> {
 fn edge_stoichiometry(edges: &[Edge], ns: usize) -> Vec<SparseVec> {
     let mut s: Vec<SparseVec> = vec![Vec::new(); ns];
     for (e, edge) in edges.iter().enumerate() {
-        let mut col: Vec<(usize, i128)> = Vec::new();
-        col.extend(edge.from.0.iter().map(|&(i, c)| (i, -i128::from(c))));
-        col.extend(edge.to.0.iter().map(|&(i, c)| (i, i128::from(c))));
-        col.sort_unstable_by_key(|&(i, _)| i);
-        let mut k = 0;
-        while k < col.len() {
-            let i = col[k].0;
-            let mut x = 0;
-            while k < col.len() && col[k].0 == i {
-                x += col[k].1;
-                k += 1;
-            }
-            if x != 0 {
-                s[i].push((e, x));
-            }
+        for (i, x) in linalg::net_change(&edge.from.0, &edge.to.0, Some) {
+            s[i].push((e, x));
         }
     }
     s

@@ -31,6 +31,35 @@ pub(crate) fn gcd(a: i128, b: i128) -> i128 {
     a as i128
 }
 
+/// The net change `products − reactants` as a sparse vector, each term's index mapped by
+/// `index` (terms it maps to `None` are left out); entries that cancel are dropped.
+pub(crate) fn net_change(
+    reactants: &[(usize, u32)],
+    products: &[(usize, u32)],
+    index: impl Fn(usize) -> Option<usize>,
+) -> SparseVec {
+    let mut col: Vec<(usize, i128)> = Vec::with_capacity(reactants.len() + products.len());
+    let signed = reactants
+        .iter()
+        .map(|&(i, c)| (i, -i128::from(c)))
+        .chain(products.iter().map(|&(i, c)| (i, i128::from(c))));
+    for (i, x) in signed {
+        if let Some(k) = index(i) {
+            col.push((k, x));
+        }
+    }
+    col.sort_unstable_by_key(|&(k, _)| k);
+    let mut merged: SparseVec = Vec::with_capacity(col.len());
+    for (k, x) in col {
+        match merged.last_mut() {
+            Some((j, y)) if *j == k => *y += x,
+            _ => merged.push((k, x)),
+        }
+    }
+    merged.retain(|&(_, x)| x != 0);
+    merged
+}
+
 /// Divide a sparse vector by the gcd of its entries.
 pub(crate) fn normalize_sparse(v: &mut SparseVec) {
     let g = v.iter().fold(0, |g, &(_, x)| gcd(g, x));
@@ -182,12 +211,7 @@ impl Echelon {
         let row = &self.rows[k];
         self.work += (v.len() + row.len()) as u64;
         if self.work > self.work_limit {
-            return Err(Error::Unsupported {
-                feature: format!(
-                    "{}: exact elimination on a {}-column matrix needs more than {} steps",
-                    self.what, self.ncols, self.work_limit
-                ),
-            });
+            return Err(self.over("exact elimination", self.work_limit, "steps"));
         }
         match self.modulus {
             None => eliminate(v, row, col),
@@ -220,14 +244,19 @@ impl Echelon {
     fn charge(&mut self, added: usize) -> Result<()> {
         self.nnz += added;
         if self.nnz > self.budget {
-            return Err(Error::Unsupported {
-                feature: format!(
-                    "{}: exact elimination on a {}-column matrix needs more than {} non-zeros",
-                    self.what, self.ncols, self.budget
-                ),
-            });
+            return Err(self.over("exact elimination", self.budget as u64, "non-zeros"));
         }
         Ok(())
+    }
+
+    /// The error for `stage` needing more than `limit` `unit`.
+    fn over(&self, stage: &str, limit: u64, unit: &str) -> Error {
+        Error::Unsupported {
+            feature: format!(
+                "{}: {stage} on a {}-column matrix needs more than {limit} {unit}",
+                self.what, self.ncols
+            ),
+        }
     }
 
     /// Insert a row; true when the rank grew.
@@ -265,7 +294,7 @@ impl Echelon {
         let mut order: Vec<usize> = (0..self.rows.len()).collect();
         order.sort_unstable_by_key(|&k| std::cmp::Reverse(self.rows[k][0].0));
         let mut out: Vec<SparseVec> = vec![Vec::new(); self.rows.len()];
-        let mut nnz = 0usize;
+        let mut nnz = 0u64;
         let mut work = self.work;
         for k in order {
             let mut row = self.rows[k].clone();
@@ -278,23 +307,13 @@ impl Echelon {
             for j in later {
                 work += (row.len() + out[j].len()) as u64;
                 if work > self.work_limit {
-                    return Err(Error::Unsupported {
-                        feature: format!(
-                            "{}: back substitution on a {}-column matrix needs more than {} steps",
-                            self.what, self.ncols, self.work_limit
-                        ),
-                    });
+                    return Err(self.over("back substitution", self.work_limit, "steps"));
                 }
                 row = eliminate(&row, &out[j], out[j][0].0)?;
             }
-            nnz += row.len();
-            if nnz > self.budget {
-                return Err(Error::Unsupported {
-                    feature: format!(
-                        "{}: back substitution on a {}-column matrix needs more than {} non-zeros",
-                        self.what, self.ncols, self.budget
-                    ),
-                });
+            nnz += row.len() as u64;
+            if nnz > self.budget as u64 {
+                return Err(self.over("back substitution", self.budget as u64, "non-zeros"));
             }
             out[k] = row;
         }
