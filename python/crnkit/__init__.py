@@ -250,6 +250,7 @@ def solve(
     fixed: bool = False,
     threads: int | None = None,
     progress: Progress | None = None,
+    max_work: float = 1e11,
 ) -> xr.Dataset:
     """Solve the chemical master equation by finite state projection.
 
@@ -260,10 +261,14 @@ def solve(
     size). ``stationary=True``: the stationary distribution, the same variables without
     ``time``, with ``residual``, ``boundary_mass`` and ``outflow`` attributes. ``bounds``
     caps species counts (``{"X": 200}``); ``fixed`` keeps the projection fixed.
+    ``max_states`` limits the projection and ``max_work`` (generator entries touched,
+    attribute ``work``) a transient solve; past either the solve stops with
+    :class:`crnkit.errors.StateSpaceError`.
     """
     net = _network(net)
     r = _lib.solve(
-        net, until, every, stationary, tol, max_states, bounds, fixed, threads, progress
+        net, until, every, stationary, tol, max_states, bounds, fixed, threads, progress,
+        max_work,
     )
     species, observables = _columns(r)
     width = r["marginals"].shape[-1]
@@ -279,7 +284,7 @@ def solve(
         dims = ("time",)
         data["error_bound"] = (dims, r["error_bound"])
         data["states"] = (dims, r["states"])
-        attrs = {k: r[k] for k in ("matvecs", "max_states")}
+        attrs = {k: r[k] for k in ("matvecs", "work", "max_states")}
     _split(data, r, "mean", dims)
     _split(data, r, "sd", dims)
     data["marginal"] = (dims + ("species", "count"), r["marginals"])

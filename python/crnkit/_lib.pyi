@@ -80,6 +80,7 @@ def solve(
     fixed: bool = False,
     threads: int | None = None,
     progress: Progress | None = None,
+    max_work: float = 1e11,
 ) -> dict[str, Any]: ...
 def ode(
     net: Network,

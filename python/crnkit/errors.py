@@ -55,8 +55,10 @@ class SettingError(CrnkitError, ValueError):
 
 
 class StateSpaceError(CrnkitError):
-    """The CME projection needs more states than ``max_states`` allows: raise the limit or
-    bound a species (``bounds={"X": 200}``)."""
+    """The CME projection needs more states than ``max_states`` allows (kind
+    ``"too_many_states"``), or a transient solve more work than ``max_work`` (kind
+    ``"work_limit"``): raise the limit, bound a species (``bounds={"X": 200}``) or
+    simulate."""
 
 
 class SimulationError(CrnkitError, ArithmeticError):

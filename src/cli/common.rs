@@ -151,6 +151,11 @@ pub fn with_hint(e: &crnkit::Error) -> String {
         (Some(ModelError::TooManyStates { .. }), _) => {
             Some("raise the limit with --max-states N or bound a species with --bound S=N".into())
         }
+        (Some(ModelError::WorkLimit { .. }), _) => Some(
+            "raise the limit with --max-work W, loosen --tol, bound a species with --bound \
+             S=N, or estimate the distribution with `crnkit simulate`"
+                .into(),
+        ),
         (
             Some(ModelError::InvalidSetting {
                 name: "checkpoint",
@@ -183,6 +188,7 @@ fn flag(setting: &str) -> Option<&'static str> {
     Some(match setting {
         "tol" => "--tol",
         "max_states" => "--max-states",
+        "max_work" => "--max-work",
         "method" => "--method",
         "until" => "--until",
         "every" => "--every",

@@ -40,6 +40,10 @@ pub struct SolveArgs {
     /// Largest projection allowed.
     #[arg(long, default_value_t = 10_000_000)]
     pub max_states: usize,
+    /// Largest work of a transient solve, in generator entries touched (non-zeros times
+    /// matrix-vector products); the solve stops early, by name, when it would need more.
+    #[arg(long, default_value_t = crnkit::cme::DEFAULT_MAX_WORK)]
+    pub max_work: f64,
     /// Upper bound of a species' count, e.g. --bound X=200 (repeatable).
     #[arg(long = "bound", value_name = "S=N")]
     pub bounds: Vec<String>,
@@ -79,6 +83,7 @@ pub fn run(a: SolveArgs) -> crnkit::Result<()> {
         product_form,
         tol,
         max_states,
+        max_work,
         bounds,
         fixed,
         inits,
@@ -98,6 +103,7 @@ pub fn run(a: SolveArgs) -> crnkit::Result<()> {
     let opts = FspOptions {
         tol,
         max_states,
+        max_work,
         bounds: parse_bounds(&net, &bounds)?,
         adaptive: !fixed,
         progress: crnkit::bars::on_terminal(),
@@ -155,11 +161,13 @@ fn solve_transient(job: &SolveJob<'_>, until: f64, every: f64) -> crnkit::Result
     let secs = start.elapsed().as_secs_f64();
     let s = &sol.stats;
     eprintln!(
-        "CME of {} to t = {until}: up to {} states, {} matrix-vector products, {} steps \
+        "CME of {} to t = {until}: up to {} states, {} matrix-vector products ({:.2e} \
+         entries), {} steps \
          ({} redone), {} expansions, {} shrinks, in {secs:.3} s; L1 error ≤ {:.3e}",
         job.model.display(),
         s.max_states,
         s.matvecs,
+        s.work,
         s.steps,
         s.rejected_steps,
         s.expansions,

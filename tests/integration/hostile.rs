@@ -557,3 +557,74 @@ fn messages_point_at_the_problem() {
         .to_string();
     assert!(e.contains("largest double"), "{e}");
 }
+
+/// A transient solve whose projection keeps growing (X -> 2X from X = 1 to t = 10 needs
+/// about 4·10^5 states and 10^12 generator entries at the default tolerance) stops at its
+/// work limit with a named error instead of running for minutes; a fixed box too large for
+/// the limit is refused before any work. Under the limit the same solve is exact.
+#[test]
+fn a_solve_that_keeps_growing_stops_at_its_work_limit() {
+    use crnkit::cme::{FspOptions, solve_transient};
+    use crnkit::ssa::TimeGrid;
+    let yule = crnkit::Network::from_crn_str("species: X = 1\nX -> 2 X @ 1\n", "yule.crn").unwrap();
+    let limited = FspOptions {
+        max_work: 2e8,
+        ..FspOptions::default()
+    };
+    let grid = TimeGrid::new(10.0, 10.0).unwrap();
+    let e = solve_transient(&yule, &grid, &limited).unwrap_err();
+    assert!(
+        matches!(e, ModelError::WorkLimit { limit, .. } if limit == 2e8),
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("max_work") && text.contains("of 10 on"),
+        "{text}"
+    );
+    // The work done stays within the limit: the same solve to t = 4 fits and is exact
+    // (geometric with p = e^-4).
+    let short = TimeGrid::new(4.0, 4.0).unwrap();
+    let sol = solve_transient(&yule, &short, &limited).unwrap();
+    assert!(
+        sol.stats.work > 0.0 && sol.stats.work <= 2e8,
+        "{:?}",
+        sol.stats
+    );
+    let p = (-4.0f64).exp();
+    let p1 = sol.marginal_of("X", 1).unwrap()[1];
+    assert!((p1 - p).abs() < 1e-8, "{p1} vs {p}");
+    // A fixed box: refused before the first product.
+    let bd = crnkit::models::bundled("birth_death").unwrap();
+    let fixed = FspOptions {
+        adaptive: false,
+        bounds: vec![Some(100_000)],
+        max_work: 1e9,
+        ..FspOptions::default()
+    };
+    let e = solve_transient(&bd, &TimeGrid::new(1e4, 1e4).unwrap(), &fixed).unwrap_err();
+    assert!(e.to_string().contains("after 0.000e0"), "{e}");
+    // The command line names its option.
+    let dir = scratch("work-limit");
+    std::fs::write(dir.join("yule.crn"), "species: X = 1\nX -> 2 X @ 1\n").unwrap();
+    let o = crnkit_cli(
+        &[
+            "solve",
+            "yule.crn",
+            "--until",
+            "10",
+            "--every",
+            "10",
+            "--max-work",
+            "1e8",
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-work") && err.contains("crnkit simulate"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

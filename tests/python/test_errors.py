@@ -98,6 +98,10 @@ def test_files_and_state_spaces(models, tmp_path):
     with pytest.raises(crnkit.StateSpaceError, match="more than 5 states") as info:
         crnkit.solve(models / "immigration_death.crn", until=1, every=1, max_states=5)
     assert info.value.kind == "too_many_states"
+    yule = crnkit.Network.from_string("species: X = 1\nX -> 2 X @ 1\n", name="yule.crn")
+    with pytest.raises(crnkit.StateSpaceError, match="max_work") as info:
+        crnkit.solve(yule, until=10, every=10, max_work=1e8)
+    assert info.value.kind == "work_limit"
 
 
 def test_too_deep_is_a_located_parse_error():

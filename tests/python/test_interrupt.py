@@ -66,7 +66,7 @@ else:
     "call",
     [
         "simulate(net, until=2000, every=1, runs=100000)",
-        "solve(net.with_initial(X=0), until=1e6, every=1e4, tol=1e-14)",
+        "solve(net.with_initial(X=0), until=1e6, every=1e4, tol=1e-14, max_work=1e30)",
     ],
     ids=["simulate", "solve"],
 )

@@ -219,6 +219,18 @@ pub enum Error {
         /// Where it was reached, e.g. the time of a transient solve.
         context: String,
     },
+    /// A solve would do more work than its limit allows.
+    #[error(
+        "the solve needs more work than its limit of {limit:.3e} generator entries ({context}); \
+         raise the work limit (`max_work`), loosen the tolerance, bound the species or \
+         estimate by simulation"
+    )]
+    WorkLimit {
+        /// The limit (generator entries touched).
+        limit: f64,
+        /// Where it was reached and what the rest would need.
+        context: String,
+    },
     /// A numerical solve failed (singular matrix, no convergence).
     #[error("numerical failure in {what}: {reason}")]
     Numerical {

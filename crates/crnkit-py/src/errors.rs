@@ -32,7 +32,7 @@ pub fn classify(e: &Error) -> (&'static str, &'static str) {
 fn class_of(e: &Error) -> &'static str {
     match e {
         Error::Syntax { .. } | Error::TooDeep { .. } => "ParseError",
-        Error::TooManyStates { .. } => "StateSpaceError",
+        Error::TooManyStates { .. } | Error::WorkLimit { .. } => "StateSpaceError",
         Error::InvalidSetting { .. } | Error::IndexOutOfRange { .. } => "SettingError",
         Error::Io { .. } | Error::Locked { .. } => "FileError",
         Error::Unsupported { .. } | Error::UnknownFormat { .. } | Error::Irreversible { .. } => {
@@ -88,6 +88,7 @@ fn kind_name(e: &Error) -> &'static str {
         Error::InvalidEvent { .. } => "invalid_event",
         Error::InvalidSetting { .. } => "invalid_setting",
         Error::TooManyStates { .. } => "too_many_states",
+        Error::WorkLimit { .. } => "work_limit",
         Error::Numerical { .. } => "numerical",
         Error::Irreversible { .. } => "irreversible",
         Error::Unsupported { .. } => "unsupported",

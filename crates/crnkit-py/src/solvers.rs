@@ -156,7 +156,8 @@ enum Solved {
 /// Solve the chemical master equation (see `crnkit.solve`).
 #[pyfunction]
 #[pyo3(signature = (net, until = None, every = None, stationary = false, tol = 1e-8,
-    max_states = 10_000_000, bounds = None, fixed = false, threads = None, progress = None))]
+    max_states = 10_000_000, bounds = None, fixed = false, threads = None, progress = None,
+    max_work = cme::DEFAULT_MAX_WORK))]
 #[allow(clippy::too_many_arguments)]
 pub fn solve<'py>(
     py: Python<'py>,
@@ -170,6 +171,7 @@ pub fn solve<'py>(
     fixed: bool,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    max_work: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let net = &net.inner;
     let bounds = bounds_of(net, bounds).py_err(py)?;
@@ -183,6 +185,7 @@ pub fn solve<'py>(
         let opts = FspOptions {
             tol,
             max_states,
+            max_work,
             bounds,
             adaptive: !fixed,
             progress: reporter.clone(),
@@ -238,6 +241,7 @@ fn transient_dict<'py>(py: Python<'py>, s: &TransientSolution) -> PyResult<Bound
         array(py, flatten(&s.covariance), &[nt, ns, ns])?,
     )?;
     d.set_item("matvecs", s.stats.matvecs)?;
+    d.set_item("work", s.stats.work)?;
     d.set_item("max_states", s.stats.max_states)?;
     Ok(d)
 }

@@ -46,6 +46,11 @@ pub struct FspOptions {
     pub tol: f64,
     /// Largest projection allowed; exceeding it is [`Error::TooManyStates`]. Default 10^7.
     pub max_states: usize,
+    /// Largest amount of work a transient solve may do, in generator entries touched
+    /// (non-zeros times matrix–vector products); a solve whose work so far plus the work
+    /// its remaining time needs on the present projection exceeds it stops early with
+    /// [`Error::WorkLimit`]. Default [`DEFAULT_MAX_WORK`].
+    pub max_work: f64,
     /// Optional upper bound per species (indexed like the network's species).
     pub bounds: Vec<Option<u32>>,
     /// Grow and shrink the projection to meet the tolerance (default). When false, the
@@ -60,12 +65,17 @@ impl Default for FspOptions {
         FspOptions {
             tol: 1e-8,
             max_states: 10_000_000,
+            max_work: DEFAULT_MAX_WORK,
             bounds: Vec::new(),
             adaptive: true,
             progress: Reporter::none(),
         }
     }
 }
+
+/// The default work limit of a transient solve: 10^11 generator entries touched, one to
+/// two minutes on one core (docs/cme.md, "Work limit").
+pub const DEFAULT_MAX_WORK: f64 = 1e11;
 
 /// The smallest L1 tolerance a solve accepts: double-precision rounding of a sum of
 /// probabilities is of order 1e-16 per term, so a bound below 1e-15 cannot be certified.
@@ -89,6 +99,13 @@ impl FspOptions {
                 reason: "at least one state is needed",
             });
         }
+        if !(self.max_work > 0.0) {
+            return Err(Error::InvalidSetting {
+                name: "max_work",
+                value: self.max_work.to_string(),
+                reason: "the work limit must be a positive number",
+            });
+        }
         Ok(())
     }
 }
@@ -98,6 +115,8 @@ impl FspOptions {
 pub struct SolveStats {
     /// Sparse matrix–vector products.
     pub matvecs: usize,
+    /// Generator entries touched by them (non-zeros plus diagonal, summed over products).
+    pub work: f64,
     /// Accepted time steps.
     pub steps: usize,
     /// Steps redone after the projection grew.

@@ -350,6 +350,27 @@ pub fn solve_transient_from(
     uniformization_solve(&net.as_compiled(), initial, grid, opts, observe)
 }
 
+/// Refuse to go on when the work done plus the work the remaining time needs on the
+/// present projection (Λ·(T − t) products of its non-zeros, a lower estimate: the
+/// projection rarely shrinks below what it is) exceeds the limit.
+fn check_work(fsp: &Fsp<'_>, t: f64, horizon: f64) -> Result<()> {
+    let per_product = fsp.generator.nnz() as f64;
+    let remaining = fsp.generator.max_rate() * (horizon - t) * per_product;
+    let limit = fsp.opts.max_work;
+    if fsp.stats.work + remaining <= limit {
+        return Ok(());
+    }
+    Err(Error::WorkLimit {
+        limit,
+        context: format!(
+            "at t = {t:.6} of {horizon} on {} states after {:.3e}, the remaining time needs \
+             about {remaining:.3e} more on the present projection",
+            fsp.space.len(),
+            fsp.stats.work
+        ),
+    })
+}
+
 /// Most BFS layers one expansion adds.
 const MAX_LAYERS: usize = 1 << 14;
 
@@ -469,9 +490,11 @@ fn uniformization_solve(
                 if tk - (t + h) < 1e-12 * tk.abs().max(1.0) {
                     h = tk - t;
                 }
+                check_work(&fsp, t, horizon)?;
                 let frac = h / horizon;
                 let step = uniformize(&fsp.generator, &fsp.p, h, tol_trunc * frac, opts.adaptive);
                 fsp.stats.matvecs += step.matvecs;
+                fsp.stats.work += step.matvecs as f64 * fsp.generator.nnz() as f64;
                 let lost = sum_compensated(step.leak.iter().copied());
                 if !opts.adaptive || lost <= tol_leak * frac {
                     break (step, h, lost);
