@@ -99,7 +99,7 @@ impl FspOptions {
                 reason: "at least one state is needed",
             });
         }
-        if !(self.max_work > 0.0) {
+        if self.max_work.is_nan() || self.max_work <= 0.0 {
             return Err(Error::InvalidSetting {
                 name: "max_work",
                 value: self.max_work.to_string(),
