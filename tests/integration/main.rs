@@ -13,6 +13,7 @@ mod parameters;
 mod parse_errors;
 mod properties;
 mod sbml;
+mod sbml_export;
 mod ssa;
 mod stats;
 mod surrogate;

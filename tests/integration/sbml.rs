@@ -80,12 +80,16 @@ fn dsmts_models_import_as_mass_action() {
         let net =
             crnkit::io::read_network(dir.join(format!("00030/00030-sbml-{level}.xml"))).unwrap();
         let text = net.to_crn_string();
-        assert!(text.contains("Dimerisation: 2 P -> P2 @ 0.0005"), "{text}");
-        assert!(text.contains("Disassociation: P2 -> 2 P @ 0.01"), "{text}");
+        // Rates keep their parameters: k1·P·(P−1)/2 is mass action with rate k1 / 2.
+        assert!(text.contains("Dimerisation: 2 P -> P2 @ k1 / 2"), "{text}");
+        assert!(text.contains("Disassociation: P2 -> 2 P @ k2"), "{text}");
+        let c = net.compile();
+        assert!((c.rate(0) - 0.0005).abs() < 1e-18 && c.rate(1) == 0.01);
         // Source -> X with a boundary Source at 0: the law (Alpha) is the propensity.
         let net =
             crnkit::io::read_network(dir.join(format!("00024/00024-sbml-{level}.xml"))).unwrap();
-        assert!(net.to_crn_string().contains("Immigration: 0 -> X @ 10"));
+        assert!(net.to_crn_string().contains("Immigration: 0 -> X @ Alpha"));
+        assert_eq!(net.compile().rate(0), 10.0);
         // An assignment rule y = 2X becomes an observable.
         let net =
             crnkit::io::read_network(dir.join(format!("00019/00019-sbml-{level}.xml"))).unwrap();
@@ -136,7 +140,7 @@ fn malformed_and_unsupported_sbml_is_refused_by_name() {
         false,
     ));
     let net = from_sbml_str(&ok, "m.xml").unwrap();
-    assert!(net.to_crn_string().contains("death: X -> 0 @ 0.5"));
+    assert!(net.to_crn_string().contains("death: X -> 0 @ k"));
     // Truncated XML: located.
     let e = from_sbml_str(&ok[..ok.len() / 2], "m.xml").unwrap_err();
     assert!(
@@ -161,11 +165,22 @@ fn malformed_and_unsupported_sbml_is_refused_by_name() {
         false,
     )));
     assert!(e.contains("time-dependent"), "{e}");
+    // A reversible reaction whose net law is not mass action both ways (a one-way law
+    // such as k·X is: its reverse is 0).
     let e = err(&model(&reaction(
-        "<apply><times/><ci>k</ci><ci>X</ci></apply>",
+        "<apply><divide/><ci>X</ci><apply><plus/><cn>1</cn><ci>X</ci></apply></apply>",
         true,
     )));
     assert!(e.contains("reversible reaction `death`"), "{e}");
+    let one_way = from_sbml_str(
+        &model(&reaction(
+            "<apply><times/><ci>k</ci><ci>X</ci></apply>",
+            true,
+        )),
+        "m.xml",
+    )
+    .unwrap();
+    assert!(one_way.to_crn_string().contains("death: X -> 0 @ k"));
     // An event without a trigger, a rate rule, a package.
     let e = err(&model(
         r#"<listOfEvents><event id="kick" useValuesFromTriggerTime="true"/></listOfEvents>"#,
@@ -346,10 +361,10 @@ fn general_laws_events_and_functions_are_read() {
         ),
     );
     let net = from_sbml_str(&text, "m.xml").unwrap();
-    assert!(net.to_crn_string().contains("death: X -> 0 @ 0.5"));
+    assert!(net.to_crn_string().contains("death: X -> 0 @ k"));
     let law = net.reaction(1).unwrap().propensity.clone().unwrap();
-    assert_eq!(law.to_string(), "0.5 / (1 + X)");
-    assert!(net.parameters().is_empty());
+    assert_eq!(law.to_string(), "k / (1 + X)");
+    assert_eq!(net.parameter("k"), Some(0.5));
     // A function definition is inlined; mass action is still recognised through it.
     let text = model(&format!(
         r#"    <listOfFunctionDefinitions>
@@ -361,7 +376,7 @@ fn general_laws_events_and_functions_are_read() {
         reaction("<apply><ci>f</ci><ci>k</ci><ci>X</ci></apply>", false)
     ));
     let net = from_sbml_str(&text, "m.xml").unwrap();
-    assert!(net.to_crn_string().contains("death: X -> 0 @ 0.5"));
+    assert!(net.to_crn_string().contains("death: X -> 0 @ k"));
     assert!(!net.has_propensity_laws());
     // Triggers: an n-ary chain, and/or/not/xor/true, initialValue; a parameter in a
     // trigger and an assignment.
@@ -388,13 +403,10 @@ fn general_laws_events_and_functions_are_read() {
     assert!(!ev[0].initial_value);
     assert_eq!(
         ev[0].trigger.to_string(),
-        "1 < X && X < 20 || !(X == 3) && xor(true, X >= 0.5)"
+        "1 < X && X < 20 || !(X == 3) && xor(true, X >= k)"
     );
-    // k is folded into the mass-action rate of `death`, so it is a number here too.
-    assert_eq!(
-        ev[0].assignments,
-        vec![(0, Expr::parse("X + 0.5").unwrap())]
-    );
+    // k is the rate of `death` by name, so it stays a parameter here too.
+    assert_eq!(ev[0].assignments, vec![(0, Expr::parse("X + k").unwrap())]);
     assert_eq!(ev[1].name, "event_2");
     assert_eq!(ev[1].trigger, Condition::Const(false));
     assert!(ev[1].initial_value);
@@ -465,7 +477,8 @@ fn suite_events_and_general_laws_are_read() {
             let x = net.species_index("X").unwrap();
             assert_eq!(ev[0].assignments, vec![(x, Expr::Num(to))]);
             assert!(!net.has_propensity_laws());
-            assert!(net.to_crn_string().contains("Immigration: 0 -> X @ 1"));
+            assert!(net.to_crn_string().contains("Immigration: 0 -> X @ Alpha"));
+            assert_eq!(net.compile().rate(0), 1.0);
         }
         // 00032 / 00033: the dimerisation reset at t = 25 or when P2 > 30.
         for (case, trigger) in [("00032", "time >= 25"), ("00033", "P2 > 30")] {
@@ -484,7 +497,7 @@ fn suite_events_and_general_laws_are_read() {
             // The laws themselves are still mass action.
             assert!(!net.has_propensity_laws());
             let text = net.to_crn_string();
-            assert!(text.contains("Dimerisation: 2 P -> P2 @ 0.0005"), "{text}");
+            assert!(text.contains("Dimerisation: 2 P -> P2 @ k1 / 2"), "{text}");
         }
         // 00034–00036: the dimerisation written in terms of P2 alone is a general law.
         for case in ["00034", "00035", "00036"] {

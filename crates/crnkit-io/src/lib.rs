@@ -25,6 +25,19 @@ pub use crnkit_core::fs::write_atomic;
 use crnkit_core::network::{Network, NetworkSpec};
 use crnkit_core::{Error, Result};
 
+/// Write a model file; the format follows the extension: `.crn`, `.json`, `.toml`, or SBML
+/// Level 3 Version 2 for `.xml`/`.sbml` ([`sbml::to_sbml_string`]). Written atomically.
+pub fn write_network(net: &Network, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("xml") | Some("sbml") => {
+            let text = sbml::to_sbml_string(net)?;
+            write_atomic(path, text.as_bytes())
+        }
+        _ => net.to_file(path),
+    }
+}
+
 /// Read a model file; the format follows the extension: `.crn`, `.json`, `.toml`, BioNetGen
 /// `.net` ([`bionetgen`]) or SBML `.xml`/`.sbml` ([`sbml`]).
 pub fn read_network(path: impl AsRef<Path>) -> Result<Network> {

@@ -1,5 +1,5 @@
 //! SBML import (Level 2 versions 1–5, Level 3 versions 1–2, core) for exact stochastic
-//! simulation.
+//! simulation, and export (Level 3 Version 2).
 //!
 //! What is read: compartments (sizes), species (initial amount, or initial concentration
 //! × compartment size; `hasOnlySubstanceUnits` decides whether a species symbol in math is
@@ -14,15 +14,31 @@
 //! exactly this form becomes such a channel (so the mass-action fast paths and analyses stay
 //! available): c is read off at one state and the law is then
 //! checked at several others, including states where a reactant count is below its
-//! stoichiometry (where the propensity must vanish). `k1*P*(P-1)/2` for 2P → P2 becomes
-//! c = k1/2. A law of any other form (a Hill function, `k*P^2`,
+//! stoichiometry (where the propensity must vanish). When the law is a product of the
+//! falling factorials and species-free factors whose value is c, those factors are the
+//! rate as written (`k1*P*(P-1)/2` for 2P → P2 becomes the rate `k1 / 2`, and `k1` stays a
+//! parameter); otherwise the rate is the number c. Boundary and constant species stay on
+//! the reaction's sides when the law is mass action in them, and are left out where it is
+//! not. A law of any other form (a Hill function, `k*P^2`,
 //! `0.5*k1*(100-2*P2)*(99-2*P2)`) becomes a *general propensity law* of the reaction: the
 //! expression itself, with species as molecule counts (a species whose symbol is a
 //! concentration becomes count / size), local parameters and compartment sizes as numbers,
 //! global parameters as network parameters of the same name (unless a mass-action rate has
 //! folded the parameter into a number: then it is that number everywhere), and
-//! assignment-rule variables replaced by their expressions. A law that uses `time` and a
-//! reversible reaction (its one law is a net rate, not a propensity) are refused by name.
+//! assignment-rule variables replaced by their expressions. A law that uses `time` is
+//! refused by name.
+//!
+//! **Reversible reactions** carry one law, a net rate. When it is mass action both ways,
+//! c_f · Π (x)_ν − c_r · Π (x)_μ (written `kf*A - kr*B`, or in concentrations
+//! `C*(kf*A*E - kr*B*E)`), it becomes a reversible pair with those two rates: found from
+//! the law's `forward − reverse` parts when it is written so, else from states where one
+//! direction vanishes (or two states solved together), then checked at others. A one-way law
+//! (c_r = 0) is an irreversible channel; any other net law is refused by name.
+//!
+//! **Initial assignments** are evaluated once, before the run, in the order their
+//! dependencies need: parameters and compartment sizes first, then species (a value assigned
+//! to a species is a concentration unless it has only substance units). A parameter assigned
+//! from earlier parameters stays an expression of them. Cycles are refused by name.
 //!
 //! **Events** become [`crnkit_core::network::EventSpec`]s: the trigger's relational (`lt`, `leq`,
 //! `gt`, `geq`, `eq`, `neq`; chains `lt a b c` mean a < b ∧ b < c), logical (`and`, `or`,
@@ -34,9 +50,13 @@
 //! by name: `<delay>`, `<priority>`, events without a trigger, assignments to parameters,
 //! compartments, boundary or constant species and assignment-rule variables.
 //!
-//! Everything else that changes the dynamics — rate and algebraic rules, initial
-//! assignments, delays, `fast` reactions, constraints, packages — is refused with an error
-//! naming the element and its id and giving its line and column, never ignored.
+//! Everything else that changes the dynamics — rate and algebraic rules, delays, `fast`
+//! reactions, constraints, packages — is refused with an error naming the element and its
+//! id and giving its line and column, never ignored.
+//!
+//! [`to_sbml_string`] writes SBML Level 3 Version 2 (the export; its conventions there).
+
+mod write;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -48,6 +68,8 @@ use crnkit_core::network::{
     NetworkBuilder, NetworkSpec, ParameterSpec, TIME,
 };
 use crnkit_core::{Error, Result};
+
+pub use write::to_sbml_string;
 
 const MATHML: &str = "http://www.w3.org/1998/Math/MathML";
 
@@ -256,6 +278,12 @@ fn mathml_cn(ctx: &Ctx, node: Node) -> Result<Expr> {
             }
             let a = ctx.number(node, "cn", &parts[0])?;
             let b = ctx.number(node, "cn", &parts[1])?;
+            if kind == "e-notation" {
+                // Read as one decimal number, so the value is the correctly rounded one.
+                if let Ok(v) = format!("{}e{}", parts[0], parts[1]).parse::<f64>() {
+                    return Ok(Expr::Num(v));
+                }
+            }
             Ok(Expr::Num(if kind == "rational" {
                 a / b
             } else {
@@ -686,6 +714,71 @@ impl Symbols<'_> {
         }
     }
 
+    /// The species-free factors of a resolved mass-action law `law` = k · Π (x)_ν, as the
+    /// rate k with its parameters by name, when their value is the coefficient `c` found
+    /// by probing (to 10⁻¹²).
+    fn rate_of(&self, law: &Expr, c: f64) -> Option<Expr> {
+        let free = |e: &Expr| {
+            e.variables()
+                .iter()
+                .all(|v| !self.index.contains_key(v) && *v != TIME)
+        };
+        let (mut num, mut den): (Vec<Expr>, Vec<Expr>) = (Vec::new(), Vec::new());
+        let mut stack = vec![law];
+        while let Some(e) = stack.pop() {
+            match e {
+                other if free(other) => num.push(other.clone()),
+                Expr::Bin(BinOp::Mul, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Expr::Bin(BinOp::Div, a, b) if free(b) => {
+                    den.push((**b).clone());
+                    stack.push(a);
+                }
+                _ => {}
+            }
+        }
+        let product = |xs: Vec<Expr>| {
+            xs.into_iter()
+                .reduce(|a, b| Expr::Bin(BinOp::Mul, Box::new(a), Box::new(b)))
+        };
+        let mut k = product(num).unwrap_or(Expr::Num(1.0));
+        if let Some(d) = product(den) {
+            k = Expr::Bin(BinOp::Div, Box::new(k), Box::new(d));
+        }
+        let v = self.eval(&k, &[]).ok()?;
+        if (v - c).abs() > 1e-12 * c.abs() {
+            return None;
+        }
+        // A product of numbers is its value (as written, not as probed).
+        Some(if k.variables().is_empty() {
+            Expr::Num(v)
+        } else {
+            k
+        })
+    }
+
+    /// The rates of a reversible pair whose law `forward − reverse` has coefficients
+    /// (`cf`, `cr`), as written (see [`Symbols::rate_of`]); `cr` = 0 is a one-way law.
+    fn pair_rates(&self, law: &Expr, cf: f64, cr: f64) -> Option<(Expr, Expr)> {
+        match law {
+            Expr::Bin(BinOp::Sub, f, r) if cr != 0.0 => {
+                self.rate_of(f, cf).zip(self.rate_of(r, cr))
+            }
+            _ if cr == 0.0 => self.rate_of(law, cf).map(|k| (k, Expr::Num(0.0))),
+            _ => None,
+        }
+    }
+
+    /// A reaction side without its constant species.
+    fn without_constants(&self, side: &[(usize, u32)]) -> Vec<(usize, u32)> {
+        side.iter()
+            .copied()
+            .filter(|&(i, _)| !self.species[i].constant)
+            .collect()
+    }
+
     /// The value of a resolved expression with species counts `x`.
     fn eval(&self, e: &Expr, x: &[f64]) -> Result<f64> {
         e.eval(&|n| {
@@ -814,6 +907,7 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
         compartments,
         params,
         param_order,
+        param_exprs,
         mut species,
         rules,
         reactions,
@@ -861,7 +955,7 @@ pub fn from_sbml_str(text: &str, file: &str) -> Result<Network> {
     }
     let mut spec = builder.spec().clone();
     spec.events = event_specs;
-    fold_parameters(&mut spec, &folded, &params, &param_order);
+    fold_parameters(&mut spec, &folded, &params, &param_order, &param_exprs);
     spec.build()
 }
 
@@ -944,6 +1038,8 @@ struct Model<'a> {
     params: HashMap<String, f64>,
     /// Global parameter ids in document order.
     param_order: Vec<String>,
+    /// Parameters set by an initial assignment from earlier parameters: the expression.
+    param_exprs: HashMap<String, Expr>,
     /// Species in document order.
     species: Vec<Sp>,
     /// Assignment rules: variable, math as read, element.
@@ -995,15 +1091,22 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
         compartments: HashMap::new(),
         params: HashMap::new(),
         param_order: Vec::new(),
+        param_exprs: HashMap::new(),
         species: Vec::new(),
         rules: Vec::new(),
         reactions: Vec::new(),
         events: Vec::new(),
     };
+    let assignments = initial_assignments(ctx, model)?;
+    let mut species_nodes = Vec::new();
     for list in element_children(model) {
         let lname = list.tag_name().name();
         match lname {
-            "notes" | "annotation" | "listOfUnitDefinitions" | "listOfFunctionDefinitions" => {}
+            "notes"
+            | "annotation"
+            | "listOfUnitDefinitions"
+            | "listOfFunctionDefinitions"
+            | "listOfInitialAssignments" => {}
             "listOfCompartments" => {
                 for c in element_children(list).filter(|c| c.tag_name().name() == "compartment") {
                     let id = ctx.attr(c, "id")?.to_string();
@@ -1018,17 +1121,23 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
             "listOfParameters" => {
                 for p in element_children(list).filter(|c| c.tag_name().name() == "parameter") {
                     let id = ctx.attr(p, "id")?.to_string();
-                    let v = p.attribute("value").ok_or_else(|| {
-                        ctx.unsupported(p, format!("parameter `{id}` without a value (set by a rule or initial assignment)"))
-                    })?;
-                    m.params.insert(id.clone(), ctx.number(p, "value", v)?);
+                    let v = match p.attribute("value") {
+                        Some(v) => ctx.number(p, "value", v)?,
+                        None if assignments.iter().any(|a| a.0 == id) => f64::NAN,
+                        None => {
+                            return Err(ctx.unsupported(
+                                p,
+                                format!("parameter `{id}` without a value (set by a rule)"),
+                            ));
+                        }
+                    };
+                    m.params.insert(id.clone(), v);
                     m.param_order.push(id);
                 }
             }
             "listOfSpecies" => {
-                for s in element_children(list).filter(|c| c.tag_name().name() == "species") {
-                    m.species.push(read_species(ctx, s, &m.compartments)?);
-                }
+                species_nodes
+                    .extend(element_children(list).filter(|c| c.tag_name().name() == "species"));
             }
             "listOfRules" => {
                 for r in element_children(list) {
@@ -1052,7 +1161,7 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
                 m.events
                     .extend(element_children(list).filter(|c| c.tag_name().name() == "event"));
             }
-            "listOfInitialAssignments" | "listOfConstraints" => {
+            "listOfConstraints" => {
                 let first = element_children(list).next().unwrap_or(list);
                 return Err(ctx.unsupported(
                     first,
@@ -1064,11 +1173,195 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
             }
         }
     }
+    // Parameters and compartment sizes first (species amounts may depend on them), then
+    // the species, then the assignments to species.
+    assign_initial(ctx, &mut m, &assignments, false)?;
+    let assigned: HashSet<&str> = assignments.iter().map(|a| a.0.as_str()).collect();
+    for s in species_nodes {
+        let id = ctx.attr(s, "id")?;
+        m.species.push(read_species(
+            ctx,
+            s,
+            &m.compartments,
+            assigned.contains(id),
+        )?);
+    }
+    assign_initial(ctx, &mut m, &assignments, true)?;
     Ok(m)
 }
 
-/// Read one `<species>`: its compartment, and its initial amount as a whole count.
-fn read_species(ctx: &Ctx, s: Node, compartments: &HashMap<String, Option<f64>>) -> Result<Sp> {
+/// An `<initialAssignment>`: its symbol, math and element.
+type InitialAssignment<'a> = (String, Expr, Node<'a, 'a>);
+
+/// The model's `<initialAssignment>`s, in document order.
+fn initial_assignments<'a>(
+    ctx: &Ctx<'a>,
+    model: Node<'a, 'a>,
+) -> Result<Vec<InitialAssignment<'a>>> {
+    let mut out = Vec::new();
+    for list in
+        element_children(model).filter(|l| l.tag_name().name() == "listOfInitialAssignments")
+    {
+        for a in element_children(list).filter(|c| c.tag_name().name() == "initialAssignment") {
+            let symbol = ctx.attr(a, "symbol")?.to_string();
+            let what = format!("the initial assignment to `{symbol}`");
+            out.push((symbol, math_of(ctx, a, &what)?, a));
+        }
+    }
+    Ok(out)
+}
+
+/// Evaluate the initial assignments to parameters and compartments (`species` false) or to
+/// species (`species` true), once, before the run, in an order that respects their
+/// dependencies. A species symbol in the math is its amount, or its concentration when it
+/// has no `hasOnlySubstanceUnits`; a value assigned to a species is read the same way.
+fn assign_initial(
+    ctx: &Ctx,
+    m: &mut Model,
+    assignments: &[InitialAssignment],
+    species: bool,
+) -> Result<()> {
+    let targets: Vec<&InitialAssignment> = assignments
+        .iter()
+        .filter(|(sym, _, _)| {
+            let global = m.params.contains_key(sym) || m.compartments.contains_key(sym);
+            global != species
+        })
+        .collect();
+    let mut pending: Vec<&InitialAssignment> = targets;
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for a in pending {
+            match eval_initial(m, &a.1) {
+                Some(Ok(v)) => set_initial(ctx, m, a, v)?,
+                Some(Err(e)) => return Err(ctx.at(a.2, e)),
+                None => waiting.push(a),
+            }
+        }
+        if waiting.len() == before {
+            let a = waiting[0];
+            let unknown: Vec<&str> =
+                a.1.variables()
+                    .into_iter()
+                    .filter(|v| lookup_initial(m, v).is_none())
+                    .collect();
+            return Err(ctx.unsupported(
+                a.2,
+                format!(
+                    "the initial assignment to `{}`: it uses {} (unknown, assigned in a \
+                     cycle, or a species assigned before the species are read)",
+                    a.0,
+                    unknown.join(", ")
+                ),
+            ));
+        }
+        pending = waiting;
+    }
+    Ok(())
+}
+
+/// The value of a symbol for initial assignments, `None` while unknown.
+fn lookup_initial(m: &Model, n: &str) -> Option<f64> {
+    if let Some(v) = m.params.get(n) {
+        return (!v.is_nan()).then_some(*v);
+    }
+    if let Some(v) = m.compartments.get(n) {
+        return *v;
+    }
+    let s = m.species.iter().find(|s| s.id == n)?;
+    if s.amount.is_nan() {
+        return None;
+    }
+    if s.only_substance {
+        Some(s.amount)
+    } else {
+        s.size.map(|v| s.amount / v)
+    }
+}
+
+/// `Some(value)` when every symbol of `e` is known, `None` to wait.
+fn eval_initial(m: &Model, e: &Expr) -> Option<Result<f64>> {
+    if e.variables().iter().any(|v| lookup_initial(m, v).is_none()) {
+        return None;
+    }
+    Some(e.eval(&|n| lookup_initial(m, n)))
+}
+
+/// Store an initial assignment's value.
+fn set_initial(ctx: &Ctx, m: &mut Model, a: &InitialAssignment, v: f64) -> Result<()> {
+    let (sym, e, node) = a;
+    if let Some(p) = m.params.get_mut(sym) {
+        *p = v;
+        // Kept as an expression of earlier parameters when it is one (so a changed
+        // parameter reaches it).
+        let earlier = |n: &str| m.param_order.iter().position(|p| p == n);
+        let me = earlier(sym);
+        if e.variables()
+            .iter()
+            .all(|n| matches!((earlier(n), me), (Some(i), Some(j)) if i < j))
+        {
+            m.param_exprs.insert(sym.clone(), e.clone());
+        }
+        return Ok(());
+    }
+    if let Some(c) = m.compartments.get_mut(sym) {
+        *c = Some(v);
+        return Ok(());
+    }
+    let Some(s) = m.species.iter_mut().find(|s| s.id == *sym) else {
+        return Err(ctx.at(
+            *node,
+            Error::UnknownSpecies {
+                name: format!("`{sym}`, the symbol of an initial assignment"),
+            },
+        ));
+    };
+    let amount = if s.only_substance {
+        v
+    } else {
+        match s.size {
+            Some(size) => v * size,
+            None => {
+                return Err(ctx.unsupported(
+                    *node,
+                    format!(
+                        "compartment `{}` without a size, needed for `{sym}`",
+                        s.compartment
+                    ),
+                ));
+            }
+        }
+    };
+    s.amount = whole_amount(ctx, *node, sym, amount)?;
+    Ok(())
+}
+
+/// A species amount as a whole number of molecules.
+fn whole_amount(ctx: &Ctx, node: Node, id: &str, amount: f64) -> Result<f64> {
+    let rounded = amount.round();
+    if !(amount.is_finite() && amount >= 0.0 && (amount - rounded).abs() <= 1e-9 * rounded.max(1.0))
+    {
+        return Err(ctx.at(
+            node,
+            Error::InvalidSetting {
+                name: "initial amount",
+                value: format!("{id} = {amount}"),
+                reason: "a stochastic model needs a whole, non-negative number of molecules",
+            },
+        ));
+    }
+    Ok(rounded)
+}
+
+/// Read one `<species>`: its compartment, and its initial amount as a whole count (NaN
+/// when an initial assignment sets it).
+fn read_species(
+    ctx: &Ctx,
+    s: Node,
+    compartments: &HashMap<String, Option<f64>>,
+    assigned: bool,
+) -> Result<Sp> {
     let id = ctx.attr(s, "id")?.to_string();
     let compartment = ctx.attr(s, "compartment")?.to_string();
     let size = *compartments.get(&compartment).ok_or_else(|| {
@@ -1087,28 +1380,19 @@ fn read_species(ctx: &Ctx, s: Node, compartments: &HashMap<String, Option<f64>>)
             )
         })
     };
-    let amount = if let Some(a) = s.attribute("initialAmount") {
-        ctx.number(s, "initialAmount", a)?
+    let amount = if assigned {
+        f64::NAN
+    } else if let Some(a) = s.attribute("initialAmount") {
+        whole_amount(ctx, s, &id, ctx.number(s, "initialAmount", a)?)?
     } else if let Some(c) = s.attribute("initialConcentration") {
-        ctx.number(s, "initialConcentration", c)? * sized("the initial concentration")?
+        let c = ctx.number(s, "initialConcentration", c)?;
+        whole_amount(ctx, s, &id, c * sized("the initial concentration")?)?
     } else {
         return Err(ctx.unsupported(
             s,
             format!("species `{id}` without an initial amount or concentration"),
         ));
     };
-    let rounded = amount.round();
-    if !(amount.is_finite() && amount >= 0.0 && (amount - rounded).abs() <= 1e-9 * rounded.max(1.0))
-    {
-        return Err(ctx.at(
-            s,
-            Error::InvalidSetting {
-                name: "initial amount",
-                value: format!("{id} = {amount}"),
-                reason: "a stochastic model needs a whole, non-negative number of molecules",
-            },
-        ));
-    }
     let only_substance = parse_bool(s.attribute("hasOnlySubstanceUnits"), false);
     if !only_substance {
         sized("the concentration in math")?;
@@ -1117,7 +1401,7 @@ fn read_species(ctx: &Ctx, s: Node, compartments: &HashMap<String, Option<f64>>)
         id,
         compartment,
         size,
-        amount: rounded,
+        amount,
         only_substance,
         constant: parse_bool(s.attribute("boundaryCondition"), false)
             || parse_bool(s.attribute("constant"), false),
@@ -1217,9 +1501,10 @@ fn reaction_side(
                     },
                 ));
             }
-            // Boundary and constant species never change; their amounts enter
-            // the propensity only through the kinetic law.
-            if st > 0.0 && !sym.species[i].constant {
+            // Boundary and constant species never change; they stay on the reaction's
+            // sides (crnkit's constant species are not changed by reactions either) and
+            // are dropped where the law is not mass action in them.
+            if st > 0.0 {
                 out.push((i, st as u32));
             }
         }
@@ -1257,17 +1542,7 @@ fn add_reaction(
     if parse_bool(r.attribute("fast"), false) {
         return Err(ctx.unsupported(r, format!("fast reaction `{id}`")));
     }
-    if parse_bool(r.attribute("reversible"), level == 2) {
-        // A reversible reaction with one kinetic law gives a net rate, not a
-        // propensity (Level 2 makes reactions reversible unless told otherwise).
-        return Err(ctx.unsupported(
-            r,
-            format!(
-                "reversible reaction `{id}` (its kinetic law is a net rate, not a \
-                 propensity: write its two directions as separate reactions)"
-            ),
-        ));
-    }
+    let reversible = parse_bool(r.attribute("reversible"), level == 2);
     let reac = reaction_side(ctx, sym, r, &id, "listOfReactants")?;
     let prod = reaction_side(ctx, sym, r, &id, "listOfProducts")?;
     let law = child(r, "kineticLaw")
@@ -1288,39 +1563,88 @@ fn add_reaction(
             .collect()
     };
     let params = sym.params;
-    Ok(match mass_action_coefficient(&expr, &reac, x0, &|x, n| {
+    let lookup = |x: &[f64], n: &str| {
         sym.index
             .get(n)
             .map(|&i| x[i])
             .or_else(|| params.get(n).copied())
-    }) {
-        Ok(c) => {
-            // The rate is a number: its parameters are folded everywhere (below).
-            folded.extend(
-                expr.variables()
-                    .into_iter()
-                    .filter(|v| params.contains_key(*v))
-                    .map(str::to_string),
+    };
+    let mut fold = |e: &Expr| {
+        folded.extend(
+            e.variables()
+                .into_iter()
+                .filter(|v| params.contains_key(*v))
+                .map(str::to_string),
+        );
+    };
+    // Mass action with the constant species on the sides as written, else without them.
+    let variable = |side: &[(usize, u32)]| sym.without_constants(side);
+    let sides = [
+        (reac.clone(), prod.clone()),
+        (variable(&reac), variable(&prod)),
+    ];
+    let builder = if reversible {
+        // One law, a net rate: split into forward and reverse propensities when it is
+        // mass action both ways (found by probing), else refused.
+        let split = sides.iter().find_map(|(a, b)| {
+            reversible_coefficients(&expr, a, b, x0, &lookup)
+                .ok()
+                .map(|c| (a, b, c))
+        });
+        let Some((a, b, (cf, cr))) = split else {
+            let why = reversible_coefficients(&expr, &reac, &prod, x0, &lookup)
+                .err()
+                .unwrap_or_default();
+            let what = format!(
+                "reversible reaction `{id}` whose net-rate law is not mass action in both \
+                 directions ({why}): write its two directions as separate reactions"
             );
-            builder.reaction(&names(&reac), &names(&prod), c)
+            return Err(ctx.unsupported(law, what));
+        };
+        let (kf, kr) = sym.pair_rates(&expr, cf, cr).unwrap_or_else(|| {
+            fold(&expr);
+            (Expr::Num(cf), Expr::Num(cr))
+        });
+        if cr == 0.0 {
+            builder.reaction(&names(a), &names(b), kf)
+        } else {
+            builder.reversible(&names(a), &names(b), kf, kr)
         }
-        Err(_) => {
-            // Not mass action: the law itself is the propensity.
-            let a0 = sym.eval(&expr, x0)?;
-            if !(a0.is_finite() && a0 >= 0.0) {
-                return Err(ctx.at(
-                    law,
-                    Error::InvalidPropensity {
-                        reaction: id.clone(),
-                        value: a0,
-                        state: "the initial state".into(),
-                    },
-                ));
+    } else {
+        let found = sides.iter().find_map(|(a, b)| {
+            mass_action_coefficient(&expr, a, x0, &lookup)
+                .ok()
+                .map(|c| (a, b, c))
+        });
+        match found {
+            Some((a, b, c)) => {
+                // The rate as written (parameters by name) when the law is a product of
+                // it and the falling factorials; else a number, and its parameters are
+                // folded everywhere (below).
+                let k = sym.rate_of(&expr, c).unwrap_or_else(|| {
+                    fold(&expr);
+                    Expr::Num(c)
+                });
+                builder.reaction(&names(a), &names(b), k)
             }
-            builder.reaction_with_propensity(&names(&reac), &names(&prod), expr)
+            None => {
+                // Not mass action: the law itself is the propensity.
+                let a0 = sym.eval(&expr, x0)?;
+                if !(a0.is_finite() && a0 >= 0.0) {
+                    return Err(ctx.at(
+                        law,
+                        Error::InvalidPropensity {
+                            reaction: id.clone(),
+                            value: a0,
+                            state: "the initial state".into(),
+                        },
+                    ));
+                }
+                builder.reaction_with_propensity(&names(&sides[1].0), &names(&sides[1].1), expr)
+            }
         }
-    }
-    .label(&id))
+    };
+    Ok(builder.label(&id))
 }
 
 /// Fold the parameters in `folded` into numbers in propensity laws and events, and make the
@@ -1334,6 +1658,7 @@ fn fold_parameters(
     folded: &HashSet<String>,
     params: &HashMap<String, f64>,
     param_order: &[String],
+    exprs: &HashMap<String, Expr>,
 ) {
     let fold = |e: &mut Expr| {
         *e = substitute(e, &|v| {
@@ -1347,7 +1672,12 @@ fn fold_parameters(
         named.extend(e.variables().into_iter().map(str::to_string));
     };
     for r in &mut spec.reactions {
-        if let Some(law) = &mut r.propensity {
+        let laws = r
+            .propensity
+            .iter_mut()
+            .chain([&mut r.rate])
+            .chain(r.reverse.as_mut());
+        for law in laws {
             fold(law);
             note(law);
         }
@@ -1364,12 +1694,34 @@ fn fold_parameters(
             note(e);
         }
     }
+    // A parameter defined from others (an initial assignment) stays an expression when no
+    // parameter it uses was folded; those it uses are then kept too.
+    let symbolic = |p: &str| {
+        exprs
+            .get(p)
+            .filter(|e| e.variables().iter().all(|v| !folded.contains(*v)))
+    };
+    loop {
+        let more: Vec<String> = named
+            .iter()
+            .filter_map(|p| symbolic(p))
+            .flat_map(|e| e.variables())
+            .filter(|v| !named.contains(*v))
+            .map(str::to_string)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        named.extend(more);
+    }
     spec.parameters = param_order
         .iter()
         .filter(|p| named.contains(*p))
         .map(|p| ParameterSpec {
             name: p.clone(),
-            value: Expr::Num(params.get(p).copied().unwrap_or(f64::NAN)),
+            value: symbolic(p)
+                .cloned()
+                .unwrap_or(Expr::Num(params.get(p).copied().unwrap_or(f64::NAN))),
         })
         .collect();
 }
@@ -1561,4 +1913,106 @@ fn mass_action_coefficient(
         }
     }
     Ok(c)
+}
+
+/// (c_f, c_r) such that `law(x) = c_f · Π (x_i)_(ν_i) − c_r · Π (x_j)_(μ_j)` over reactants
+/// ν and products μ at every tested state, or why not: the two coefficients are solved from
+/// two states, then the law is checked at others (including states where one direction
+/// vanishes) and against changes of the species it should not depend on.
+fn reversible_coefficients(
+    law: &Expr,
+    reac: &[(usize, u32)],
+    prod: &[(usize, u32)],
+    x0: &[f64],
+    lookup: &dyn Fn(&[f64], &str) -> Option<f64>,
+) -> std::result::Result<(f64, f64), String> {
+    let eval = |x: &[f64]| -> std::result::Result<f64, String> {
+        law.eval(&|n| lookup(x, n)).map_err(|e| e.to_string())
+    };
+    let ff = |side: &[(usize, u32)], x: &[f64]| -> f64 {
+        side.iter()
+            .map(|&(i, nu)| (0..nu).map(|k| x[i] - f64::from(k)).product::<f64>())
+            .product()
+    };
+    let involved: Vec<usize> = reac.iter().chain(prod).map(|&(i, _)| i).collect();
+    // Two states: reactants plentiful and products scarce, then the other way round.
+    let state = |r_count: f64, p_count: f64, salt: f64| -> Vec<f64> {
+        let mut x = x0.to_vec();
+        for &(i, nu) in prod {
+            x[i] = f64::from(nu) + p_count + salt * i as f64;
+        }
+        for &(i, nu) in reac {
+            x[i] = f64::from(nu) + r_count + salt * i as f64;
+        }
+        x
+    };
+    let (s1, s2) = (state(40.0, 3.0, 1.0), state(3.0, 40.0, 2.0));
+    // A species on one side only, set below its coefficient, silences that direction.
+    let silence = |x: &[f64], side: &[(usize, u32)], other: &[(usize, u32)]| {
+        side.iter()
+            .find(|(i, _)| !other.iter().any(|(j, _)| j == i))
+            .map(|&(i, nu)| {
+                let mut y = x.to_vec();
+                y[i] = f64::from(nu) - 1.0;
+                y
+            })
+    };
+    let (cf, cr) = match (law, silence(&s1, prod, reac), silence(&s2, reac, prod)) {
+        // `forward − reverse` as written: each part on its own.
+        (Expr::Bin(BinOp::Sub, f, r), _, _)
+            if mass_action_coefficient(f, reac, x0, lookup).is_ok()
+                && mass_action_coefficient(r, prod, x0, lookup).is_ok() =>
+        {
+            (
+                mass_action_coefficient(f, reac, x0, lookup)?,
+                mass_action_coefficient(r, prod, x0, lookup)?,
+            )
+        }
+        (_, Some(y1), Some(y2)) => (eval(&y1)? / ff(reac, &y1), -eval(&y2)? / ff(prod, &y2)),
+        _ => {
+            let (a11, a12, b1) = (ff(reac, &s1), ff(prod, &s1), eval(&s1)?);
+            let (a21, a22, b2) = (ff(reac, &s2), ff(prod, &s2), eval(&s2)?);
+            let det = a11 * a22 - a12 * a21;
+            if det == 0.0 || !det.is_finite() {
+                return Err("its two directions cannot be told apart".into());
+            }
+            // b = cf·a1 − cr·a2.
+            ((b1 * a22 - a12 * b2) / det, (b1 * a21 - a11 * b2) / det)
+        }
+    };
+    let tidy = |c: f64, scale: f64| if c.abs() <= 1e-12 * scale { 0.0 } else { c };
+    let scale = cf.abs().max(cr.abs());
+    let (cf, cr) = (tidy(cf, scale), tidy(cr, scale));
+    if !(cf.is_finite() && cr.is_finite() && cf >= 0.0 && cr >= 0.0) {
+        return Err(format!("its coefficients would be {cf} and {cr}"));
+    }
+    let mut probes = vec![
+        state(7.0, 11.0, 3.0),
+        state(23.0, 5.0, 1.0),
+        state(101.0, 101.0, 0.0),
+    ];
+    for &i in &involved {
+        let mut x = state(5.0, 6.0, 1.0);
+        x[i] = 0.0;
+        probes.push(x);
+    }
+    let mut other = s1.clone();
+    for (i, v) in other.iter_mut().enumerate() {
+        if !involved.contains(&i) {
+            *v += 13.0;
+        }
+    }
+    probes.push(other);
+    for x in &probes {
+        let (f, r) = (cf * ff(reac, x), cr * ff(prod, x));
+        let want = f - r;
+        let got = eval(x)?;
+        let tol = 1e-9 * (f.abs() + r.abs()).max(1e-300);
+        if (got - want).abs() > tol && (got - want).abs() > 1e-12 {
+            return Err(format!(
+                "at {x:?} it gives {got}, mass action both ways {want}"
+            ));
+        }
+    }
+    Ok((cf, cr))
 }

@@ -207,6 +207,12 @@ impl Network {
         self.inner.to_spec().to_json_string()
     }
 
+    /// The network as an SBML Level 3 Version 2 document (kinetic laws are propensities;
+    /// see docs/sbml.md).
+    fn to_sbml(&self, py: Python<'_>) -> PyResult<String> {
+        crnkit_io::sbml::to_sbml_string(&self.inner).py_err(py)
+    }
+
     /// A copy with new parameter values, from a dict and/or keywords; nothing is
     /// re-parsed (dependent parameters, rates and laws are re-evaluated).
     #[pyo3(signature = (values = None, /, **kwargs))]
