@@ -355,3 +355,21 @@ fn initial_assignments_are_evaluated_before_the_run() {
         "{e}"
     );
 }
+
+/// A sum of thousands of species (3,000 here) (a BioNetGen group) is written in nested groups, so it
+/// reads back within the expression depth limit, to the same observable.
+#[test]
+fn long_sums_read_back_within_the_depth_limit() {
+    let n = 3_000;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!("species: S{i} = {}\n", i % 3));
+    }
+    text.push_str("S0 -> 0 @ 1\nobservables: total = ");
+    let terms: Vec<String> = (0..n).map(|i| format!("S{i}")).collect();
+    text.push_str(&terms.join(" + "));
+    text.push('\n');
+    let net = Network::from_crn_str(&text, "wide.crn").unwrap();
+    let back = round_trip(&net);
+    assert_eq!(net.to_spec().observables, back.to_spec().observables);
+}

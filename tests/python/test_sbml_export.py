@@ -1,9 +1,13 @@
 """SBML written by ``crnkit convert`` passes libSBML's own consistency checks (errors, with
 the unit checks on: the export declares items and seconds), for every bundled model, every
-DSMTS case (both encodings, re-exported) and the BioNetGen networks; and it reads back."""
+DSMTS case (both encodings, re-exported) and the BioNetGen networks; and it reads back.
+
+libSBML needs minutes for the two largest networks (fceri_gamma2: 3,680 reactions, BCR:
+24,388); they run with ``CRNKIT_SLOW=1`` (docs/sbml.md gives the result)."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import libsbml
@@ -13,6 +17,7 @@ import crnkit
 from conftest import MODELS, ROOT, SBML, run_cli
 
 BNG = ROOT.parent / "shared" / "models" / "bionetgen"
+LARGE = {"fceri_gamma2", "BCR"}
 
 
 def sources() -> list[pathlib.Path]:
@@ -20,7 +25,8 @@ def sources() -> list[pathlib.Path]:
     if SBML.exists():
         paths += sorted(SBML.glob("*/*-sbml-l3v2.xml")) + sorted(SBML.glob("*/*-sbml-l2v4.xml"))
     if BNG.exists():
-        paths += sorted(BNG.glob("*.net"))
+        slow = os.environ.get("CRNKIT_SLOW") == "1"
+        paths += [p for p in sorted(BNG.glob("*.net")) if slow or p.stem not in LARGE]
     return paths
 
 

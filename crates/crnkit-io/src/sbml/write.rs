@@ -11,6 +11,8 @@ use crnkit_core::{Error, Result};
 const SBML_NS: &str = "http://www.sbml.org/sbml/level3/version2/core";
 const MATHML_NS: &str = "http://www.w3.org/1998/Math/MathML";
 const TIME_URL: &str = "http://www.sbml.org/sbml/symbols/time";
+/// Most operands of one written `<apply>` of `plus` or `times`.
+const GROUP: usize = 128;
 
 /// The network as an SBML Level 3 Version 2 document, for exact stochastic simulators and
 /// ODE tools alike.
@@ -472,7 +474,7 @@ impl Writer<'_> {
                     let mut terms = Vec::new();
                     flatten(e, *op, &mut terms);
                     let tag = if *op == BinOp::Add { "plus" } else { "times" };
-                    self.apply(out, indent, tag, &terms);
+                    self.nary(out, indent, tag, &terms);
                 }
                 BinOp::Sub => self.apply(out, indent, "minus", &[a, b]),
                 BinOp::Div => self.apply(out, indent, "divide", &[a, b]),
@@ -504,6 +506,25 @@ impl Writer<'_> {
                 }
             }
         }
+    }
+
+    /// An n-ary sum or product, nested in groups of at most [`GROUP`] operands so that a
+    /// reader that folds each `<apply>` into a chain of binary operations (crnkit's own,
+    /// whose expressions nest at most `MAX_EXPR_DEPTH` deep) gets a shallow expression:
+    /// depth ≈ GROUP · log_GROUP(n).
+    fn nary(&self, out: &mut String, indent: usize, op: &str, args: &[&Expr]) {
+        if args.len() <= GROUP {
+            return self.apply(out, indent, op, args);
+        }
+        let pad = "  ".repeat(indent);
+        // At most GROUP chunks; a chunk larger than GROUP is nested again.
+        let size = args.len().div_ceil(GROUP);
+        let _ = writeln!(out, "{pad}<apply>");
+        let _ = writeln!(out, "{pad}  <{op}/>");
+        for chunk in args.chunks(size) {
+            self.nary(out, indent + 1, op, chunk);
+        }
+        let _ = writeln!(out, "{pad}</apply>");
     }
 
     fn apply(&self, out: &mut String, indent: usize, op: &str, args: &[&Expr]) {
