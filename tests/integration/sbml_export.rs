@@ -373,3 +373,35 @@ fn long_sums_read_back_within_the_depth_limit() {
     let back = round_trip(&net);
     assert_eq!(net.to_spec().observables, back.to_spec().observables);
 }
+
+/// Models as the field writes them: an optional package (`layout`, `required="false"`)
+/// is skipped, a required one still refused; a parameter set from a species' initial
+/// value (COPASI's "Initial for X") is evaluated after the species.
+#[test]
+fn optional_packages_and_parameters_from_species_are_read() {
+    let sp = species("A", "8");
+    let params =
+        r#"<parameter id="k" value="0.5" constant="true"/><parameter id="A0" constant="true"/>"#;
+    let assign = format!(
+        r#"<listOfInitialAssignments><initialAssignment symbol="A0">{MATH}<ci>A</ci></math></initialAssignment></listOfInitialAssignments>
+    <layout:listOfLayouts xmlns:layout="http://www.sbml.org/sbml/level3/version1/layout/version1"><layout:layout layout:id="l1"/></layout:listOfLayouts>"#
+    );
+    let death = format!(
+        r#"<reaction id="death" reversible="false">
+      <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+      <kineticLaw>{MATH}<apply><times/><ci>k</ci><ci>A</ci><ci>A0</ci></apply></math></kineticLaw>
+    </reaction>"#
+    );
+    let optional = sbml(&sp, params, &assign, &death).replace(
+        r#"level="3" version="2">"#,
+        r#"level="3" version="2" xmlns:layout="http://www.sbml.org/sbml/level3/version1/layout/version1" layout:required="false">"#,
+    );
+    let net = from_sbml_str(&optional, "layout.xml").unwrap();
+    // A0 = [A] = 8 / 2 (a concentration); the rate k·A0/C = 0.5 · 4 / 2.
+    assert_eq!(net.compile().rate(0), 1.0, "{}", net.to_crn_string());
+    let required = optional.replace(r#"layout:required="false""#, r#"layout:required="true""#);
+    let e = from_sbml_str(&required, "layout.xml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("package") && e.contains("layout"), "{e}");
+}

@@ -989,9 +989,11 @@ fn sbml_model<'a>(ctx: &Ctx<'a>) -> Result<(u32, Node<'a, 'a>)> {
             format!("SBML Level {level} Version {version} (supported: L2v1–5, L3v1–2)"),
         ));
     }
-    // Packages: any attribute `<prefix>:required` on the root.
+    // Packages: `<prefix>:required="true"` on the root changes the math and is refused;
+    // an optional package (`required="false"`: layout, render, fbc annotations …) leaves
+    // the core model's meaning alone, and its elements are skipped.
     for a in root.attributes() {
-        if a.name() == "required" && a.namespace().is_some() {
+        if a.name() == "required" && a.namespace().is_some() && parse_bool(Some(a.value()), true) {
             return Err(ctx.unsupported(
                 root,
                 format!(
@@ -1168,14 +1170,20 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
                     format!("<{}> `{}`", first.tag_name().name(), id_of(first)),
                 ));
             }
+            _ if list.tag_name().namespace() != model.tag_name().namespace() => {}
             other => {
                 return Err(ctx.unsupported(list, format!("the model element <{other}>")));
             }
         }
     }
     // Parameters and compartment sizes first (species amounts may depend on them), then
-    // the species, then the assignments to species.
-    assign_initial(ctx, &mut m, &assignments, false)?;
+    // the species, then the assignments to species and those to parameters that use a
+    // species (COPASI's "Initial for X").
+    let (globals, to_species): (Vec<_>, Vec<_>) = assignments
+        .iter()
+        .partition(|(sym, _, _)| m.params.contains_key(sym) || m.compartments.contains_key(sym));
+    let mut left = assign_initial(ctx, &mut m, globals, false)?;
+    left.extend(to_species);
     let assigned: HashSet<&str> = assignments.iter().map(|a| a.0.as_str()).collect();
     for s in species_nodes {
         let id = ctx.attr(s, "id")?;
@@ -1186,7 +1194,7 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
             assigned.contains(id),
         )?);
     }
-    assign_initial(ctx, &mut m, &assignments, true)?;
+    assign_initial(ctx, &mut m, left, true)?;
     Ok(m)
 }
 
@@ -1211,24 +1219,17 @@ fn initial_assignments<'a>(
     Ok(out)
 }
 
-/// Evaluate the initial assignments to parameters and compartments (`species` false) or to
-/// species (`species` true), once, before the run, in an order that respects their
+/// Evaluate initial assignments once, before the run, in an order that respects their
 /// dependencies. A species symbol in the math is its amount, or its concentration when it
 /// has no `hasOnlySubstanceUnits`; a value assigned to a species is read the same way.
-fn assign_initial(
+/// Those that wait on a symbol not known yet are returned, or refused by name on the
+/// `last` pass.
+fn assign_initial<'m, 'a>(
     ctx: &Ctx,
     m: &mut Model,
-    assignments: &[InitialAssignment],
-    species: bool,
-) -> Result<()> {
-    let targets: Vec<&InitialAssignment> = assignments
-        .iter()
-        .filter(|(sym, _, _)| {
-            let global = m.params.contains_key(sym) || m.compartments.contains_key(sym);
-            global != species
-        })
-        .collect();
-    let mut pending: Vec<&InitialAssignment> = targets;
+    mut pending: Vec<&'m InitialAssignment<'a>>,
+    last: bool,
+) -> Result<Vec<&'m InitialAssignment<'a>>> {
     while !pending.is_empty() {
         let before = pending.len();
         let mut waiting = Vec::new();
@@ -1240,6 +1241,9 @@ fn assign_initial(
             }
         }
         if waiting.len() == before {
+            if !last {
+                return Ok(waiting);
+            }
             let a = waiting[0];
             let unknown: Vec<&str> =
                 a.1.variables()
@@ -1249,8 +1253,8 @@ fn assign_initial(
             return Err(ctx.unsupported(
                 a.2,
                 format!(
-                    "the initial assignment to `{}`: it uses {} (unknown, assigned in a \
-                     cycle, or a species assigned before the species are read)",
+                    "the initial assignment to `{}`: it uses {} (unknown, or assigned in a \
+                     cycle)",
                     a.0,
                     unknown.join(", ")
                 ),
@@ -1258,7 +1262,7 @@ fn assign_initial(
         }
         pending = waiting;
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// The value of a symbol for initial assignments, `None` while unknown.
