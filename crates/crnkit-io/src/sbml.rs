@@ -1109,17 +1109,7 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
             | "listOfUnitDefinitions"
             | "listOfFunctionDefinitions"
             | "listOfInitialAssignments" => {}
-            "listOfCompartments" => {
-                for c in element_children(list).filter(|c| c.tag_name().name() == "compartment") {
-                    let id = ctx.attr(c, "id")?.to_string();
-                    let size = match c.attribute("size").or_else(|| c.attribute("volume")) {
-                        Some(s) => Some(ctx.number(c, "size", s)?),
-                        None if level == 2 => Some(1.0),
-                        None => None,
-                    };
-                    m.compartments.insert(id, size);
-                }
-            }
+            "listOfCompartments" => read_compartments(ctx, list, level, &mut m.compartments)?,
             "listOfParameters" => {
                 for p in element_children(list).filter(|c| c.tag_name().name() == "parameter") {
                     let id = ctx.attr(p, "id")?.to_string();
@@ -1196,6 +1186,25 @@ fn read_model<'a>(ctx: &Ctx<'a>, model: Node<'a, 'a>, level: u32) -> Result<Mode
     }
     assign_initial(ctx, &mut m, left, true)?;
     Ok(m)
+}
+
+/// The sizes of a `<listOfCompartments>` (Level 2's default size is 1).
+fn read_compartments(
+    ctx: &Ctx,
+    list: Node,
+    level: u32,
+    out: &mut HashMap<String, Option<f64>>,
+) -> Result<()> {
+    for c in element_children(list).filter(|c| c.tag_name().name() == "compartment") {
+        let id = ctx.attr(c, "id")?.to_string();
+        let size = match c.attribute("size").or_else(|| c.attribute("volume")) {
+            Some(s) => Some(ctx.number(c, "size", s)?),
+            None if level == 2 => Some(1.0),
+            None => None,
+        };
+        out.insert(id, size);
+    }
+    Ok(())
 }
 
 /// An `<initialAssignment>`: its symbol, math and element.
