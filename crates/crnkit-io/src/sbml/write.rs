@@ -66,8 +66,8 @@ pub fn to_sbml_string(net: &Network) -> Result<String> {
     w.species(&spec, net);
     w.parameters(&spec, net);
     w.rules(&spec);
-    w.reactions(&spec)?;
-    w.events(&spec)?;
+    w.reactions(&spec);
+    w.events(&spec);
     w.line(1, "</model>");
     w.line(0, "</sbml>");
     Ok(w.out)
@@ -305,9 +305,9 @@ impl Writer<'_> {
         self.line(2, "</listOfRules>");
     }
 
-    fn reactions(&mut self, spec: &NetworkSpec) -> Result<()> {
+    fn reactions(&mut self, spec: &NetworkSpec) {
         if spec.reactions.is_empty() {
-            return Ok(());
+            return;
         }
         self.line(2, "<listOfReactions>");
         for (r, rs) in spec.reactions.iter().enumerate() {
@@ -331,7 +331,6 @@ impl Writer<'_> {
             self.line(3, "</reaction>");
         }
         self.line(2, "</listOfReactions>");
-        Ok(())
     }
 
     fn side(&mut self, indent: usize, list: &str, terms: &Terms) {
@@ -386,9 +385,9 @@ impl Writer<'_> {
         self.line(indent, "</listOfModifiers>");
     }
 
-    fn events(&mut self, spec: &NetworkSpec) -> Result<()> {
+    fn events(&mut self, spec: &NetworkSpec) {
         if spec.events.is_empty() {
-            return Ok(());
+            return;
         }
         let mut taken: HashSet<String> = self
             .ids
@@ -430,7 +429,6 @@ impl Writer<'_> {
             self.line(3, "</event>");
         }
         self.line(2, "</listOfEvents>");
-        Ok(())
     }
 
     fn math(&mut self, indent: usize, e: &Expr) {
